@@ -1,0 +1,115 @@
+#include "abi/call_plan.hpp"
+
+#include <array>
+#include <sstream>
+#include <string_view>
+
+namespace tramp::abi {
+
+Arch arch_of(Abi abi) noexcept {
+  switch (abi) {
+    case Abi::SysV_X64:
+    case Abi::Win64:
+      return Arch::X64;
+    case Abi::Aapcs64:
+    case Abi::AppleArm64:
+      return Arch::A64;
+  }
+  return Arch::X64;
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 16> kX64GprNames = {
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+    "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+
+std::string loc_name(Arch arch, const Loc& loc) {
+  switch (loc.kind) {
+    case LocKind::Gpr:
+    case LocKind::Vec:
+      return reg_name(arch, loc.kind, loc.reg);
+    case LocKind::Stack:
+      return "stack+" + std::to_string(loc.offset);
+    case LocKind::X87:
+      return "st0";
+  }
+  return "?";
+}
+
+std::string piece_str(Arch arch, const Piece& p, bool into_memory) {
+  std::string range = "[" + std::to_string(p.offset) + ":" + std::to_string(p.size) + "]";
+  std::string ext = p.ext == Ext::Sign ? " sext" : p.ext == Ext::Zero ? " zext" : "";
+  return into_memory ? loc_name(arch, p.loc) + " -> " + range + ext
+                     : loc_name(arch, p.loc) + " <- " + range + ext;
+}
+
+}  // namespace
+
+std::string reg_name(Arch arch, LocKind kind, std::uint8_t reg) {
+  if (arch == Arch::X64) {
+    if (kind == LocKind::Gpr) return reg < kX64GprNames.size() ? std::string(kX64GprNames[reg]) : "r?";
+    return "xmm" + std::to_string(reg);
+  }
+  return (kind == LocKind::Gpr ? "x" : "v") + std::to_string(reg);
+}
+
+std::string CallPlan::str(const Signature& sig) const {
+  std::ostringstream out;
+  out << abi_name(abi) << " " << sig.str(false) << "\n";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const ArgPlan& a = args[i];
+    out << "  arg " << i << (sig.is_variadic_arg(i) ? " (variadic)" : "") << " "
+        << sig.args()[i]->str() << ":";
+    switch (a.kind) {
+      case PassKind::Ignore:
+        out << " ignored";
+        break;
+      case PassKind::Indirect:
+        out << " copy " << a.copy_size << " bytes align " << a.copy_align << " at copy+"
+            << a.copy_offset << ", address in";
+        for (const Piece& p : a.pieces) out << " " << loc_name(arch, p.loc);
+        break;
+      case PassKind::Direct:
+        for (std::size_t k = 0; k < a.pieces.size(); ++k)
+          out << (k ? ", " : " ") << piece_str(arch, a.pieces[k], false);
+        break;
+    }
+    out << "\n";
+  }
+  out << "  ret " << sig.ret()->str() << ":";
+  switch (ret.kind) {
+    case RetKind::Void:
+      out << " none";
+      break;
+    case RetKind::Sret:
+      out << " sret address in " << loc_name(arch, ret.sret_loc);
+      if (ret.sret_returned) out << ", returned in " << loc_name(arch, ret.sret_result);
+      break;
+    case RetKind::Direct:
+      for (std::size_t k = 0; k < ret.pieces.size(); ++k)
+        out << (k ? ", " : " ") << piece_str(arch, ret.pieces[k], true);
+      break;
+  }
+  out << "\n  stack " << stack_size << " bytes, align " << stack_align;
+  if (shadow_space) out << ", shadow " << shadow_space;
+  if (copy_area_size) out << ", copies " << copy_area_size << " bytes";
+  if (vector_count >= 0) out << ", al = " << vector_count;
+  out << "\n";
+  return out.str();
+}
+
+Result<CallPlan> classify(const Signature& sig) {
+  switch (sig.abi()) {
+    case Abi::SysV_X64:
+      return classify_sysv_x64(sig);
+    case Abi::Win64:
+    case Abi::Aapcs64:
+    case Abi::AppleArm64:
+      break;
+  }
+  return Error(ErrorCode::Unsupported,
+               "no classifier for the " + std::string(abi_name(sig.abi())) + " ABI yet");
+}
+
+}  // namespace tramp::abi

@@ -1,0 +1,123 @@
+// tramp: the CallPlan, the one contract between the classifiers (abi/) and the emitters (jit/).
+//
+// A CallPlan says where every byte of every argument and of the return value goes for one
+// Signature under one ABI. It is a move list: each value is cut into pieces, and each piece
+// {offset, size, extension} of the value's C representation goes to one location: an integer
+// register, a vector register, a stack slot, or the x87 stack top. A call stub reads the list
+// forwards (memory -> locations), a callback thunk backwards (locations -> memory).
+//
+// Registers are named by the architecture's own numbers (x86-64 encoding order: rax=0, rcx=1,
+// rdx=2, rbx=3, rsp=4, rbp=5, rsi=6, rdi=7, r8..r15; xmm0..xmm15), so an emitter never needs
+// to know which ABI produced a plan: everything ABI-specific is in the plan.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tramp/error.hpp"
+#include "tramp/signature.hpp"
+
+namespace tramp::abi {
+
+enum class Arch : std::uint8_t { X64, A64 };
+Arch arch_of(Abi abi) noexcept;
+
+namespace x64 {
+// x86-64 general-purpose registers in encoding order.
+enum Gpr : std::uint8_t { rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15 };
+}  // namespace x64
+
+enum class LocKind : std::uint8_t {
+  Gpr,    // integer register `reg`
+  Vec,    // vector/floating register `reg` (xmmN, vN)
+  Stack,  // outgoing argument area, `offset` bytes above the stack pointer at the call
+  X87,    // x87 register stack top, st(0)
+};
+
+struct Loc {
+  LocKind kind = LocKind::Gpr;
+  std::uint8_t reg = 0;
+  std::uint32_t offset = 0;
+
+  static Loc gpr(std::uint8_t r) { return {LocKind::Gpr, r, 0}; }
+  static Loc vec(std::uint8_t r) { return {LocKind::Vec, r, 0}; }
+  static Loc stack(std::uint32_t off) { return {LocKind::Stack, 0, off}; }
+  static Loc x87() { return {LocKind::X87, 0, 0}; }
+  friend bool operator==(const Loc&, const Loc&) = default;
+};
+
+// How a piece narrower than the register is widened by the side that writes the register.
+// gcc and clang on x86-64 (and Apple arm64) expect the caller to extend bool, char and short
+// arguments to 32 bits; the upper 32 bits of a 64-bit register stay unspecified.
+enum class Ext : std::uint8_t { None, Sign, Zero };
+
+struct Piece {
+  std::uint32_t offset = 0;  // byte offset within the value's C representation
+  std::uint32_t size = 0;    // bytes moved: 1..8 for Gpr and Stack, 4/8/16 for Vec, 10 for X87
+  Ext ext = Ext::None;
+  Loc loc;
+  friend bool operator==(const Piece&, const Piece&) = default;
+};
+
+enum class PassKind : std::uint8_t {
+  Direct,    // the value itself travels in `pieces`
+  Indirect,  // the caller copies the value and passes its address in `pieces[0]`
+  Ignore,    // nothing is passed (an empty record under an ABI that drops it)
+};
+
+struct ArgPlan {
+  PassKind kind = PassKind::Direct;
+  std::uint32_t size = 0;   // the value's C size and alignment
+  std::uint32_t align = 1;
+  std::vector<Piece> pieces;
+  // Indirect only: the caller-made copy, `copy_offset` bytes into the stub's copy area.
+  std::uint32_t copy_size = 0;
+  std::uint32_t copy_align = 0;
+  std::uint32_t copy_offset = 0;
+};
+
+enum class RetKind : std::uint8_t {
+  Void,    // nothing returned
+  Direct,  // the value comes back in `pieces` (registers or x87)
+  Sret,    // the caller passes a buffer's address in `sret_loc`; the callee writes the value there
+};
+
+struct RetPlan {
+  RetKind kind = RetKind::Void;
+  std::uint32_t size = 0;   // the value's C size and alignment (0 for void)
+  std::uint32_t align = 1;
+  std::vector<Piece> pieces;
+  Loc sret_loc;                  // Sret: where the hidden pointer argument goes
+  bool sret_returned = false;    // Sret: the callee hands the pointer back in `sret_result`
+  Loc sret_result;
+};
+
+struct CallPlan {
+  Abi abi = Abi::SysV_X64;
+  Arch arch = Arch::X64;
+  std::vector<ArgPlan> args;  // one per Signature argument, same order
+  RetPlan ret;
+  std::uint32_t stack_size = 0;      // bytes of outgoing arguments, shadow space included
+  std::uint32_t stack_align = 16;    // required stack pointer alignment at the call
+  std::uint32_t shadow_space = 0;    // Win64: bytes the caller reserves below stack arguments
+  std::uint32_t copy_area_size = 0;  // bytes of caller-made copies for Indirect arguments
+  // SysV variadic calls: the value of %al, an upper bound on vector registers used
+  // (psABI 3.5.7); -1 when the ABI or the call does not need it.
+  std::int32_t vector_count = -1;
+
+  // Stable multi-line text form, for golden tests and `tramp plan`.
+  std::string str(const Signature& sig) const;
+};
+
+// Classifies `sig` for its ABI. Pure: no host dependency, works for every ABI on every host.
+// Fails with Error(Unsupported) naming the argument (or "return value") and the reason.
+Result<CallPlan> classify(const Signature& sig);
+
+// Per-ABI classifiers, one file each in abi/.
+Result<CallPlan> classify_sysv_x64(const Signature& sig);
+
+// Register name for printing, e.g. "rdi", "xmm3", "x8", "v0".
+std::string reg_name(Arch arch, LocKind kind, std::uint8_t reg);
+
+}  // namespace tramp::abi

@@ -1,0 +1,204 @@
+#include "tramp/engine.hpp"
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "abi/call_plan.hpp"
+#include "jit/code_arena.hpp"
+#include "jit/emitter.hpp"
+
+namespace tramp {
+namespace detail {
+
+struct StubInfo {
+  Signature sig;
+  abi::CallPlan plan;
+  const void* code = nullptr;
+  std::size_t code_size = 0;
+  EngineState* owner = nullptr;
+};
+
+struct CallableBox {
+  CallableHandler fn;
+  std::size_t ret_size = 0;
+};
+
+struct EngineState : std::enable_shared_from_this<EngineState> {
+  jit::CodeArena arena;
+  mutable std::shared_mutex mu;
+  std::unordered_map<Signature, std::unique_ptr<StubInfo>> stubs;
+
+  BoundCall make_bound(const abi::CallPlan& plan, const void* fn);
+  Callback make_callback(const Signature& sig, Handler handler, void* user,
+                         std::unique_ptr<CallableBox> box);
+
+  ~EngineState() {
+    for (auto& [sig, info] : stubs) arena.free(info->code);
+  }
+};
+
+}  // namespace detail
+
+namespace {
+
+abi::CallPlan plan_for(const Signature& sig) {
+  if (!host_can_run(sig.abi()))
+    throw Error(ErrorCode::HostAbi, "this host cannot run code for the " +
+                                        std::string(abi_name(sig.abi())) + " ABI (" +
+                                        sig.str(true) + "); plans are still available");
+  Result<abi::CallPlan> plan = abi::classify(sig);
+  if (!plan) throw plan.error();
+  return std::move(plan).value();
+}
+}  // namespace
+
+const Signature& Invoker::signature() const noexcept { return info_->sig; }
+std::size_t Invoker::code_size() const noexcept { return info_ ? info_->code_size : 0; }
+
+BoundCall Invoker::bind(const void* fn) const {
+  if (!info_) throw Error(ErrorCode::InvalidType, "bind() on an empty Invoker");
+  return info_->owner->make_bound(info_->plan, fn);
+}
+
+BoundCall::BoundCall(BoundCall&& o) noexcept
+    : entry_(std::exchange(o.entry_, nullptr)),
+      code_size_(std::exchange(o.code_size_, 0)),
+      owner_(std::move(o.owner_)) {}
+
+BoundCall& BoundCall::operator=(BoundCall&& o) noexcept {
+  if (this != &o) {
+    BoundCall dead(std::move(*this));
+    entry_ = std::exchange(o.entry_, nullptr);
+    code_size_ = std::exchange(o.code_size_, 0);
+    owner_ = std::move(o.owner_);
+  }
+  return *this;
+}
+
+BoundCall::~BoundCall() {
+  if (entry_ && owner_) owner_->arena.free(reinterpret_cast<const void*>(entry_));
+}
+
+BoundCall detail::EngineState::make_bound(const abi::CallPlan& plan, const void* fn) {
+  if (!fn) throw Error(ErrorCode::InvalidType, "bind(): the target function is null");
+  std::vector<std::uint8_t> code = jit::emit_call_stub(plan, fn);
+  BoundCall b;
+  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(arena.install(code)));
+  b.code_size_ = code.size();
+  b.owner_ = shared_from_this();
+  return b;
+}
+
+namespace {
+
+thread_local std::exception_ptr t_callback_exception;
+
+// The Handler behind every CallableHandler: no exception may cross the native caller's frames.
+void run_callable(void* ret, void* const* args, void* user) {
+  auto* box = static_cast<detail::CallableBox*>(user);
+  try {
+    box->fn(ret, args);
+  } catch (...) {
+    if (ret && box->ret_size) std::memset(ret, 0, box->ret_size);
+    t_callback_exception = std::current_exception();
+  }
+}
+
+}  // namespace
+
+std::exception_ptr take_callback_exception() noexcept { return std::exchange(t_callback_exception, nullptr); }
+
+Callback::Callback(Callback&& o) noexcept
+    : code_(std::exchange(o.code_, nullptr)),
+      code_size_(std::exchange(o.code_size_, 0)),
+      owner_(std::move(o.owner_)),
+      box_(std::move(o.box_)) {}
+
+Callback& Callback::operator=(Callback&& o) noexcept {
+  if (this != &o) {
+    Callback dead(std::move(*this));
+    code_ = std::exchange(o.code_, nullptr);
+    code_size_ = std::exchange(o.code_size_, 0);
+    owner_ = std::move(o.owner_);
+    box_ = std::move(o.box_);
+  }
+  return *this;
+}
+
+Callback::~Callback() {
+  if (code_ && owner_) owner_->arena.free(code_);
+}
+
+Callback detail::EngineState::make_callback(const Signature& sig, Handler handler, void* user,
+                                            std::unique_ptr<CallableBox> box) {
+  if (!handler) throw Error(ErrorCode::InvalidType, "callback(): the handler is null");
+  abi::CallPlan plan = plan_for(sig);
+  std::vector<std::uint8_t> code = jit::emit_callback_thunk(plan, reinterpret_cast<const void*>(handler), user);
+  Callback cb;
+  cb.code_ = arena.install(code);
+  cb.code_size_ = code.size();
+  cb.owner_ = shared_from_this();
+  cb.box_ = std::move(box);
+  return cb;
+}
+
+Callback Engine::callback(const Signature& sig, Handler handler, void* user) {
+  return state_->make_callback(sig, handler, user, nullptr);
+}
+
+Callback Engine::callback(const Signature& sig, CallableHandler handler) {
+  if (!handler) throw Error(ErrorCode::InvalidType, "callback(): the handler is empty");
+  auto box = std::make_unique<detail::CallableBox>();
+  box->fn = std::move(handler);
+  box->ret_size = sig.ret()->size();
+  void* user = box.get();
+  return state_->make_callback(sig, &run_callable, user, std::move(box));
+}
+
+Engine::Engine() : state_(std::make_shared<detail::EngineState>()) {}
+Engine::~Engine() = default;
+
+Engine& Engine::global() {
+  static Engine* engine = new Engine();  // never destroyed: stubs may run during exit
+  return *engine;
+}
+
+Invoker Engine::invoker(const Signature& sig) {
+  {
+    std::shared_lock lock(state_->mu);
+    auto it = state_->stubs.find(sig);
+    if (it != state_->stubs.end()) {
+      Invoker inv;
+      inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
+      inv.info_ = it->second.get();
+      return inv;
+    }
+  }
+  // Classify and emit outside the lock; a racing thread may do the same work, and the
+  // loser's code is freed.
+  auto info = std::make_unique<detail::StubInfo>(detail::StubInfo{sig, plan_for(sig)});
+  std::vector<std::uint8_t> code = jit::emit_call_stub(info->plan, nullptr);
+  info->code = state_->arena.install(code);
+  info->code_size = code.size();
+  info->owner = state_.get();
+
+  std::unique_lock lock(state_->mu);
+  auto [it, inserted] = state_->stubs.try_emplace(sig, std::move(info));
+  if (!inserted) state_->arena.free(info->code);
+  Invoker inv;
+  inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
+  inv.info_ = it->second.get();
+  return inv;
+}
+
+BoundCall Engine::bind(const Signature& sig, const void* fn) { return invoker(sig).bind(fn); }
+
+std::size_t Engine::cached_stubs() const {
+  std::shared_lock lock(state_->mu);
+  return state_->stubs.size();
+}
+
+}  // namespace tramp

@@ -1,0 +1,45 @@
+#include <dlfcn.h>
+
+#include <string>
+
+#include "tramp/engine.hpp"
+
+namespace tramp {
+
+namespace {
+std::string loader_message() {
+  const char* msg = dlerror();
+  return msg ? msg : "unknown loader error";
+}
+}  // namespace
+
+Library Library::open(const std::string& name) {
+  void* h = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) throw Error(ErrorCode::Library, "cannot open library '" + name + "': " + loader_message());
+  return Library(std::shared_ptr<void>(h, [](void* p) { dlclose(p); }), name);
+}
+
+Library Library::self() {
+  void* h = dlopen(nullptr, RTLD_NOW);
+  if (!h) throw Error(ErrorCode::Library, "cannot open the running program: " + loader_message());
+  return Library(std::shared_ptr<void>(h, [](void* p) { dlclose(p); }), "(self)");
+}
+
+void* Library::find(std::string_view name) const noexcept {
+  std::string n(name);
+  return dlsym(handle_.get(), n.c_str());
+}
+
+void* Library::symbol(std::string_view name) const {
+  dlerror();
+  std::string n(name);
+  void* p = dlsym(handle_.get(), n.c_str());
+  if (!p) {
+    const char* msg = dlerror();
+    throw Error(ErrorCode::Library, "symbol '" + n + "' not found in " + name_ +
+                                        (msg ? std::string(": ") + msg : std::string()));
+  }
+  return p;
+}
+
+}  // namespace tramp

@@ -1,0 +1,81 @@
+#include "tramp/signature.hpp"
+
+namespace tramp {
+
+Abi host_abi() noexcept {
+#if defined(__aarch64__) && defined(__APPLE__)
+  return Abi::AppleArm64;
+#elif defined(__aarch64__)
+  return Abi::Aapcs64;
+#elif defined(_WIN64)
+  return Abi::Win64;
+#else
+  return Abi::SysV_X64;
+#endif
+}
+
+bool host_can_run(Abi abi) noexcept {
+#if defined(__x86_64__) && !defined(_WIN64)
+  // gcc and clang compile ms_abi functions on x86-64 Linux; both conventions run here.
+  return abi == Abi::SysV_X64 || abi == Abi::Win64;
+#else
+  return abi == host_abi();
+#endif
+}
+
+namespace {
+constexpr std::pair<Abi, std::string_view> kAbiNames[] = {
+    {Abi::SysV_X64, "sysv"}, {Abi::Win64, "win64"}, {Abi::Aapcs64, "aapcs64"}, {Abi::AppleArm64, "apple-arm64"}};
+
+std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+}  // namespace
+
+std::string_view abi_name(Abi abi) noexcept {
+  for (const auto& [a, n] : kAbiNames)
+    if (a == abi) return n;
+  return "?";
+}
+
+std::optional<Abi> abi_from_name(std::string_view name) noexcept {
+  for (const auto& [a, n] : kAbiNames)
+    if (n == name) return a;
+  return std::nullopt;
+}
+
+Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, std::size_t fixed_count)
+    : ret_(ret), args_(std::move(args)), abi_(abi), fixed_count_(fixed_count) {
+  if (!ret_) throw Error(ErrorCode::InvalidType, "return type is null");
+  if (ret_->kind() == TypeKind::Array)
+    throw Error(ErrorCode::InvalidType, "return value: a C function cannot return an array (" + ret_->str() + ")");
+  for (std::size_t i = 0; i < args_.size(); ++i) {
+    const Type* t = args_[i];
+    std::string where = "argument " + std::to_string(i);
+    if (!t) throw Error(ErrorCode::InvalidType, where + ": null type");
+    if (t->is_void()) throw Error(ErrorCode::InvalidType, where + ": void cannot be an argument type");
+    if (t->kind() == TypeKind::Array)
+      throw Error(ErrorCode::InvalidType, where + ": arrays cannot be passed by value (" + t->str() + "); pass ptr");
+  }
+  if (fixed_count_ != kNotVariadic && fixed_count_ > args_.size())
+    throw Error(ErrorCode::InvalidType, "variadic: " + std::to_string(fixed_count_) + " fixed arguments but only " +
+                                            std::to_string(args_.size()) + " arguments");
+  std::size_t h = mix(std::hash<const void*>{}(ret_), static_cast<std::size_t>(abi_));
+  h = mix(h, fixed_count_);
+  for (const Type* t : args_) h = mix(h, std::hash<const void*>{}(t));
+  hash_ = h;
+}
+
+std::string Signature::str(bool with_abi) const {
+  std::string s;
+  if (with_abi || abi_ != host_abi()) s += std::string(abi_name(abi_)) + ":";
+  s += ret_->str() + "(";
+  for (std::size_t i = 0; i < args_.size(); ++i) {
+    if (i) s += ", ";
+    if (variadic() && i == fixed_count_) s += "...";
+    s += args_[i]->str();
+  }
+  if (variadic() && fixed_count_ == args_.size()) s += args_.empty() ? "..." : ", ...";
+  s += ")";
+  return s;
+}
+
+}  // namespace tramp

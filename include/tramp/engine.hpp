@@ -1,0 +1,171 @@
+// tramp: the engine. Turns Signatures into call stubs (cached), binds them to targets, and
+// loads libraries.
+//
+//   tramp::Signature sig = tramp::parse_signature("f64(f64, f64)");
+//   tramp::Library m = tramp::Library::open("libm.so.6");
+//   tramp::Invoker call = tramp::Engine::global().invoker(sig);
+//   double a = 3, b = 4, r;
+//   void* args[] = {&a, &b};
+//   call(m.symbol("hypot"), &r, args);          // r == 5
+//   tramp::BoundCall hyp = call.bind(m.symbol("hypot"));
+//   hyp(&r, args);                              // same call, target baked into the stub
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tramp/signature.hpp"
+
+namespace tramp {
+
+namespace detail {
+struct EngineState;
+struct StubInfo;
+struct CallableBox;
+}  // namespace detail
+
+// Uniform call entry: `args[i]` points at argument i in its C representation, `ret` at
+// storage for the return value (size of the return type; may be null for void).
+using InvokeFn = void (*)(const void* fn, void* ret, void* const* args);
+using BoundFn = void (*)(void* ret, void* const* args);
+// Uniform callback handler: the same shape as InvokeFn, reversed. `args[i]` points at
+// argument i, `ret` at storage the handler fills with the return value (the caller's own
+// buffer when the ABI returns the value through a hidden pointer).
+using Handler = void (*)(void* ret, void* const* args, void* user);
+// The C++ convenience form; `user` state lives in the callable.
+using CallableHandler = std::function<void(void* ret, void* const* args)>;
+
+class BoundCall;
+
+// A JIT-compiled call stub for one Signature. Cheap to copy; valid as long as the Engine
+// that made it. Calling it never allocates, locks or throws.
+class Invoker {
+ public:
+  Invoker() = default;
+  void operator()(const void* fn, void* ret, void* const* args) const { entry_(fn, ret, args); }
+  InvokeFn entry() const noexcept { return entry_; }
+  const Signature& signature() const noexcept;
+  // Bytes of machine code in this stub.
+  std::size_t code_size() const noexcept;
+  // A stub specialised for one target: same calling shape minus `fn`.
+  BoundCall bind(const void* fn) const;
+  explicit operator bool() const noexcept { return entry_ != nullptr; }
+
+ private:
+  friend class Engine;
+  friend struct detail::EngineState;
+  InvokeFn entry_ = nullptr;
+  const detail::StubInfo* info_ = nullptr;
+};
+
+// A call stub with its target baked in. Owns its code: destroying it frees the code.
+class BoundCall {
+ public:
+  BoundCall() = default;
+  BoundCall(BoundCall&&) noexcept;
+  BoundCall& operator=(BoundCall&&) noexcept;
+  ~BoundCall();
+  void operator()(void* ret, void* const* args) const { entry_(ret, args); }
+  BoundFn entry() const noexcept { return entry_; }
+  std::size_t code_size() const noexcept { return code_size_; }
+  explicit operator bool() const noexcept { return entry_ != nullptr; }
+
+ private:
+  friend class Engine;
+  friend struct detail::EngineState;
+  BoundFn entry_ = nullptr;
+  std::size_t code_size_ = 0;
+  std::shared_ptr<detail::EngineState> owner_;
+};
+
+// A callback thunk: a real native function with the signature's convention that forwards
+// every call to a handler. Owns its code (destroying it frees the code) and, for the
+// callable form, the callable. Move-only. The thunk may be called from any thread.
+//
+// Exceptions: a raw Handler must not throw (there is no unwind information through the
+// native caller; an escaping exception terminates the process). A CallableHandler may throw:
+// the thunk's wrapper catches the exception, zero-fills the return value, and parks the
+// exception in a per-thread slot that take_callback_exception() hands back once the native
+// code has returned.
+class Callback {
+ public:
+  Callback() = default;
+  Callback(Callback&&) noexcept;
+  Callback& operator=(Callback&&) noexcept;
+  ~Callback();
+
+  // The native entry point.
+  const void* code() const noexcept { return code_; }
+  // The entry point as a typed function pointer, e.g. cb.as<int(const void*, const void*)>().
+  template <class F>
+  F* as() const noexcept {
+    return reinterpret_cast<F*>(const_cast<void*>(code_));
+  }
+  std::size_t code_size() const noexcept { return code_size_; }
+  explicit operator bool() const noexcept { return code_ != nullptr; }
+
+ private:
+  friend struct detail::EngineState;
+  const void* code_ = nullptr;
+  std::size_t code_size_ = 0;
+  std::shared_ptr<detail::EngineState> owner_;
+  std::unique_ptr<detail::CallableBox> box_;
+};
+
+// The exception a CallableHandler threw on this thread, if any (then cleared); null otherwise.
+std::exception_ptr take_callback_exception() noexcept;
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();  // frees every stub it made (bound calls keep their own code alive)
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // The process-wide engine (never destroyed).
+  static Engine& global();
+
+  // The call stub for `sig`, made on first use and cached. Thread-safe. Throws
+  // Error(Unsupported) if the ABI cannot pass the signature, Error(HostAbi) if this host
+  // cannot run the signature's ABI.
+  Invoker invoker(const Signature& sig);
+  Invoker invoker(std::string_view signature_text) { return invoker(parse_signature(signature_text)); }
+  BoundCall bind(const Signature& sig, const void* fn);
+
+  // A callback thunk for `sig` that calls handler(ret, args, user). Thread-safe.
+  // Throws like invoker().
+  Callback callback(const Signature& sig, Handler handler, void* user = nullptr);
+  Callback callback(const Signature& sig, CallableHandler handler);
+
+  std::size_t cached_stubs() const;
+
+ private:
+  std::shared_ptr<detail::EngineState> state_;
+};
+
+// A loaded shared library (dlopen). Closing happens when the last copy goes away.
+class Library {
+ public:
+  // Throws Error(Library) with the loader's own message when the library cannot be loaded.
+  static Library open(const std::string& name);
+  // The running program and everything it has loaded (dlopen(NULL)).
+  static Library self();
+
+  // Throws Error(Library) naming the symbol and the library when it is missing.
+  void* symbol(std::string_view name) const;
+  // nullptr when missing.
+  void* find(std::string_view name) const noexcept;
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  Library(std::shared_ptr<void> handle, std::string name)
+      : handle_(std::move(handle)), name_(std::move(name)) {}
+  std::shared_ptr<void> handle_;
+  std::string name_;
+};
+
+}  // namespace tramp

@@ -1,0 +1,108 @@
+// tramp: function signatures.
+//
+// A Signature is a return type, argument types, the index of the first variadic argument
+// (for a variadic function, the arguments a particular call passes after `...`), and the
+// calling convention (ABI) it follows. Signatures are values: cheap to copy, hashable and
+// comparable, so they key the engine's stub cache.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tramp/error.hpp"
+#include "tramp/type.hpp"
+
+namespace tramp {
+
+// Calling conventions tramp knows. Every ABI can be classified (CallPlan) on every host;
+// only the host's own can be run.
+enum class Abi : std::uint8_t {
+  SysV_X64,    // System V AMD64 psABI (Linux, BSD, macOS on x86-64)
+  Win64,       // Microsoft x64 (Windows, __attribute__((ms_abi)))
+  Aapcs64,     // Arm 64-bit Procedure Call Standard (Linux on AArch64)
+  AppleArm64,  // Apple's arm64 variant of AAPCS64
+};
+
+// The ABI of plain C functions on this host.
+Abi host_abi() noexcept;
+// Whether this host can execute code for `abi` (SysV and Win64 both run on x86-64 Linux).
+bool host_can_run(Abi abi) noexcept;
+// "sysv", "win64", "aapcs64", "apple-arm64".
+std::string_view abi_name(Abi abi) noexcept;
+std::optional<Abi> abi_from_name(std::string_view name) noexcept;
+
+class Signature {
+ public:
+  static constexpr std::size_t kNotVariadic = static_cast<std::size_t>(-1);
+
+  // Throws Error(InvalidType) naming the offending argument: void or array arguments,
+  // an array return type, a fixed_count larger than the argument count.
+  Signature(const Type* ret, std::vector<const Type*> args, Abi abi = host_abi(),
+            std::size_t fixed_count = kNotVariadic);
+
+  const Type* ret() const noexcept { return ret_; }
+  std::span<const Type* const> args() const noexcept { return args_; }
+  std::size_t arg_count() const noexcept { return args_.size(); }
+  Abi abi() const noexcept { return abi_; }
+  bool variadic() const noexcept { return fixed_count_ != kNotVariadic; }
+  // Number of arguments before `...` (all of them when not variadic).
+  std::size_t fixed_count() const noexcept {
+    return variadic() ? fixed_count_ : args_.size();
+  }
+  bool is_variadic_arg(std::size_t i) const noexcept { return variadic() && i >= fixed_count_; }
+
+  // Text form accepted by parse_signature; the ABI prefix is written when `with_abi` or
+  // when the ABI is not the host's.
+  std::string str(bool with_abi = false) const;
+  std::size_t hash() const noexcept { return hash_; }
+
+  friend bool operator==(const Signature& a, const Signature& b) noexcept {
+    return a.hash_ == b.hash_ && a.ret_ == b.ret_ && a.abi_ == b.abi_ &&
+           a.fixed_count_ == b.fixed_count_ && a.args_ == b.args_;
+  }
+
+ private:
+  const Type* ret_;
+  std::vector<const Type*> args_;
+  Abi abi_;
+  std::size_t fixed_count_;
+  std::size_t hash_;
+};
+
+// Fluent construction: SignatureBuilder(Type::i32()).arg(Type::pointer()).variadic()
+//                          .arg(Type::f64()).build()
+class SignatureBuilder {
+ public:
+  explicit SignatureBuilder(const Type* ret) : ret_(ret) {}
+  SignatureBuilder& arg(const Type* t) { args_.push_back(t); return *this; }
+  // Arguments added after this call are the variadic ones.
+  SignatureBuilder& variadic() { fixed_ = args_.size(); return *this; }
+  SignatureBuilder& abi(Abi a) { abi_ = a; return *this; }
+  Signature build() const { return Signature(ret_, args_, abi_, fixed_); }
+
+ private:
+  const Type* ret_;
+  std::vector<const Type*> args_;
+  Abi abi_ = host_abi();
+  std::size_t fixed_ = Signature::kNotVariadic;
+};
+
+// Parses the compact text form (grammar: docs/signatures.md), e.g.
+//   "f64(f64, f64)"   "i32(ptr, ...f64, i32)"   "win64:{f32,f32}(ptr, u8)"
+// Throws Error(Syntax) with the byte position and what was expected there.
+Signature parse_signature(std::string_view text, Abi default_abi = host_abi());
+// Parses just a type, e.g. "{i32, f64[3]} align(16)".
+const Type* parse_type(std::string_view text, Abi abi = host_abi());
+
+}  // namespace tramp
+
+template <>
+struct std::hash<tramp::Signature> {
+  std::size_t operator()(const tramp::Signature& s) const noexcept { return s.hash(); }
+};

@@ -1,0 +1,127 @@
+// tramp: C types with their C layout.
+//
+// A Type is immutable and interned: building the same description twice yields the same
+// pointer, so `const Type*` compares and hashes by identity. Types live until the process
+// ends. Layout (size, alignment, field offsets) is computed once, at construction, with the
+// rules gcc uses for LP64 targets (x86-64 and AArch64 agree on all of them except long
+// double, which is a distinct kind per format).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace tramp {
+
+enum class TypeKind : std::uint8_t {
+  Void,
+  Bool,
+  I8, U8, I16, U16, I32, U32, I64, U64, I128, U128,
+  F32,
+  F64,
+  F80,   // x87 80-bit extended precision, x86-64 `long double`: size 16, align 16
+  F128,  // IEEE binary128, AArch64 (AAPCS64) `long double`: size 16, align 16
+  Pointer,
+  Struct,
+  Union,
+  Array,  // fixed-size array; a member of a struct or union, never an argument
+};
+
+class Type;
+
+// A member of a struct or union, with its computed byte offset.
+struct Field {
+  const Type* type;
+  std::size_t offset;
+  std::size_t align;  // explicit __attribute__((aligned(N))) on the member, 0 if none
+};
+
+// What the user writes for a member: its type and an optional explicit alignment
+// (`T m __attribute__((aligned(N)))`, N a power of two; 0 = natural).
+struct FieldSpec {
+  const Type* type;
+  std::size_t align = 0;
+};
+
+// Attributes of a whole struct or union.
+struct RecordOptions {
+  bool packed = false;     // __attribute__((packed)): members at byte alignment
+  std::size_t align = 0;   // __attribute__((aligned(N))) on the record, 0 = natural
+};
+
+class Type {
+ public:
+  TypeKind kind() const noexcept { return kind_; }
+  std::size_t size() const noexcept { return size_; }
+  std::size_t align() const noexcept { return align_; }
+
+  // Struct and union members in declaration order (empty for other kinds).
+  std::span<const Field> fields() const noexcept { return fields_; }
+  bool packed() const noexcept { return packed_; }
+  // The explicit record alignment the type was declared with (0 = natural).
+  std::size_t declared_align() const noexcept { return declared_align_; }
+
+  // Array element and length (nullptr / 0 for other kinds).
+  const Type* element() const noexcept { return element_; }
+  std::size_t count() const noexcept { return count_; }
+
+  bool is_void() const noexcept { return kind_ == TypeKind::Void; }
+  bool is_integer() const noexcept;   // bool and the integer kinds
+  bool is_signed() const noexcept;    // signed integer kinds
+  bool is_float() const noexcept;     // F32, F64, F80, F128
+  bool is_record() const noexcept { return kind_ == TypeKind::Struct || kind_ == TypeKind::Union; }
+  bool is_scalar() const noexcept;    // integer, float or pointer
+
+  // The signature-string spelling of this type, e.g. "{i32, f64[2]}" (see docs/signatures.md).
+  // Parsing it yields this same Type.
+  std::string str() const;
+
+  // Scalars. Each returns the one interned instance.
+  static const Type* void_();
+  static const Type* bool_();
+  static const Type* i8();
+  static const Type* u8();
+  static const Type* i16();
+  static const Type* u16();
+  static const Type* i32();
+  static const Type* u32();
+  static const Type* i64();
+  static const Type* u64();
+  static const Type* i128();
+  static const Type* u128();
+  static const Type* f32();
+  static const Type* f64();
+  static const Type* f80();
+  static const Type* f128();
+  static const Type* pointer();
+  static const Type* scalar(TypeKind kind);  // kind must be a scalar kind or Void
+
+  // Aggregates. Throw tramp::Error(InvalidType) for an impossible description: no members,
+  // a void or function member, an alignment that is not a power of two, a zero-length array.
+  static const Type* struct_(std::span<const FieldSpec> fields, RecordOptions options = {});
+  static const Type* struct_(std::initializer_list<FieldSpec> fields, RecordOptions options = {});
+  static const Type* union_(std::span<const FieldSpec> fields, RecordOptions options = {});
+  static const Type* union_(std::initializer_list<FieldSpec> fields, RecordOptions options = {});
+  static const Type* array(const Type* element, std::size_t count);
+
+  Type(const Type&) = delete;
+  Type& operator=(const Type&) = delete;
+
+ private:
+  friend struct TypeFactory;
+  Type() = default;
+
+  TypeKind kind_ = TypeKind::Void;
+  bool packed_ = false;
+  std::size_t size_ = 0;
+  std::size_t align_ = 1;
+  std::size_t declared_align_ = 0;
+  std::vector<Field> fields_;
+  const Type* element_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+}  // namespace tramp

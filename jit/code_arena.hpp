@@ -1,0 +1,65 @@
+// tramp: executable memory that is never writable and executable at the same time.
+//
+// The arena maps each chunk of a memfd twice: once read+write (where code is written) and
+// once read+execute (where it runs). No virtual page is ever both writable and executable,
+// stubs already running on a chunk are never disturbed by a later write elsewhere in it
+// (which mprotect flips would do), and no syscall happens per allocation once a chunk exists.
+// Freed blocks go back to a free list and are reused. All members are thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace tramp::jit {
+
+struct ArenaStats {
+  std::size_t chunks = 0;         // chunks mapped
+  std::size_t bytes_mapped = 0;   // total executable bytes mapped
+  std::size_t bytes_in_use = 0;   // bytes in live blocks (rounded to the allocation granule)
+  std::size_t live_blocks = 0;    // blocks allocated and not yet freed
+  std::size_t total_allocs = 0;   // allocations ever made
+};
+
+class CodeArena {
+ public:
+  static constexpr std::size_t kGranule = 16;  // allocation unit and minimum code alignment
+
+  CodeArena();
+  ~CodeArena();  // unmaps everything; no block may be executing
+  CodeArena(const CodeArena&) = delete;
+  CodeArena& operator=(const CodeArena&) = delete;
+
+  // Copies position-independent machine code into executable memory, flushes the
+  // instruction cache where the architecture needs it, and returns the executable
+  // address. Throws tramp::Error(Jit) if memory cannot be mapped.
+  const void* install(std::span<const std::uint8_t> code);
+
+  // Two-step form for code that must know its final address: reserve `size` bytes, write
+  // through `writable`, then call commit. A reservation that is not committed must be freed.
+  struct Reservation {
+    std::uint8_t* writable;
+    const void* executable;
+    std::size_t size;
+  };
+  Reservation reserve(std::size_t size);
+  void commit(const Reservation& r);
+
+  // Returns a block (by its executable address) to the free list.
+  void free(const void* executable);
+
+  ArenaStats stats() const;
+
+ private:
+  struct Chunk;
+  std::unique_ptr<Chunk> new_chunk(std::size_t min_size);
+
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Chunk>> chunks_;
+  ArenaStats stats_;
+};
+
+}  // namespace tramp::jit

@@ -1,0 +1,28 @@
+// tramp: machine-code emitters. One per architecture; each walks a CallPlan and never
+// re-derives ABI rules.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "abi/call_plan.hpp"
+
+namespace tramp::jit {
+
+// A call stub of the uniform shape InvokeFn: void(const void* fn, void* ret, void* const* args),
+// or, when `bound_fn` is not null, of the shape BoundFn: void(void* ret, void* const* args)
+// with the target baked in. Position-independent. The entry starts with endbr64 / bti c.
+// Throws Error(HostAbi) if no emitter exists for the plan's architecture.
+std::vector<std::uint8_t> emit_call_stub(const abi::CallPlan& plan, const void* bound_fn = nullptr);
+
+// A callback thunk: a native function with the plan's signature that gathers its arguments
+// into an array of pointers and calls `handler(void* ret, void* const* args, void* user)`
+// (host convention), then returns what the handler wrote to `ret`.
+std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const void* handler,
+                                              const void* user);
+
+std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const void* bound_fn);
+std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan, const void* handler,
+                                         const void* user);
+
+}  // namespace tramp::jit

@@ -1,0 +1,377 @@
+// x86-64 emitter (xbyak). Walks a CallPlan; everything ABI-specific comes from the plan, so
+// the same code serves every x86-64 convention the classifiers describe.
+//
+// Call stub frame (entry follows the host's SysV convention):
+//   invoke: rdi = fn, rsi = ret, rdx = args        bound: rdi = ret, rsi = args, fn baked in
+//   r10 = args, r11 = fn, rbx = ret (callee-saved, needed after the call)
+//   1. stack pieces: rax = args[i], rcx = value, stored at [rsp + offset]
+//   2. register pieces: rax = args[i], loaded straight into the target register
+//   3. call r11, then return pieces from rax/rdx/xmm0/xmm1/st0 into [rbx + offset]
+// Stack pieces go first because during that phase every argument register is free scratch.
+#include <cstring>
+
+#include <xbyak/xbyak.h>
+
+#include "jit/emitter.hpp"
+
+namespace tramp::jit {
+namespace {
+
+using abi::CallPlan;
+using abi::Ext;
+using abi::LocKind;
+using abi::Piece;
+using Xbyak::Reg32;
+using Xbyak::Reg64;
+using Xbyak::Xmm;
+
+class X64Stub : public Xbyak::CodeGenerator {
+ public:
+  X64Stub(std::size_t capacity, std::uint8_t* buffer) : CodeGenerator(capacity, buffer) {}
+
+  // Loads `size` bytes at [base + off] into dst, widened per `ext`. Reads only those bytes
+  // (an argument may end at a page boundary). May overwrite `base` on its last read.
+  void load_gpr(const Reg64& dst, const Reg64& base, std::uint32_t off, std::uint32_t size, Ext ext) {
+    const Reg32 d32 = dst.cvt32();
+    const Reg32 b32 = base.cvt32();
+    switch (size) {
+      case 1:
+        if (ext == Ext::Sign) movsx(d32, byte[base + off]); else movzx(d32, byte[base + off]);
+        return;
+      case 2:
+        if (ext == Ext::Sign) movsx(d32, word[base + off]); else movzx(d32, word[base + off]);
+        return;
+      case 4:
+        mov(d32, dword[base + off]);
+        return;
+      case 8:
+        mov(dst, qword[base + off]);
+        return;
+      case 3:
+        movzx(d32, word[base + off + 1]);
+        shl(d32, 8);
+        movzx(b32, byte[base + off]);
+        or_(dst, base);
+        return;
+      case 5:
+      case 6:
+      case 7:
+        // Two overlapping dword loads: the bytes both cover are equal, so OR joins them.
+        mov(d32, dword[base + off + size - 4]);
+        shl(dst, (size - 4) * 8);
+        mov(b32, dword[base + off]);
+        or_(dst, base);
+        return;
+      default:
+        throw Error(ErrorCode::Unsupported, "x86-64 emitter: integer piece of " + std::to_string(size) + " bytes");
+    }
+  }
+
+  // Stores the low `size` bytes of src at [base + off]. Destroys src when size is odd.
+  void store_gpr(const Reg64& src, const Reg64& base, std::uint32_t off, std::uint32_t size) {
+    while (size > 0) {
+      std::uint32_t chunk = size >= 8 ? 8 : size >= 4 ? 4 : size >= 2 ? 2 : 1;
+      switch (chunk) {
+        case 8: mov(qword[base + off], src); break;
+        case 4: mov(dword[base + off], src.cvt32()); break;
+        case 2: mov(word[base + off], src.cvt16()); break;
+        default: mov(byte[base + off], src.cvt8()); break;
+      }
+      size -= chunk;
+      off += chunk;
+      if (size > 0) shr(src, chunk * 8);
+    }
+  }
+
+  void load_vec(const Xmm& dst, const Reg64& base, std::uint32_t off, std::uint32_t size) {
+    switch (size) {
+      case 4: movd(dst, dword[base + off]); return;
+      case 8: movq(dst, qword[base + off]); return;
+      case 16: movups(dst, xword[base + off]); return;
+      default:
+        throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
+    }
+  }
+
+  void store_vec(const Xmm& src, const Reg64& base, std::uint32_t off, std::uint32_t size) {
+    switch (size) {
+      case 4: movd(dword[base + off], src); return;
+      case 8: movq(qword[base + off], src); return;
+      case 16: movups(xword[base + off], src); return;
+      default:
+        throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
+    }
+  }
+
+  // FSTP m80fp (DB /7) with a [base + disp32] operand; xbyak has no 80-bit memory form.
+  void fstp_m80(const Reg64& base, std::uint32_t disp) { x87_m80(7, base, disp); }
+  void fld_m80(const Reg64& base, std::uint32_t disp) { x87_m80(5, base, disp); }
+
+ private:
+  void x87_m80(std::uint8_t ext, const Reg64& base, std::uint32_t disp) {
+    int b = base.getIdx();
+    if (b >= 8) db(0x41);  // REX.B
+    db(0xDB);
+    db(0x80 | (ext << 3) | (b & 7));  // mod=10: [base + disp32]
+    if ((b & 7) == 4) db(0x24);       // rsp/r12 need a SIB byte
+    dd(disp);
+  }
+};
+
+// Sizes that load_gpr assembles from two reads, the last one into its base register.
+bool load_clobbers_base(std::uint32_t size) { return size == 3 || (size >= 5 && size <= 7); }
+
+std::size_t capacity_for(const CallPlan& plan) {
+  std::size_t pieces = plan.ret.pieces.size();
+  for (const auto& a : plan.args) pieces += a.pieces.size();
+  return 256 + pieces * 40;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* bound_fn) {
+  using namespace Xbyak::util;
+  std::vector<std::uint8_t> buffer(capacity_for(plan));
+  X64Stub a(buffer.size(), buffer.data());
+
+  const bool direct_ret = plan.ret.kind == abi::RetKind::Direct;
+  const bool sret = plan.ret.kind == abi::RetKind::Sret;
+
+  a.endbr64();
+  if (direct_ret) a.push(rbx);
+  // Entry rsp is 8 mod 16 (the return address); the push (or 8 bytes of padding) realigns.
+  // An argument area aligned beyond 16 needs a frame pointer to undo the realignment.
+  const bool realign = plan.stack_align > 16;
+  std::uint32_t frame = plan.stack_size + (direct_ret ? 0 : 8);
+  if (realign) {
+    a.push(rbp);
+    a.mov(rbp, rsp);
+    a.and_(rsp, -static_cast<std::int32_t>(plan.stack_align));
+    frame = plan.stack_size;
+  }
+  if (frame) a.sub(rsp, frame);
+
+  // The entry registers of the uniform shape; the stack phase below touches only rax and rcx.
+  const Reg64 ret_in = bound_fn ? rdi : rsi;
+  const Reg64 args_in = bound_fn ? rsi : rdx;
+  if (bound_fn) {
+    a.mov(r11, reinterpret_cast<std::uint64_t>(bound_fn));
+  } else {
+    a.mov(r11, rdi);
+  }
+  a.mov(r10, args_in);
+  if (direct_ret) a.mov(rbx, ret_in);
+
+  // Phase 1: stack pieces.
+  for (std::size_t i = 0; i < plan.args.size(); ++i) {
+    const auto& arg = plan.args[i];
+    if (arg.kind != abi::PassKind::Direct) continue;
+    bool loaded = false;
+    for (const Piece& p : arg.pieces) {
+      if (p.loc.kind != LocKind::Stack) continue;
+      if (!loaded) a.mov(rax, qword[r10 + i * 8]);
+      loaded = !load_clobbers_base(p.size);
+      a.load_gpr(rcx, rax, p.offset, p.size, p.ext);
+      a.mov(qword[rsp + p.loc.offset], rcx);
+    }
+  }
+
+  // The hidden sret pointer is needed only by the callee (it echoes it in rax).
+  if (sret && plan.ret.sret_loc.reg != ret_in.getIdx()) a.mov(Reg64(plan.ret.sret_loc.reg), ret_in);
+
+  // Phase 2: register pieces.
+  for (std::size_t i = 0; i < plan.args.size(); ++i) {
+    const auto& arg = plan.args[i];
+    if (arg.kind != abi::PassKind::Direct) continue;
+    bool loaded = false;
+    for (const Piece& p : arg.pieces) {
+      if (p.loc.kind == LocKind::Stack) continue;
+      if (!loaded) a.mov(rax, qword[r10 + i * 8]);
+      loaded = true;
+      if (p.loc.kind == LocKind::Gpr) {
+        const Reg64 dst(p.loc.reg);
+        loaded = !load_clobbers_base(p.size);
+        a.load_gpr(dst, rax, p.offset, p.size, p.ext);
+      } else if (p.loc.kind == LocKind::Vec) {
+        a.load_vec(Xmm(p.loc.reg), rax, p.offset, p.size);
+      } else {
+        throw Error(ErrorCode::Unsupported, "x86-64 emitter: x87 argument piece");
+      }
+    }
+  }
+  if (plan.vector_count >= 0) a.mov(eax, static_cast<std::uint32_t>(plan.vector_count));
+
+  a.call(r11);
+
+  // Phase 3: return pieces.
+  if (direct_ret) {
+    for (const Piece& p : plan.ret.pieces) {
+      switch (p.loc.kind) {
+        case LocKind::Gpr:
+          a.store_gpr(Reg64(p.loc.reg), rbx, p.offset, p.size);
+          break;
+        case LocKind::Vec:
+          a.store_vec(Xmm(p.loc.reg), rbx, p.offset, p.size);
+          break;
+        case LocKind::X87:
+          a.fstp_m80(rbx, p.offset);
+          break;
+        case LocKind::Stack:
+          throw Error(ErrorCode::Unsupported, "x86-64 emitter: return piece on the stack");
+      }
+    }
+  }
+
+  if (realign) {
+    a.mov(rsp, rbp);
+    a.pop(rbp);
+  } else if (frame) {
+    a.add(rsp, frame);
+  }
+  if (direct_ret) a.pop(rbx);
+  a.ret();
+
+  buffer.resize(a.getSize());
+  return buffer;
+}
+
+}  // namespace tramp::jit
+
+// Callback thunk frame (rbp-based; rsp 16-aligned for the handler call):
+//   [rsp + args_at]   the void* array handed to the handler, one slot per argument
+//   [rsp + slot_i]    argument i reassembled from its register pieces (16-aligned)
+//   [rsp + ret_at]    the return buffer for a direct return
+//   [rsp + sret_at]   the caller's sret pointer, handed to the handler and echoed on return
+//   [rbp + 16 + off]  the caller's stack arguments (above the return address and saved rbp)
+namespace tramp::jit {
+namespace {
+
+constexpr std::uint32_t kCallerArgsFromRbp = 16;  // saved rbp + return address
+
+std::uint32_t align16(std::uint32_t n) { return (n + 15) / 16 * 16; }
+
+// A Direct argument whose pieces all lie on the caller's stack in their C layout can be
+// handed to the handler in place; the returned offset is where the value starts.
+bool contiguous_on_stack(const abi::ArgPlan& arg, std::uint32_t& at) {
+  if (arg.pieces.empty()) return false;
+  for (const Piece& p : arg.pieces) {
+    if (p.loc.kind != LocKind::Stack) return false;
+    if (p.loc.offset - p.offset != arg.pieces[0].loc.offset - arg.pieces[0].offset) return false;
+  }
+  at = arg.pieces[0].loc.offset - arg.pieces[0].offset;
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handler, const void* user) {
+  using namespace Xbyak::util;
+  std::vector<std::uint8_t> buffer(capacity_for(plan) + 64);
+  X64Stub a(buffer.size(), buffer.data());
+
+  const std::size_t n = plan.args.size();
+  const bool direct_ret = plan.ret.kind == abi::RetKind::Direct;
+  const bool sret = plan.ret.kind == abi::RetKind::Sret;
+
+  // Frame layout.
+  std::uint32_t at = 0;
+  const std::uint32_t args_at = at;
+  at = align16(at + static_cast<std::uint32_t>(n * 8));
+  std::vector<std::uint32_t> slot(n, 0);
+  std::vector<bool> in_place(n, false);
+  std::vector<std::uint32_t> in_place_at(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& arg = plan.args[i];
+    if (arg.kind == abi::PassKind::Direct && contiguous_on_stack(arg, in_place_at[i])) {
+      in_place[i] = true;
+      continue;
+    }
+    if (arg.kind == abi::PassKind::Indirect) continue;
+    slot[i] = at;
+    at = align16(at + (arg.size ? arg.size : 1));
+  }
+  const std::uint32_t ret_at = at;
+  if (direct_ret) at = align16(at + plan.ret.size);
+  const std::uint32_t sret_at = at;
+  if (sret) at = align16(at + 8);
+  const std::uint32_t frame = align16(at);
+
+  a.endbr64();
+  a.push(rbp);
+  a.mov(rbp, rsp);
+  if (frame) a.sub(rsp, frame);
+
+  if (sret) a.mov(qword[rsp + sret_at], Reg64(plan.ret.sret_loc.reg));
+
+  // Register pieces first: the argument registers must be saved before rax is used as scratch
+  // (rax is never an argument register on x86-64).
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& arg = plan.args[i];
+    if (in_place[i]) continue;
+    for (const Piece& p : arg.pieces) {
+      const bool indirect = arg.kind == abi::PassKind::Indirect;
+      switch (p.loc.kind) {
+        case LocKind::Gpr:
+          if (indirect) a.mov(qword[rsp + args_at + i * 8], Reg64(p.loc.reg));
+          else a.store_gpr(Reg64(p.loc.reg), rsp, slot[i] + p.offset, p.size);
+          break;
+        case LocKind::Vec:
+          a.store_vec(Xmm(p.loc.reg), rsp, slot[i] + p.offset, p.size);
+          break;
+        case LocKind::Stack:
+          a.mov(rax, qword[rbp + kCallerArgsFromRbp + p.loc.offset]);
+          if (indirect) a.mov(qword[rsp + args_at + i * 8], rax);
+          else a.store_gpr(rax, rsp, slot[i] + p.offset, p.size);
+          break;
+        case LocKind::X87:
+          throw Error(ErrorCode::Unsupported, "x86-64 emitter: x87 argument piece");
+      }
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& arg = plan.args[i];
+    if (arg.kind == abi::PassKind::Indirect) continue;
+    if (in_place[i]) a.lea(rax, ptr[rbp + kCallerArgsFromRbp + in_place_at[i]]);
+    else a.lea(rax, ptr[rsp + slot[i]]);
+    a.mov(qword[rsp + args_at + i * 8], rax);
+  }
+
+  // handler(ret, args, user) in the host's SysV convention.
+  if (sret) a.mov(rdi, qword[rsp + sret_at]);
+  else a.lea(rdi, ptr[rsp + ret_at]);
+  a.lea(rsi, ptr[rsp + args_at]);
+  a.mov(rdx, reinterpret_cast<std::uint64_t>(user));
+  a.mov(rax, reinterpret_cast<std::uint64_t>(handler));
+  a.call(rax);
+
+  if (direct_ret) {
+    bool loaded = false;
+    for (const Piece& p : plan.ret.pieces) {
+      if (!loaded) a.lea(rcx, ptr[rsp + ret_at]);
+      loaded = true;
+      switch (p.loc.kind) {
+        case LocKind::Gpr:
+          loaded = !load_clobbers_base(p.size);
+          a.load_gpr(Reg64(p.loc.reg), rcx, p.offset, p.size, p.ext);
+          break;
+        case LocKind::Vec:
+          a.load_vec(Xmm(p.loc.reg), rcx, p.offset, p.size);
+          break;
+        case LocKind::X87:
+          a.fld_m80(rcx, p.offset);
+          break;
+        case LocKind::Stack:
+          throw Error(ErrorCode::Unsupported, "x86-64 emitter: return piece on the stack");
+      }
+    }
+  } else if (sret && plan.ret.sret_returned) {
+    a.mov(Reg64(plan.ret.sret_result.reg), qword[rsp + sret_at]);
+  }
+
+  a.leave();
+  a.ret();
+  buffer.resize(a.getSize());
+  return buffer;
+}
+
+}  // namespace tramp::jit

@@ -1,0 +1,168 @@
+// Callback thunks: native callers (libc and compiled C++) calling into handlers.
+// (The generated conformance suite checks every byte for random signatures.)
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "tramp/tramp.hpp"
+
+using tramp::Engine;
+using tramp::parse_signature;
+
+namespace {
+
+struct Pair { double a, b; };
+struct Big { long a, b, c; };
+struct Mixed { char c; double d; };
+
+
+void compare_handler(void* ret, void* const* args, void* user) {
+  ++*static_cast<int*>(user);
+  int a = **static_cast<const int* const*>(args[0]);
+  int b = **static_cast<const int* const*>(args[1]);
+  *static_cast<int*>(ret) = (a > b) - (a < b);
+}
+
+}  // namespace
+
+TEST_CASE("qsort and bsearch call a thunk as their comparator", "[callback]") {
+  int calls = 0;
+  tramp::Callback cb = Engine::global().callback(parse_signature("i32(ptr, ptr)"), compare_handler, &calls);
+  std::vector<int> v = {5, -3, 9, 0, 12, 7, -8, 1};
+  auto cmp = cb.as<int(const void*, const void*)>();
+  std::qsort(v.data(), v.size(), sizeof(int), cmp);
+  CHECK(v == std::vector<int>{-8, -3, 0, 1, 5, 7, 9, 12});
+  CHECK(calls > 0);
+  int key = 7;
+  void* hit = std::bsearch(&key, v.data(), v.size(), sizeof(int), cmp);
+  REQUIRE(hit != nullptr);
+  CHECK(static_cast<int*>(hit) - v.data() == 5);
+  key = 4;
+  CHECK(std::bsearch(&key, v.data(), v.size(), sizeof(int), cmp) == nullptr);
+}
+
+TEST_CASE("callable handlers, struct arguments and returns", "[callback]") {
+  auto& e = Engine::global();
+  tramp::Callback pair = e.callback(parse_signature("{f64, f64}(f64, {f64, f64})"), [](void* ret, void* const* args) {
+    double k = *static_cast<double*>(args[0]);
+    Pair p = *static_cast<Pair*>(args[1]);
+    *static_cast<Pair*>(ret) = {p.a * k, p.b * k};
+  });
+  Pair r = pair.as<Pair(double, Pair)>()(2.0, Pair{1.5, -4});
+  CHECK(r.a == 3.0);
+  CHECK(r.b == -8.0);
+
+  tramp::Callback big = e.callback(parse_signature("{i64, i64, i64}(i64, {i64, i64, i64}, {i8, f64})"),
+                                   [](void* ret, void* const* args) {
+                                     long k = *static_cast<long*>(args[0]);
+                                     Big b = *static_cast<Big*>(args[1]);
+                                     Mixed m = *static_cast<Mixed*>(args[2]);
+                                     *static_cast<Big*>(ret) = {b.a + k, b.b + m.c, b.c + static_cast<long>(m.d)};
+                                   });
+  Big rb = big.as<Big(long, Big, Mixed)>()(100, Big{1, 2, 3}, Mixed{20, 30.0});
+  CHECK(rb.a == 101);
+  CHECK(rb.b == 22);
+  CHECK(rb.c == 33);
+
+  tramp::Callback ld = e.callback(parse_signature("f80(i32, f80, f80)"), [](void* ret, void* const* args) {
+    *static_cast<long double*>(ret) =
+        *static_cast<int*>(args[0]) * *static_cast<long double*>(args[1]) + *static_cast<long double*>(args[2]);
+  });
+  CHECK(ld.as<long double(int, long double, long double)>()(3, 1.25L, 0.5L) == 4.25L);
+
+  tramp::Callback small = e.callback(parse_signature("i8(i8, u16, bool)"), [](void* ret, void* const* args) {
+    signed char a = *static_cast<signed char*>(args[0]);
+    unsigned short b = *static_cast<unsigned short*>(args[1]);
+    bool c = *static_cast<bool*>(args[2]);
+    *static_cast<signed char*>(ret) = static_cast<signed char>(c ? a - static_cast<int>(b) : a);
+  });
+  CHECK(small.as<signed char(signed char, unsigned short, bool)>()(-5, 3, true) == -8);
+}
+
+TEST_CASE("stack arguments reach the handler", "[callback]") {
+  auto sig = parse_signature("f64(i64, i64, i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f80)");
+  tramp::Callback cb = Engine::global().callback(sig, [](void* ret, void* const* args) {
+    double sum = 0;
+    for (int i = 0; i < 8; ++i) sum += static_cast<double>(*static_cast<long*>(args[i])) * (i + 1);
+    for (int i = 8; i < 17; ++i) sum += *static_cast<double*>(args[i]) * (i + 1);
+    sum += static_cast<double>(*static_cast<long double*>(args[17]));
+    *static_cast<double*>(ret) = sum;
+  });
+  auto f = cb.as<double(long, long, long, long, long, long, long, long, double, double, double, double, double,
+                        double, double, double, double, long double)>();
+  double expect = 0;
+  for (int i = 0; i < 8; ++i) expect += (i + 1.0) * (i + 1);
+  for (int i = 8; i < 17; ++i) expect += (i + 0.5) * (i + 1);
+  expect += 1000;
+  CHECK(f(1, 2, 3, 4, 5, 6, 7, 8, 8.5, 9.5, 10.5, 11.5, 12.5, 13.5, 14.5, 15.5, 16.5, 1000.0L) == expect);
+}
+
+TEST_CASE("a handler may call back into a tramp call stub (re-entrancy)", "[callback]") {
+  tramp::Library m = tramp::Library::open("libm.so.6");
+  void* hypot_fn = m.symbol("hypot");
+  tramp::Invoker hyp = Engine::global().invoker("f64(f64, f64)");
+  tramp::Callback cb = Engine::global().callback(parse_signature("f64(f64, f64)"), [&](void* ret, void* const* args) {
+    hyp(hypot_fn, ret, args);
+  });
+  tramp::Invoker call = Engine::global().invoker("f64(f64, f64)");
+  double a = 6, b = 8, r = 0;
+  void* args[] = {&a, &b};
+  call(cb.code(), &r, args);  // tramp stub -> thunk -> handler -> tramp stub -> hypot
+  CHECK(r == 10.0);
+}
+
+TEST_CASE("a throwing callable returns zero and parks the exception", "[callback]") {
+  tramp::Callback cb = Engine::global().callback(parse_signature("i32(ptr, ptr)"), [](void*, void* const*) {
+    throw std::runtime_error("comparator failed");
+  });
+  int v[] = {3, 1, 2};
+  std::qsort(v, 3, sizeof(int), cb.as<int(const void*, const void*)>());
+  std::exception_ptr e = tramp::take_callback_exception();
+  REQUIRE(e);
+  CHECK_THROWS_WITH(std::rethrow_exception(e), "comparator failed");
+  CHECK_FALSE(tramp::take_callback_exception());
+}
+
+TEST_CASE("one thunk called from many threads at once", "[callback][threads]") {
+  std::atomic<long> total{0};
+  tramp::Callback cb = Engine::global().callback(parse_signature("i64(i64, i64)"), [&](void* ret, void* const* args) {
+    long s = *static_cast<long*>(args[0]) + *static_cast<long*>(args[1]);
+    total += s;
+    *static_cast<long*>(ret) = s;
+  });
+  auto f = cb.as<long(long, long)>();
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (long i = 0; i < 20000; ++i)
+        if (f(i, t) != i + t) ++bad;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(bad == 0);
+  CHECK(total == 4 * (20000L * 19999 / 2) + 20000L * (0 + 1 + 2 + 3));
+}
+
+TEST_CASE("callbacks free their code for reuse", "[callback]") {
+  tramp::Engine engine;
+  const void* first = nullptr;
+  for (int i = 0; i < 1000; ++i) {
+    tramp::Callback cb = engine.callback(parse_signature("i32(i32)"), [i](void* ret, void* const* args) {
+      *static_cast<int*>(ret) = *static_cast<int*>(args[0]) + i;
+    });
+    CHECK(cb.as<int(int)>()(1) == i + 1);
+    if (i == 0) first = cb.code();
+    else REQUIRE(cb.code() == first);  // the freed block is handed out again
+  }
+}
+
+TEST_CASE("callback errors", "[callback][errors]") {
+  CHECK_THROWS_AS(Engine::global().callback(parse_signature("i32(i32)"), tramp::Handler{nullptr}), tramp::Error);
+  CHECK_THROWS_AS(Engine::global().callback(parse_signature("i32(i32)", tramp::Abi::Aapcs64), compare_handler),
+                  tramp::Error);
+}
