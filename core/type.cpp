@@ -190,7 +190,7 @@ std::string Type::str() const {
     }
     return base->str() + dims;
   }
-  std::string s = packed_ ? "packed" : "";
+  std::string s = packed_ ? "packed " : "";
   s += kind_ == TypeKind::Union ? "union{" : "{";
   for (std::size_t i = 0; i < fields_.size(); ++i) {
     if (i) s += ", ";
