@@ -111,6 +111,8 @@ void run_callable(void* ret, void* const* args, void* user) {
 
 std::exception_ptr take_callback_exception() noexcept { return std::exchange(t_callback_exception, nullptr); }
 
+Callback::Callback() noexcept = default;
+
 Callback::Callback(Callback&& o) noexcept
     : code_(std::exchange(o.code_, nullptr)),
       code_size_(std::exchange(o.code_size_, 0)),

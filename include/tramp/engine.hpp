@@ -93,7 +93,7 @@ class BoundCall {
 // code has returned.
 class Callback {
  public:
-  Callback() = default;
+  Callback() noexcept;
   Callback(Callback&&) noexcept;
   Callback& operator=(Callback&&) noexcept;
   ~Callback();
