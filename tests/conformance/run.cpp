@@ -192,6 +192,7 @@ void check_callback_args(void* ret, void* const* args, void* user) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep every line if a case crashes the process
   std::string lib_path, manifest_path, filter;
   std::uint64_t seed = 12345;
   for (int i = 1; i + 1 < argc; i += 2) {
