@@ -1,12 +1,14 @@
 // x86-64 emitter (xbyak). Walks a CallPlan; everything ABI-specific comes from the plan, so
 // the same code serves every x86-64 convention the classifiers describe.
 //
-// Call stub frame (entry follows the host's SysV convention):
+// Call stub (entry follows the host's SysV convention):
 //   invoke: rdi = fn, rsi = ret, rdx = args        bound: rdi = ret, rsi = args, fn baked in
-//   r10 = args, r11 = fn, rbx = ret (callee-saved, needed after the call)
+//   `ret` is pushed when a value comes back; fn and args stay in their entry registers unless
+//   an argument needs them (then r11 and r10)
 //   1. stack pieces: rax = args[i], rcx = value, stored at [rsp + offset]
 //   2. register pieces: rax = args[i], loaded straight into the target register
-//   3. call r11, then return pieces from rax/rdx/xmm0/xmm1/st0 into [rbx + offset]
+//   3. call fn, pop `ret` into rcx, store the return pieces from rax/rdx/xmm0/xmm1/st0
+//   With no return value and no stack arguments the stub jumps to fn instead of calling it.
 // Stack pieces go first because during that phase every argument register is free scratch.
 #include <cstring>
 
@@ -137,39 +139,56 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   const bool direct_ret = plan.ret.kind == abi::RetKind::Direct;
   const bool sret = plan.ret.kind == abi::RetKind::Sret;
 
-  a.endbr64();
-  if (direct_ret) a.push(rbx);
-  // Entry rsp is 8 mod 16 (the return address); the push (or 8 bytes of padding) realigns.
-  // An argument area aligned beyond 16 needs a frame pointer to undo the realignment.
-  const bool realign = plan.stack_align > 16;
-  std::uint32_t frame = plan.stack_size + (direct_ret ? 0 : 8);
-  if (realign) {
-    a.push(rbp);
-    a.mov(rbp, rsp);
-    a.and_(rsp, -static_cast<std::int32_t>(plan.stack_align));
-    frame = plan.stack_size;
-  }
-  if (frame) a.sub(rsp, frame);
+  // Registers the argument phase writes; an entry register none of them touches can be used
+  // in place instead of being copied to a scratch register first.
+  namespace x64 = abi::x64;
+  std::uint32_t written = 1u << x64::rax;  // pointer scratch (and %al for variadic calls)
+  bool stack_pieces = false;
+  for (const auto& arg : plan.args)
+    for (const Piece& p : arg.pieces) {
+      if (p.loc.kind == LocKind::Gpr) written |= 1u << p.loc.reg;
+      if (p.loc.kind == LocKind::Stack) stack_pieces = true;
+    }
+  if (stack_pieces) written |= 1u << x64::rcx;  // the stack phase's value scratch
+  if (sret) written |= 1u << plan.ret.sret_loc.reg;
 
-  // The entry registers of the uniform shape; the stack phase below touches only rax and rcx.
+  // The uniform entry: invoke(fn = rdi, ret = rsi, args = rdx) or bound(ret = rdi, args = rsi).
   const Reg64 ret_in = bound_fn ? rdi : rsi;
   const Reg64 args_in = bound_fn ? rsi : rdx;
-  if (bound_fn) {
-    a.mov(r11, reinterpret_cast<std::uint64_t>(bound_fn));
-  } else {
-    a.mov(r11, rdi);
-  }
-  a.mov(r10, args_in);
-  if (direct_ret) a.mov(rbx, ret_in);
+  const Reg64 args = (written >> args_in.getIdx()) & 1 ? r10 : args_in;
+  const Reg64 fn = !bound_fn && !((written >> x64::rdi) & 1) ? rdi : r11;
 
-  // Phase 1: stack pieces.
+  // Nothing to do after the call: jump to the target, which returns to our caller.
+  const bool tail = !direct_ret && plan.stack_size == 0;
+  const bool realign = plan.stack_align > 16;
+
+  a.endbr64();
+  // A direct return needs `ret` after the call: it rides on the stack, and the push also
+  // restores 16-byte alignment (entry rsp is 8 mod 16).
+  if (direct_ret) a.push(ret_in);
+  std::uint32_t frame = 0;
+  if (!tail) {
+    frame = plan.stack_size + (direct_ret ? 0 : 8);
+    if (realign) {
+      a.push(rbp);
+      a.mov(rbp, rsp);
+      a.and_(rsp, -static_cast<std::int32_t>(plan.stack_align));
+      frame = plan.stack_size;
+    }
+    if (frame) a.sub(rsp, frame);
+  }
+  if (bound_fn) a.mov(fn, reinterpret_cast<std::uint64_t>(bound_fn));
+  else if (fn != rdi) a.mov(fn, rdi);
+  if (args != args_in) a.mov(args, args_in);
+
+  // Phase 1: stack pieces (every argument register is still free scratch here).
   for (std::size_t i = 0; i < plan.args.size(); ++i) {
     const auto& arg = plan.args[i];
     if (arg.kind != abi::PassKind::Direct) continue;
     bool loaded = false;
     for (const Piece& p : arg.pieces) {
       if (p.loc.kind != LocKind::Stack) continue;
-      if (!loaded) a.mov(rax, qword[r10 + i * 8]);
+      if (!loaded) a.mov(rax, qword[args + i * 8]);
       loaded = !load_clobbers_base(p.size);
       a.load_gpr(rcx, rax, p.offset, p.size, p.ext);
       a.mov(qword[rsp + p.loc.offset], rcx);
@@ -186,12 +205,11 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
     bool loaded = false;
     for (const Piece& p : arg.pieces) {
       if (p.loc.kind == LocKind::Stack) continue;
-      if (!loaded) a.mov(rax, qword[r10 + i * 8]);
+      if (!loaded) a.mov(rax, qword[args + i * 8]);
       loaded = true;
       if (p.loc.kind == LocKind::Gpr) {
-        const Reg64 dst(p.loc.reg);
         loaded = !load_clobbers_base(p.size);
-        a.load_gpr(dst, rax, p.offset, p.size, p.ext);
+        a.load_gpr(Reg64(p.loc.reg), rax, p.offset, p.size, p.ext);
       } else if (p.loc.kind == LocKind::Vec) {
         a.load_vec(Xmm(p.loc.reg), rax, p.offset, p.size);
       } else {
@@ -201,35 +219,37 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   }
   if (plan.vector_count >= 0) a.mov(eax, static_cast<std::uint32_t>(plan.vector_count));
 
-  a.call(r11);
-
-  // Phase 3: return pieces.
-  if (direct_ret) {
-    for (const Piece& p : plan.ret.pieces) {
-      switch (p.loc.kind) {
-        case LocKind::Gpr:
-          a.store_gpr(Reg64(p.loc.reg), rbx, p.offset, p.size);
-          break;
-        case LocKind::Vec:
-          a.store_vec(Xmm(p.loc.reg), rbx, p.offset, p.size);
-          break;
-        case LocKind::X87:
-          a.fstp_m80(rbx, p.offset);
-          break;
-        case LocKind::Stack:
-          throw Error(ErrorCode::Unsupported, "x86-64 emitter: return piece on the stack");
+  if (tail) {
+    a.jmp(fn);
+  } else {
+    a.call(fn);
+    if (realign) {
+      a.mov(rsp, rbp);
+      a.pop(rbp);
+    } else if (frame) {
+      a.add(rsp, frame);
+    }
+    // Phase 3: return pieces, into `ret` (rcx is no return register).
+    if (direct_ret) {
+      a.pop(rcx);
+      for (const Piece& p : plan.ret.pieces) {
+        switch (p.loc.kind) {
+          case LocKind::Gpr:
+            a.store_gpr(Reg64(p.loc.reg), rcx, p.offset, p.size);
+            break;
+          case LocKind::Vec:
+            a.store_vec(Xmm(p.loc.reg), rcx, p.offset, p.size);
+            break;
+          case LocKind::X87:
+            a.fstp_m80(rcx, p.offset);
+            break;
+          case LocKind::Stack:
+            throw Error(ErrorCode::Unsupported, "x86-64 emitter: return piece on the stack");
+        }
       }
     }
+    a.ret();
   }
-
-  if (realign) {
-    a.mov(rsp, rbp);
-    a.pop(rbp);
-  } else if (frame) {
-    a.add(rsp, frame);
-  }
-  if (direct_ret) a.pop(rbx);
-  a.ret();
 
   buffer.resize(a.getSize());
   return buffer;
