@@ -198,6 +198,11 @@ Invoker Engine::invoker(const Signature& sig) {
 
 BoundCall Engine::bind(const Signature& sig, const void* fn) { return invoker(sig).bind(fn); }
 
+CodeStats Engine::code_stats() const {
+  jit::ArenaStats a = state_->arena.stats();
+  return {a.chunks, a.bytes_mapped, a.bytes_in_use, a.live_blocks, a.total_allocs};
+}
+
 std::size_t Engine::cached_stubs() const {
   std::shared_lock lock(state_->mu);
   return state_->stubs.size();

@@ -119,6 +119,15 @@ class Callback {
 // The exception a CallableHandler threw on this thread, if any (then cleared); null otherwise.
 std::exception_ptr take_callback_exception() noexcept;
 
+// Executable memory held by an engine (its code arena's own counters).
+struct CodeStats {
+  std::size_t chunks = 0;        // memory chunks mapped
+  std::size_t bytes_mapped = 0;  // executable bytes mapped
+  std::size_t bytes_in_use = 0;  // bytes in live stubs and thunks
+  std::size_t live_blocks = 0;   // live stubs and thunks
+  std::size_t total_allocs = 0;  // stubs and thunks ever made
+};
+
 class Engine {
  public:
   Engine();
@@ -142,6 +151,7 @@ class Engine {
   Callback callback(const Signature& sig, CallableHandler handler);
 
   std::size_t cached_stubs() const;
+  CodeStats code_stats() const;
 
  private:
   std::shared_ptr<detail::EngineState> state_;
