@@ -44,34 +44,68 @@ constexpr std::size_t kRetVecs = 2;  // xmm0, xmm1
 // larger is MEMORY (psABI 3.2.3, rule 1 and post-merger rule 5(c)).
 constexpr std::size_t kMaxRegAggregate = 16;
 
+// The classes of the eightbytes that start at byte `base` of the outermost aggregate. The
+// outermost one has two at most; a nested aggregate (classified again on its own, see below)
+// may straddle three.
 struct Eightbytes {
-  std::array<Cls, 2> cls{NoClass, NoClass};
+  std::array<Cls, 3> cls{NoClass, NoClass, NoClass};
   std::size_t count = 0;
+  std::size_t base = 0;
   bool memory = false;
 };
 
 void merge_into(Eightbytes& eb, std::size_t offset, Cls c) {
-  Cls& slot = eb.cls[offset / 8];
+  Cls& slot = eb.cls[(offset - eb.base) / 8];
   slot = kMerge[slot][c];
 }
 
+void classify_leaves(const Type* t, std::size_t offset, Eightbytes& eb, bool check_align,
+                     bool nested);
+
+// gcc runs the post-merger cleanup on every nested aggregate too, over the eightbytes of the
+// outermost one that it covers. Of rule 5 only 5(b) can change the outcome there: an X87UP
+// that a member union leaves without its X87 sends the whole argument to memory, even when a
+// sibling member would have merged that eightbyte into INTEGER.
+bool nested_x87up_orphaned(const Type* t, std::size_t offset, bool check_align) {
+  Eightbytes local;
+  local.base = offset - offset % 8;
+  local.count = (offset % 8 + t->size() + 7) / 8;
+  for (const Field& f : t->fields())
+    classify_leaves(f.type, offset + f.offset, local, check_align, true);
+  if (local.memory) return false;  // the outer classification finds the same reason
+  for (std::size_t i = 0; i < local.count; ++i)
+    if (local.cls[i] == X87Up && (i == 0 || local.cls[i - 1] != X87)) return true;
+  return false;
+}
+
 // Classifies the scalar leaves of `t` placed at byte `offset` of the outermost aggregate.
-void classify_leaves(const Type* t, std::size_t offset, Eightbytes& eb) {
+// `check_align` is false inside array elements after the first: gcc (and clang, which follows
+// it for compatibility) classifies an array by its first element and repeats that element's
+// classes, so a packed element whose later copies land misaligned does not make it MEMORY.
+// `nested` is false only for the outermost aggregate.
+void classify_leaves(const Type* t, std::size_t offset, Eightbytes& eb, bool check_align,
+                     bool nested) {
   if (eb.memory) return;
   switch (t->kind()) {
     case TypeKind::Struct:
     case TypeKind::Union:
-      for (const Field& f : t->fields()) classify_leaves(f.type, offset + f.offset, eb);
+      if (nested && nested_x87up_orphaned(t, offset, check_align)) {
+        eb.memory = true;
+        return;
+      }
+      for (const Field& f : t->fields())
+        classify_leaves(f.type, offset + f.offset, eb, check_align, true);
       return;
     case TypeKind::Array:
       for (std::size_t i = 0; i < t->count(); ++i)
-        classify_leaves(t->element(), offset + i * t->element()->size(), eb);
+        classify_leaves(t->element(), offset + i * t->element()->size(), eb, check_align && i == 0,
+                        true);
       return;
     default:
       break;
   }
   // Rule 1(b): an aggregate with unaligned fields is MEMORY.
-  if (offset % t->align() != 0) {
+  if (check_align && offset % t->align() != 0) {
     eb.memory = true;
     return;
   }
@@ -106,7 +140,7 @@ Eightbytes classify_type(const Type* t) {
     return eb;
   }
   eb.count = (t->size() + 7) / 8;
-  classify_leaves(t, 0, eb);
+  classify_leaves(t, 0, eb, true, false);
   if (eb.memory) return eb;
   // Post-merger cleanup, psABI 3.2.3 rule 5.
   for (std::size_t i = 0; i < eb.count; ++i) {
