@@ -1,51 +1,77 @@
-// The signature text form: a hand-written recursive-descent parser. Grammar and examples in
-// docs/signatures.md. Every failure is a tramp::Error carrying the byte position.
-#include <cctype>
-#include <cstdio>
-#include <cstdlib>
+// The signature text form: a hand-written recursive-descent parser. Grammar, examples and
+// the error format are in docs/signatures.md. Every failure is a tramp::Error carrying the
+// byte position; no input can make the parser recurse or allocate without bound, because it
+// is fuzzed and fed untrusted strings by interpreters.
 #include <charconv>
+#include <cstdio>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tramp/signature.hpp"
 
 namespace tramp {
 namespace {
 
+// Nesting limit for records and array dimensions together. Deep enough for any real C type,
+// shallow enough that the parser, Type::str() and the classifiers' recursion stay tiny.
 constexpr int kMaxDepth = 64;
+// Mirrors Type's limits, so the parser reports them as syntax at the number itself.
+constexpr std::size_t kMaxAlign = std::size_t{1} << 28;
+constexpr std::size_t kMaxCount = std::size_t{1} << 31;
+// Long words and numbers are cut in messages; fuzzed input can be megabytes.
+constexpr std::size_t kMaxQuoted = 32;
 
-struct Alias {
+struct ScalarName {
   std::string_view name;
   TypeKind kind;
 };
 
-// C spellings accepted next to the canonical names (LP64: long is 64 bits).
-constexpr Alias kScalarNames[] = {
-    {"void", TypeKind::Void},     {"bool", TypeKind::Bool},     {"i8", TypeKind::I8},
-    {"u8", TypeKind::U8},         {"i16", TypeKind::I16},       {"u16", TypeKind::U16},
-    {"i32", TypeKind::I32},       {"u32", TypeKind::U32},       {"i64", TypeKind::I64},
-    {"u64", TypeKind::U64},       {"i128", TypeKind::I128},     {"u128", TypeKind::U128},
-    {"f32", TypeKind::F32},       {"f64", TypeKind::F64},       {"f80", TypeKind::F80},
-    {"f128", TypeKind::F128},     {"ptr", TypeKind::Pointer},   {"char", TypeKind::I8},
-    {"schar", TypeKind::I8},      {"uchar", TypeKind::U8},      {"short", TypeKind::I16},
-    {"ushort", TypeKind::U16},    {"int", TypeKind::I32},       {"uint", TypeKind::U32},
-    {"long", TypeKind::I64},      {"ulong", TypeKind::U64},     {"longlong", TypeKind::I64},
-    {"ulonglong", TypeKind::U64}, {"size_t", TypeKind::U64},    {"ssize_t", TypeKind::I64},
-    {"ptrdiff_t", TypeKind::I64}, {"intptr_t", TypeKind::I64},  {"uintptr_t", TypeKind::U64},
-    {"float", TypeKind::F32},     {"double", TypeKind::F64},
+// Canonical names first (Type::str() spells those), then C spellings for LP64 targets.
+constexpr ScalarName kScalarNames[] = {
+    {"void", TypeKind::Void},      {"bool", TypeKind::Bool},        {"i8", TypeKind::I8},
+    {"u8", TypeKind::U8},          {"i16", TypeKind::I16},          {"u16", TypeKind::U16},
+    {"i32", TypeKind::I32},        {"u32", TypeKind::U32},          {"i64", TypeKind::I64},
+    {"u64", TypeKind::U64},        {"i128", TypeKind::I128},        {"u128", TypeKind::U128},
+    {"f32", TypeKind::F32},        {"f64", TypeKind::F64},          {"f80", TypeKind::F80},
+    {"f128", TypeKind::F128},      {"ptr", TypeKind::Pointer},      {"char", TypeKind::I8},
+    {"schar", TypeKind::I8},       {"uchar", TypeKind::U8},         {"short", TypeKind::I16},
+    {"ushort", TypeKind::U16},     {"int", TypeKind::I32},          {"uint", TypeKind::U32},
+    {"long", TypeKind::I64},       {"ulong", TypeKind::U64},        {"longlong", TypeKind::I64},
+    {"ulonglong", TypeKind::U64},  {"size_t", TypeKind::U64},       {"ssize_t", TypeKind::I64},
+    {"ptrdiff_t", TypeKind::I64},  {"intptr_t", TypeKind::I64},     {"uintptr_t", TypeKind::U64},
+    {"float", TypeKind::F32},      {"double", TypeKind::F64},
 };
 
 TypeKind long_double_of(Abi abi) {
   switch (abi) {
     case Abi::SysV_X64:
-    case Abi::Win64:  // gcc keeps the x87 format for long double under ms_abi
+    case Abi::Win64:  // gcc keeps the x87 format for long double in ms_abi functions
       return TypeKind::F80;
     case Abi::Aapcs64:
       return TypeKind::F128;
-    case Abi::AppleArm64:
+    case Abi::AppleArm64:  // Apple defines long double as double
       return TypeKind::F64;
   }
   return TypeKind::F80;
 }
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string quoted(std::string_view s) {
+  if (s.size() > kMaxQuoted) return "'" + std::string(s.substr(0, kMaxQuoted)) + "...'";
+  return "'" + std::string(s) + "'";
+}
+
+// A parsed type and its nesting height (0 for a scalar, 1 + the deepest part otherwise),
+// which bounds how deep anything walking the Type later will recurse.
+struct Parsed {
+  const Type* type;
+  int height;
+};
 
 class Parser {
  public:
@@ -53,28 +79,21 @@ class Parser {
 
   Signature signature() {
     skip_ws();
-    // An optional "abi:" prefix.
-    std::string_view word = peek_word();
-    if (!word.empty()) {
-      std::size_t after = pos_ + word.size();
-      while (after < s_.size() && std::isspace(static_cast<unsigned char>(s_[after]))) ++after;
-      if (after < s_.size() && s_[after] == ':') {
-        auto abi = abi_from_name(word);
-        if (!abi) fail("an ABI name (sysv, win64, aapcs64, apple-arm64)", pos_, word);
-        abi_ = *abi;
-        pos_ = after + 1;
-      }
-    }
-    std::size_t ret_pos = pos_;
-    const Type* ret = type(0);
+    abi_prefix();
+    skip_ws();
+    const std::size_t ret_pos = pos_;
+    const Type* ret = type(0).type;
     expect('(', "'(' after the return type");
+
     std::vector<const Type*> args;
-    std::vector<std::size_t> positions;
+    std::vector<std::size_t> positions;  // where each argument's type starts, for errors
     std::size_t fixed = Signature::kNotVariadic;
     skip_ws();
     if (peek() == ')') {
       ++pos_;
-    } else if (peek_word() == "void" && next_nonspace_after(pos_ + 4) == ')') {
+    } else if (word() == "void" && next_nonspace(pos_ + 4) == ')') {
+      // C's "(void)": no arguments. "void" followed by anything else is an ordinary type
+      // ("void*" is ptr; "void, i32" is refused by Signature as a void argument).
       pos_ += 4;
       expect(')', "')'");
     } else {
@@ -89,10 +108,12 @@ class Parser {
             ++pos_;
             break;
           }
-          if (peek() == ',') ++pos_;
+          if (peek() == ',') ++pos_;  // "..., f64" reads like C; accept it as "...f64"
+          skip_ws();
+          if (s_.substr(pos_, 3) == "...") fail("a type", pos_, "a second '...'");
         }
-        positions.push_back(skip_ws_pos());
-        args.push_back(type(0));
+        positions.push_back(pos_);
+        args.push_back(type(0).type);
         skip_ws();
         if (peek() == ',') {
           ++pos_;
@@ -102,102 +123,151 @@ class Parser {
         break;
       }
     }
-    skip_ws();
-    if (pos_ != s_.size()) fail("end of input", pos_, found());
+    expect_end();
+
     try {
       return Signature(ret, std::move(args), abi_, fixed);
     } catch (const Error& e) {
-      // Point at the offending argument when the message names one.
+      // Signature names the offending argument ("argument 2: ..."); point at its text.
       std::size_t at = ret_pos;
-      std::string msg = e.what();
-      if (msg.rfind("argument ", 0) == 0) {
-        std::size_t idx = std::strtoul(msg.c_str() + 9, nullptr, 10);
-        if (idx < positions.size()) at = positions[idx];
+      const std::string_view msg = e.what();
+      if (msg.starts_with("argument ")) {
+        std::size_t index = 0;
+        const char* first = msg.data() + 9;
+        auto [p, ec] = std::from_chars(first, msg.data() + msg.size(), index);
+        if (ec == std::errc() && index < positions.size()) at = positions[index];
       }
-      throw Error(e.code(), "at " + std::to_string(at) + ": " + msg, at);
+      throw Error(e.code(), "at " + std::to_string(at) + ": " + e.what(), at);
     }
   }
 
   const Type* lone_type() {
-    const Type* t = type(0);
     skip_ws();
-    if (pos_ != s_.size()) fail("end of input", pos_, found());
+    const Type* t = type(0).type;
+    expect_end();
     return t;
   }
 
  private:
-  const Type* type(int depth) {
-    if (depth > kMaxDepth) fail("a shallower type (nesting is limited to 64 levels)", pos_, found());
+  // ['abi' ':'] — an ABI name contains '-', so it is scanned separately from type words.
+  void abi_prefix() {
+    std::size_t end = pos_;
+    if (end < s_.size() && is_alpha(s_[end])) {
+      while (end < s_.size() && (is_alpha(s_[end]) || is_digit(s_[end]) || s_[end] == '-')) ++end;
+    }
+    if (end == pos_ || next_nonspace(end) != ':') return;
+    const std::string_view name = s_.substr(pos_, end - pos_);
+    auto abi = abi_from_name(name);
+    if (!abi) fail("an ABI name (sysv, win64, aapcs64, apple-arm64)", pos_, quoted(name));
+    abi_ = *abi;
+    pos_ = end;
     skip_ws();
-    std::size_t start = pos_;
-    const Type* t = base(depth);
-    // Suffixes: [N] builds arrays in C order (i32[2][3] is 2 arrays of 3), * makes a pointer.
-    std::vector<std::pair<std::size_t, std::size_t>> dims;  // (count, position)
-    auto flush = [&] {
-      for (auto it = dims.rbegin(); it != dims.rend(); ++it) t = build(start, [&] { return Type::array(t, it->first); });
+    ++pos_;  // the ':'
+  }
+
+  // type := base {'[' N ']' | '*'}
+  Parsed type(int depth) {
+    if (depth > kMaxDepth) fail("a type nested at most 64 levels deep", pos_, found());
+    skip_ws();
+    const std::size_t start = pos_;
+    Parsed t = base(depth);
+    // Dimensions are collected and applied right to left: C order, i32[2][3] is 2 x (3 x i32).
+    std::vector<std::size_t> dims;
+    auto apply_dims = [&] {
+      for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+        const std::size_t count = *it;
+        t.type = build(start, [&] { return Type::array(t.type, count); });
+        ++t.height;
+      }
       dims.clear();
     };
     for (;;) {
       skip_ws();
       if (peek() == '[') {
+        if (t.height + static_cast<int>(dims.size()) >= kMaxDepth)
+          fail("a type nested at most 64 levels deep", pos_, "another '['");
         ++pos_;
         skip_ws();
-        std::size_t at = pos_;
-        std::size_t n = number("an array length");
+        const std::size_t at = pos_;
+        const std::size_t n = number("an array length", kMaxCount);
         if (n == 0) fail("an array length of at least 1", at, "0");
-        dims.emplace_back(n, at);
+        dims.push_back(n);
         expect(']', "']'");
       } else if (peek() == '*') {
+        // Any pointer is ptr; what it points to only needed to be well-formed.
         ++pos_;
-        flush();
-        t = Type::pointer();
+        apply_dims();
+        t = {Type::pointer(), 0};
       } else {
         break;
       }
     }
-    flush();
+    apply_dims();
     return t;
   }
 
-  const Type* base(int depth) {
-    skip_ws();
-    std::size_t start = pos_;
-    std::string_view word = peek_word();
-    bool packed = false;
-    if (word == "packed") {
-      packed = true;
-      pos_ += word.size();
+  // base := scalar | ['packed'] ['union'] '{' member {',' member} '}' ['align' '(' N ')']
+  Parsed base(int depth) {
+    const std::size_t start = pos_;
+    std::string_view w = word();
+    const bool packed = w == "packed";
+    if (packed) {
+      pos_ += w.size();
       skip_ws();
-      word = peek_word();
+      w = word();
     }
     TypeKind kind = TypeKind::Struct;
-    if (word == "union") {
+    if (w == "union") {
       kind = TypeKind::Union;
-      pos_ += word.size();
+      pos_ += w.size();
       skip_ws();
-    } else if (!packed && !word.empty()) {
-      pos_ += word.size();
-      if (word == "longdouble") return Type::scalar(long_double_of(abi_));
-      for (const Alias& a : kScalarNames)
-        if (a.name == word) return Type::scalar(a.kind);
-      fail("a type", start, "'" + std::string(word) + "'");
+    } else if (!packed && !w.empty()) {
+      if (w == "longdouble") {
+        pos_ += w.size();
+        return {Type::scalar(long_double_of(abi_)), 0};
+      }
+      for (const ScalarName& s : kScalarNames) {
+        if (s.name == w) {
+          pos_ += w.size();
+          return {Type::scalar(s.kind), 0};
+        }
+      }
+      fail("a type", start, quoted(w));
     }
-    if (peek() != '{') fail(packed || kind == TypeKind::Union ? "'{'" : "a type", pos_, found());
+    if (peek() != '{') {
+      if (kind == TypeKind::Union) fail("'{' after union", pos_, found());
+      if (packed) fail("'{' or 'union' after packed", pos_, found());
+      fail("a type", pos_, found());
+    }
     ++pos_;
+
     std::vector<FieldSpec> members;
+    std::vector<std::size_t> positions;
+    int height = 0;
     for (;;) {
       skip_ws();
+      positions.push_back(pos_);
       FieldSpec m;
-      if (peek_word() == "alignas") {
+      if (word() == "alignas") {
         pos_ += 7;
         expect('(', "'(' after alignas");
-        skip_ws();
         m.align = alignment();
         expect(')', "')'");
       }
-      m.type = type(depth + 1);
-      members.push_back(m);
+      const Parsed p = type(depth + 1);
+      m.type = p.type;
+      if (p.height > height) height = p.height;
       skip_ws();
+      // A trailing align(N) on a member; a record member's own "} align(N)" was already
+      // taken by the inner record, so "{{i32} align(8) align(16)}" is record 8, member 16.
+      if (m.align == 0 && word() == "align") {
+        pos_ += 5;
+        expect('(', "'(' after align");
+        m.align = alignment();
+        expect(')', "')'");
+        skip_ws();
+      }
+      members.push_back(m);
       if (peek() == ',') {
         ++pos_;
         continue;
@@ -205,44 +275,63 @@ class Parser {
       expect('}', "',' or '}'");
       break;
     }
-    RecordOptions opt;
-    opt.packed = packed;
+
+    RecordOptions options;
+    options.packed = packed;
     skip_ws();
-    if (peek_word() == "align") {
+    if (word() == "align") {
       pos_ += 5;
       expect('(', "'(' after align");
-      skip_ws();
-      opt.align = alignment();
+      options.align = alignment();
       expect(')', "')'");
     }
-    return build(start, [&] {
-      return kind == TypeKind::Struct ? Type::struct_(members, opt) : Type::union_(members, opt);
-    });
+    if (height + 1 > kMaxDepth) 
+      fail("a type nested at most 64 levels deep", start, "one nested " + std::to_string(height + 1) + " levels deep");
+
+    try {
+      const Type* t = kind == TypeKind::Struct ? Type::struct_(members, options) : Type::union_(members, options);
+      return {t, height + 1};
+    } catch (const Error& e) {
+      // Type names the offending member ("struct member 2: ..."); point at its text.
+      std::size_t at = start;
+      const std::string_view msg = e.what();
+      const std::string_view prefix = kind == TypeKind::Struct ? "struct member " : "union member ";
+      if (msg.starts_with(prefix)) {
+        std::size_t index = 0;
+        auto [p, ec] = std::from_chars(msg.data() + prefix.size(), msg.data() + msg.size(), index);
+        if (ec == std::errc() && index < positions.size()) at = positions[index];
+      }
+      throw Error(e.code(), "at " + std::to_string(at) + ": " + e.what(), at);
+    }
   }
 
   template <class F>
-  const Type* build(std::size_t at, F&& f) {
+  const Type* build(std::size_t at, F&& make) {
     try {
-      return f();
+      return make();
     } catch (const Error& e) {
       throw Error(e.code(), "at " + std::to_string(at) + ": " + e.what(), at);
     }
   }
 
   std::size_t alignment() {
-    std::size_t at = pos_;
-    std::size_t n = number("an alignment");
-    if (n == 0 || (n & (n - 1)) != 0 || n > 4096) fail("a power-of-two alignment up to 4096", at, std::to_string(n));
+    skip_ws();
+    const std::size_t at = pos_;
+    const std::size_t n = number("an alignment", kMaxAlign);
+    if ((n & (n - 1)) != 0 || n == 0) fail("a power-of-two alignment", at, std::to_string(n));
     return n;
   }
 
-  std::size_t number(const char* what) {
+  // A decimal number in [0, max]; the bound is checked here so the message can show it.
+  std::size_t number(const std::string& what, std::size_t max) {
+    if (!is_digit(peek())) fail(what, pos_, found());
+    std::size_t end = pos_;
+    while (end < s_.size() && is_digit(s_[end])) ++end;
     std::size_t n = 0;
-    auto [p, ec] = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), n);
-    if (ec == std::errc::result_out_of_range || (ec == std::errc() && n > (std::size_t{1} << 31)))
-      fail(std::string(what) + " below 2^31", pos_, "a larger number");
-    if (ec != std::errc()) fail(what, pos_, found());
-    pos_ = static_cast<std::size_t>(p - s_.data());
+    auto [p, ec] = std::from_chars(s_.data() + pos_, s_.data() + end, n);
+    if (ec != std::errc() || n > max)
+      fail(what + " of at most " + std::to_string(max), pos_, quoted(s_.substr(pos_, end - pos_)));
+    pos_ = end;
     return n;
   }
 
@@ -252,37 +341,50 @@ class Parser {
     ++pos_;
   }
 
-  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
-  void skip_ws() {
-    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-  }
-  std::size_t skip_ws_pos() {
+  void expect_end() {
     skip_ws();
-    return pos_;
+    if (pos_ != s_.size()) fail("end of input", pos_, found());
   }
-  char next_nonspace_after(std::size_t p) const {
-    while (p < s_.size() && std::isspace(static_cast<unsigned char>(s_[p]))) ++p;
+
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+
+  void skip_ws() {
+    while (pos_ < s_.size() && is_space(s_[pos_])) ++pos_;
+  }
+
+  char next_nonspace(std::size_t p) const {
+    while (p < s_.size() && is_space(s_[p])) ++p;
     return p < s_.size() ? s_[p] : '\0';
   }
-  std::string_view peek_word() const {
-    std::size_t e = pos_;
-    auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; };
-    if (e < s_.size() && (std::isalpha(static_cast<unsigned char>(s_[e])) || s_[e] == '_'))
-      while (e < s_.size() && word_char(s_[e])) ++e;
-    return s_.substr(pos_, e - pos_);
+
+  // The identifier at pos_ ([A-Za-z_][A-Za-z0-9_]*), or empty.
+  std::string_view word() const {
+    std::size_t end = pos_;
+    if (end < s_.size() && is_alpha(s_[end])) {
+      while (end < s_.size() && (is_alpha(s_[end]) || is_digit(s_[end]))) ++end;
+    }
+    return s_.substr(pos_, end - pos_);
   }
+
+  // What the text holds at pos_, for "found ..." in messages.
   std::string found() const {
     if (pos_ >= s_.size()) return "end of input";
-    std::string_view w = peek_word();
-    if (!w.empty()) return "'" + std::string(w) + "'";
-    unsigned char c = static_cast<unsigned char>(s_[pos_]);
-    if (std::isprint(c)) return std::string("'") + static_cast<char>(c) + "'";
+    const std::string_view w = word();
+    if (!w.empty()) return quoted(w);
+    if (is_digit(s_[pos_])) {
+      std::size_t end = pos_;
+      while (end < s_.size() && is_digit(s_[end])) ++end;
+      return quoted(s_.substr(pos_, end - pos_));
+    }
+    const auto c = static_cast<unsigned char>(s_[pos_]);
+    if (c >= 0x20 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
     char buf[8];
     std::snprintf(buf, sizeof buf, "0x%02x", c);
     return std::string("byte ") + buf;
   }
-  [[noreturn]] void fail(const std::string& expected, std::size_t at, std::string_view got) const {
-    throw Error(ErrorCode::Syntax, "at " + std::to_string(at) + ": expected " + expected + ", found " + std::string(got), at);
+
+  [[noreturn]] void fail(const std::string& expected, std::size_t at, const std::string& got) const {
+    throw Error(ErrorCode::Syntax, "at " + std::to_string(at) + ": expected " + expected + ", found " + got, at);
   }
 
   std::string_view s_;

@@ -1,4 +1,9 @@
+// Signatures: validation, hashing, text form; ABI names and the host ABI.
 #include "tramp/signature.hpp"
+
+#include <functional>
+#include <string>
+#include <utility>
 
 namespace tramp {
 
@@ -44,20 +49,22 @@ std::optional<Abi> abi_from_name(std::string_view name) noexcept {
 
 Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, std::size_t fixed_count)
     : ret_(ret), args_(std::move(args)), abi_(abi), fixed_count_(fixed_count) {
-  if (!ret_) throw Error(ErrorCode::InvalidType, "return type is null");
+  if (ret_ == nullptr) throw Error(ErrorCode::InvalidType, "return type: null type");
   if (ret_->kind() == TypeKind::Array)
-    throw Error(ErrorCode::InvalidType, "return value: a C function cannot return an array (" + ret_->str() + ")");
+    throw Error(ErrorCode::InvalidType,
+                "return type: array types cannot be returned by value; return ptr or wrap the array in a struct");
   for (std::size_t i = 0; i < args_.size(); ++i) {
     const Type* t = args_[i];
-    std::string where = "argument " + std::to_string(i);
-    if (!t) throw Error(ErrorCode::InvalidType, where + ": null type");
+    const std::string where = "argument " + std::to_string(i);
+    if (t == nullptr) throw Error(ErrorCode::InvalidType, where + ": null type");
     if (t->is_void()) throw Error(ErrorCode::InvalidType, where + ": void cannot be an argument type");
     if (t->kind() == TypeKind::Array)
-      throw Error(ErrorCode::InvalidType, where + ": arrays cannot be passed by value (" + t->str() + "); pass ptr");
+      throw Error(ErrorCode::InvalidType, where + ": array types cannot be passed by value; pass ptr");
   }
   if (fixed_count_ != kNotVariadic && fixed_count_ > args_.size())
-    throw Error(ErrorCode::InvalidType, "variadic: " + std::to_string(fixed_count_) + " fixed arguments but only " +
-                                            std::to_string(args_.size()) + " arguments");
+    throw Error(ErrorCode::InvalidType, "fixed_count " + std::to_string(fixed_count_) +
+                                            " is larger than the argument count " + std::to_string(args_.size()));
+  // Types are interned, so pointer identity is type identity.
   std::size_t h = mix(std::hash<const void*>{}(ret_), static_cast<std::size_t>(abi_));
   h = mix(h, fixed_count_);
   for (const Type* t : args_) h = mix(h, std::hash<const void*>{}(t));

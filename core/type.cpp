@@ -1,128 +1,186 @@
+// Types: interning and C layout (gcc's rules on LP64 targets).
 #include "tramp/type.hpp"
 
-#include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <tuple>
+#include <string>
+#include <unordered_map>
+#include <utility>
 
 #include "tramp/error.hpp"
 
 namespace tramp {
 
 namespace {
-bool is_pow2(std::size_t n) { return n && (n & (n - 1)) == 0; }
+
+// gcc refuses larger alignments on ELF ("requested alignment exceeds maximum 268435456"),
+// and the text form accepts the same range, so every Type round-trips through str().
+constexpr std::size_t kMaxAlign = std::size_t{1} << 28;
+// No object may exceed 2 GiB; this keeps every size and offset far from overflow.
+constexpr std::size_t kMaxSize = std::size_t{1} << 31;
+
+bool is_pow2(std::size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
+
+std::size_t mix(std::size_t h, std::size_t v) {
+  return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
+[[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::InvalidType, message); }
+
+// The full description a user gave for a record. Two records are the same type exactly when
+// these agree (C would call them different types even then, but for calling purposes a
+// record is its layout and its member types).
+struct RecordKey {
+  TypeKind kind;
+  bool packed;
+  std::size_t align;
+  std::vector<std::pair<const Type*, std::size_t>> members;  // (type, explicit align)
+
+  friend bool operator==(const RecordKey&, const RecordKey&) = default;
+};
+
+struct RecordKeyHash {
+  std::size_t operator()(const RecordKey& k) const noexcept {
+    std::size_t h = mix(static_cast<std::size_t>(k.kind), k.packed);
+    h = mix(h, k.align);
+    for (const auto& [t, a] : k.members) h = mix(mix(h, std::hash<const Type*>{}(t)), a);
+    return h;
+  }
+};
+
+struct ArrayKeyHash {
+  std::size_t operator()(const std::pair<const Type*, std::size_t>& k) const noexcept {
+    return mix(std::hash<const Type*>{}(k.first), k.second);
+  }
+};
+
 }  // namespace
 
-// Interning table: the key is the full description a user gave, so equal descriptions
-// share one Type and `const Type*` identity is type equality.
+// Owns every aggregate Type. Scalars are separate static singletons; they need no table.
 struct TypeFactory {
-  using RecordKey = std::tuple<TypeKind, std::vector<std::pair<const Type*, std::size_t>>, bool, std::size_t>;
-  using ArrayKey = std::pair<const Type*, std::size_t>;
-
   std::mutex mu;
-  std::map<RecordKey, std::unique_ptr<Type>> records;
-  std::map<ArrayKey, std::unique_ptr<Type>> arrays;
+  std::unordered_map<RecordKey, std::unique_ptr<Type>, RecordKeyHash> records;
+  std::unordered_map<std::pair<const Type*, std::size_t>, std::unique_ptr<Type>, ArrayKeyHash> arrays;
 
   static TypeFactory& get() {
-    static TypeFactory* f = new TypeFactory();  // types live until the process ends
-    return *f;
+    // Leaked on purpose: types live until the process ends, including during static
+    // destruction of users' objects that still hold `const Type*`.
+    static TypeFactory* factory = new TypeFactory();
+    return *factory;
   }
 
-  static Type* make_scalar(TypeKind k, std::size_t size, std::size_t align) {
+  static const Type* make_scalar(TypeKind kind, std::size_t size, std::size_t align) {
     Type* t = new Type();
-    t->kind_ = k;
+    t->kind_ = kind;
     t->size_ = size;
     t->align_ = align;
     return t;
   }
 
-  const Type* record(TypeKind kind, std::span<const FieldSpec> specs, RecordOptions opt) {
-    const char* what = kind == TypeKind::Struct ? "struct" : "union";
-    if (specs.empty()) throw Error(ErrorCode::InvalidType, std::string(what) + " has no members (C has no empty records)");
-    if (opt.align && !is_pow2(opt.align))
-      throw Error(ErrorCode::InvalidType, std::string(what) + " alignment " + std::to_string(opt.align) + " is not a power of two");
-    RecordKey key{kind, {}, opt.packed, opt.align};
-    for (std::size_t i = 0; i < specs.size(); ++i) {
-      const Type* m = specs[i].type;
-      std::string where = std::string(what) + " member " + std::to_string(i);
-      if (!m) throw Error(ErrorCode::InvalidType, where + ": null type");
-      if (m->is_void()) throw Error(ErrorCode::InvalidType, where + ": void is not an object type");
-      if (specs[i].align && !is_pow2(specs[i].align))
-        throw Error(ErrorCode::InvalidType, where + ": alignment " + std::to_string(specs[i].align) + " is not a power of two");
-      std::get<1>(key).emplace_back(m, specs[i].align);
-    }
-    std::lock_guard lock(mu);
-    auto it = records.find(key);
-    if (it != records.end()) return it->second.get();
+  const Type* record(TypeKind kind, std::span<const FieldSpec> specs, RecordOptions options) {
+    const std::string what = kind == TypeKind::Struct ? "struct" : "union";
+    if (specs.empty()) invalid(what + " has no members (C has no empty records)");
+    check_align(options.align, what);
 
+    RecordKey key{kind, options.packed, options.align, {}};
+    key.members.reserve(specs.size());
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const std::string where = what + " member " + std::to_string(i);
+      const Type* m = specs[i].type;
+      if (m == nullptr) invalid(where + ": null type");
+      if (m->is_void()) invalid(where + ": void is not an object type");
+      check_align(specs[i].align, where);
+      key.members.emplace_back(m, specs[i].align);
+    }
+
+    // Layout first, outside the lock: it depends only on the (immutable) member types.
     auto t = std::unique_ptr<Type>(new Type());
     t->kind_ = kind;
-    t->packed_ = opt.packed;
-    t->declared_align_ = opt.align;
-    std::size_t offset = 0, size = 0, align = 1;
+    t->packed_ = options.packed;
+    t->declared_align_ = options.align;
+    t->fields_.reserve(specs.size());
+    std::size_t end = 0;
+    std::size_t align = 1;
     for (const FieldSpec& s : specs) {
-      // gcc: packed drops members to byte alignment; aligned(N) on a member raises it even then.
-      std::size_t a = opt.packed ? 1 : s.type->align();
+      // gcc: `packed` puts members at byte alignment, but an explicit aligned(N) on a member
+      // still applies (and aligned(N) smaller than natural is ignored outside packed records).
+      std::size_t a = options.packed ? 1 : s.type->align();
       if (s.align > a) a = s.align;
+      if (a > align) align = a;
       if (kind == TypeKind::Struct) {
-        offset = round_up(offset, a);
+        const std::size_t offset = round_up(end, a);
         t->fields_.push_back({s.type, offset, s.align});
-        offset += s.type->size();
-        size = offset;
+        end = offset + s.type->size();
       } else {
         t->fields_.push_back({s.type, 0, s.align});
-        if (s.type->size() > size) size = s.type->size();
+        if (s.type->size() > end) end = s.type->size();
       }
-      if (a > align) align = a;
+      // Members are at most 2 GiB each, so checking per member keeps `end` from overflowing.
+      if (end > kMaxSize) invalid(what + " is larger than 2 GiB");
     }
-    if (opt.align > align) align = opt.align;
+    if (options.align > align) align = options.align;
     t->align_ = align;
-    t->size_ = round_up(size, align);
-    if (t->size_ > (std::size_t{1} << 31)) throw Error(ErrorCode::InvalidType, std::string(what) + " is larger than 2 GiB");
-    const Type* r = t.get();
-    records.emplace(std::move(key), std::move(t));
-    return r;
+    t->size_ = round_up(end, align);
+    if (t->size_ > kMaxSize) invalid(what + " is larger than 2 GiB");
+
+    std::lock_guard lock(mu);
+    auto [it, inserted] = records.try_emplace(std::move(key), std::move(t));
+    return it->second.get();
   }
 
   const Type* array(const Type* element, std::size_t count) {
-    if (!element) throw Error(ErrorCode::InvalidType, "array of a null type");
-    if (element->is_void()) throw Error(ErrorCode::InvalidType, "array of void");
-    if (count == 0) throw Error(ErrorCode::InvalidType, "array of length 0");
-    if (element->size() && count > (std::size_t{1} << 31) / element->size())
-      throw Error(ErrorCode::InvalidType, "array is larger than 2 GiB");
+    if (element == nullptr) invalid("array element: null type");
+    if (element->is_void()) invalid("array element: void is not an object type");
+    if (count == 0) invalid("array length 0: C has no zero-length arrays");
+    if (count > kMaxSize / element->size())
+      invalid("array of " + std::to_string(count) + " x " + std::to_string(element->size()) +
+              " bytes is larger than 2 GiB");
     std::lock_guard lock(mu);
-    ArrayKey key{element, count};
-    auto it = arrays.find(key);
-    if (it != arrays.end()) return it->second.get();
-    auto t = std::unique_ptr<Type>(new Type());
-    t->kind_ = TypeKind::Array;
-    t->element_ = element;
-    t->count_ = count;
-    t->size_ = element->size() * count;
-    t->align_ = element->align();
-    const Type* r = t.get();
-    arrays.emplace(key, std::move(t));
-    return r;
+    auto& slot = arrays[{element, count}];
+    if (!slot) {
+      slot.reset(new Type());
+      slot->kind_ = TypeKind::Array;
+      slot->element_ = element;
+      slot->count_ = count;
+      slot->size_ = element->size() * count;
+      slot->align_ = element->align();
+    }
+    return slot.get();
+  }
+
+  static void check_align(std::size_t align, const std::string& where) {
+    if (align == 0) return;
+    if (!is_pow2(align)) invalid(where + ": alignment " + std::to_string(align) + " is not a power of two");
+    if (align > kMaxAlign)
+      invalid(where + ": alignment " + std::to_string(align) + " exceeds the maximum " + std::to_string(kMaxAlign));
   }
 };
 
 bool Type::is_integer() const noexcept { return kind_ >= TypeKind::Bool && kind_ <= TypeKind::U128; }
+
 bool Type::is_signed() const noexcept {
   switch (kind_) {
-    case TypeKind::I8: case TypeKind::I16: case TypeKind::I32: case TypeKind::I64: case TypeKind::I128:
+    case TypeKind::I8:
+    case TypeKind::I16:
+    case TypeKind::I32:
+    case TypeKind::I64:
+    case TypeKind::I128:
       return true;
     default:
       return false;
   }
 }
+
 bool Type::is_float() const noexcept { return kind_ >= TypeKind::F32 && kind_ <= TypeKind::F128; }
+
 bool Type::is_scalar() const noexcept { return is_integer() || is_float() || kind_ == TypeKind::Pointer; }
 
-#define TRAMP_SCALAR(fn, K, S, A)                                   \
-  const Type* Type::fn() {                                          \
-    static const Type* t = TypeFactory::make_scalar(TypeKind::K, S, A); \
-    return t;                                                       \
+#define TRAMP_SCALAR(fn, kind, size, align)                                          \
+  const Type* Type::fn() {                                                          \
+    static const Type* const t = TypeFactory::make_scalar(TypeKind::kind, size, align); \
+    return t;                                                                       \
   }
 TRAMP_SCALAR(void_, Void, 0, 1)
 TRAMP_SCALAR(bool_, Bool, 1, 1)
@@ -162,26 +220,37 @@ const Type* Type::scalar(TypeKind kind) {
     case TypeKind::F80: return f80();
     case TypeKind::F128: return f128();
     case TypeKind::Pointer: return pointer();
-    default: throw Error(ErrorCode::InvalidType, "Type::scalar: not a scalar kind");
+    case TypeKind::Struct:
+    case TypeKind::Union:
+    case TypeKind::Array:
+      break;
   }
+  invalid("Type::scalar: kind " + std::to_string(static_cast<int>(kind)) + " is not a scalar kind");
 }
 
-const Type* Type::struct_(std::span<const FieldSpec> f, RecordOptions o) { return TypeFactory::get().record(TypeKind::Struct, f, o); }
-const Type* Type::struct_(std::initializer_list<FieldSpec> f, RecordOptions o) {
-  return struct_(std::span<const FieldSpec>(f.begin(), f.size()), o);
+const Type* Type::struct_(std::span<const FieldSpec> fields, RecordOptions options) {
+  return TypeFactory::get().record(TypeKind::Struct, fields, options);
 }
-const Type* Type::union_(std::span<const FieldSpec> f, RecordOptions o) { return TypeFactory::get().record(TypeKind::Union, f, o); }
-const Type* Type::union_(std::initializer_list<FieldSpec> f, RecordOptions o) {
-  return union_(std::span<const FieldSpec>(f.begin(), f.size()), o);
+const Type* Type::struct_(std::initializer_list<FieldSpec> fields, RecordOptions options) {
+  return struct_(std::span<const FieldSpec>(fields.begin(), fields.size()), options);
 }
-const Type* Type::array(const Type* e, std::size_t n) { return TypeFactory::get().array(e, n); }
+const Type* Type::union_(std::span<const FieldSpec> fields, RecordOptions options) {
+  return TypeFactory::get().record(TypeKind::Union, fields, options);
+}
+const Type* Type::union_(std::initializer_list<FieldSpec> fields, RecordOptions options) {
+  return union_(std::span<const FieldSpec>(fields.begin(), fields.size()), options);
+}
+const Type* Type::array(const Type* element, std::size_t count) { return TypeFactory::get().array(element, count); }
 
 std::string Type::str() const {
-  static const char* const kNames[] = {"void", "bool", "i8",  "u8",  "i16", "u16", "i32", "u32", "i64",
-                                       "u64",  "i128", "u128", "f32", "f64", "f80", "f128", "ptr"};
-  if (kind_ <= TypeKind::Pointer) return kNames[static_cast<int>(kind_)];
+  // Indexed by TypeKind, Void through Pointer.
+  static constexpr const char* kNames[] = {"void", "bool", "i8",   "u8",   "i16", "u16", "i32", "u32", "i64",
+                                           "u64",  "i128", "u128", "f32",  "f64", "f80", "f128", "ptr"};
+  static_assert(std::size(kNames) == static_cast<std::size_t>(TypeKind::Pointer) + 1);
+  if (kind_ <= TypeKind::Pointer) return kNames[static_cast<std::size_t>(kind_)];
+
   if (kind_ == TypeKind::Array) {
-    // C order: the outermost dimension is written first, i32[2][3] is 2 arrays of 3.
+    // C order: the outermost dimension is written first, so i32[2][3] is 2 arrays of 3 i32.
     const Type* base = this;
     std::string dims;
     while (base->kind_ == TypeKind::Array) {
@@ -190,15 +259,18 @@ std::string Type::str() const {
     }
     return base->str() + dims;
   }
+
+  // Member alignment is written as a prefix, `alignas(N) T`: a suffix would be ambiguous
+  // with the record's own `align(N)` when the member is itself a record.
   std::string s = packed_ ? "packed " : "";
   s += kind_ == TypeKind::Union ? "union{" : "{";
   for (std::size_t i = 0; i < fields_.size(); ++i) {
-    if (i) s += ", ";
-    if (fields_[i].align) s += "alignas(" + std::to_string(fields_[i].align) + ") ";
+    if (i != 0) s += ", ";
+    if (fields_[i].align != 0) s += "alignas(" + std::to_string(fields_[i].align) + ") ";
     s += fields_[i].type->str();
   }
   s += "}";
-  if (declared_align_) s += " align(" + std::to_string(declared_align_) + ")";
+  if (declared_align_ != 0) s += " align(" + std::to_string(declared_align_) + ")";
   return s;
 }
 
