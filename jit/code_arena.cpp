@@ -1,159 +1,349 @@
+// tramp: the W^X code arena. See docs/code-arena.md for the design and the maps it produces.
 #include "jit/code_arena.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <string>
 
 #include "tramp/error.hpp"
 
+// Newer kernels (6.3+) log a warning for, and with vm.memfd_noexec=2 refuse, a memfd that
+// says nothing about exec; mapping PROT_EXEC is unaffected by the seal (it only forbids
+// execve of the file). Older headers lack the flag, older kernels reject it: we retry.
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+
 namespace tramp::jit {
 
 namespace {
+
 constexpr std::size_t kChunkSize = 64 * 1024;
 
 std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
 
-[[noreturn]] void fail(const char* what) {
-  throw Error(ErrorCode::Jit, std::string("code arena: ") + what + ": " + std::strerror(errno));
+std::size_t page_size() {
+  static const std::size_t page = [] {
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? static_cast<std::size_t>(p) : std::size_t{4096};
+  }();
+  return page;
 }
 
-// A file descriptor for shared memory: a memfd, or where that is unavailable an unlinked
-// temporary file, which maps the same way.
-int shared_memory_fd() {
-  int fd = memfd_create("tramp-code", MFD_CLOEXEC);
-  if (fd >= 0) return fd;
-  const char* const dirs[] = {"/dev/shm", std::getenv("TMPDIR"), "/tmp"};
-  for (const char* dir : dirs) {
-    if (!dir) continue;
-    std::string path = std::string(dir) + "/tramp-code-XXXXXX";
-    fd = mkostemp(path.data(), O_CLOEXEC);
-    if (fd >= 0) {
-      unlink(path.c_str());
+// Bytes that fault when executed: unallocated and freed space holds these, so a jump to a
+// stale stub traps instead of running whatever was there before.
+void fill_with_traps(std::uint8_t* p, std::size_t n) {
+#if defined(__x86_64__) || defined(__i386__)
+  std::memset(p, 0xCC, n);  // int3
+#elif defined(__aarch64__)
+  static constexpr std::uint8_t kBrk[4] = {0x00, 0x00, 0x20, 0xD4};  // brk #0
+  for (std::size_t i = 0; i + 4 <= n; i += 4) std::memcpy(p + i, kBrk, 4);
+#else
+  std::memset(p, 0, n);
+#endif
+}
+
+struct Views {
+  std::uint8_t* rw = nullptr;
+  std::uint8_t* rx = nullptr;
+  int fd = -1;  // kept open only in remap mode (see g_remap_on_commit)
+};
+
+// Set when this process runs under a translator that does not see writes made through the
+// writable alias (qemu-user, valgrind): it keeps running its old translation of a reused
+// address. Such translators drop translations when a range is mapped anew, so in this mode
+// commit() maps the committed pages of the executable view again (MAP_FIXED, same file, same
+// offset, still read+execute: W^X holds, and code running on those pages is not disturbed).
+// Never set on hardware, where the cache flush is enough. Decided once by probe_aliasing().
+std::atomic<bool> g_remap_on_commit{false};
+
+// Maps `size` bytes of `fd` twice (read+write, read+execute), then closes fd whatever
+// happens (unless `keep_fd`, and mapping succeeded). On failure returns empty views with
+// errno and `step` describing the failure.
+Views map_twice(int fd, std::size_t size, const char*& step, bool keep_fd) {
+  Views v;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    step = "ftruncate";
+  } else if (void* rw = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+             rw == MAP_FAILED) {
+    step = "mmap of the writable view";
+  } else if (void* rx = mmap(nullptr, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+             rx == MAP_FAILED) {
+    step = "mmap of the executable view";
+    int saved = errno;
+    munmap(rw, size);
+    errno = saved;
+  } else {
+    v.rw = static_cast<std::uint8_t*>(rw);
+    v.rx = static_cast<std::uint8_t*>(rx);
+    if (keep_fd) {
+      v.fd = fd;
+      return v;
+    }
+  }
+  int saved = errno;
+  close(fd);  // the two mappings keep the memory alive
+  errno = saved;
+  return v;
+}
+
+// The backing sources, best first. A source that fails (no memfd_create under an old kernel
+// or a seccomp filter; a noexec /dev/shm) is skipped and the next one tried. When the ones
+// before it failed for a lasting reason, the one that worked is remembered process-wide so
+// later chunks do not retry failing syscalls; a passing failure (out of fds or memory)
+// demotes nothing.
+enum Source : int { kMemfdSealed, kMemfd, kDevShm, kTmpDir, kTmp, kSourceCount };
+std::atomic<int> g_first_source{kMemfdSealed};
+
+bool lasting(int err) {
+  return err == ENOSYS || err == EINVAL || err == EPERM || err == EACCES || err == ENOENT ||
+         err == EROFS;
+}
+
+int open_source(int source, const char*& step) {
+  switch (source) {
+    case kMemfdSealed:
+      step = "memfd_create";
+      return memfd_create("tramp-code", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+    case kMemfd:
+      step = "memfd_create";
+      return memfd_create("tramp-code", MFD_CLOEXEC);
+    default: {
+      const char* dir = source == kDevShm   ? "/dev/shm"
+                        : source == kTmpDir ? std::getenv("TMPDIR")
+                                            : "/tmp";
+      step = "temporary file";
+      if (!dir || !*dir) {
+        errno = ENOENT;
+        return -1;
+      }
+      std::string path = std::string(dir) + "/tramp-code-XXXXXX";
+      int fd = mkostemp(path.data(), O_CLOEXEC);
+      if (fd >= 0) unlink(path.c_str());  // nothing outlives the process
       return fd;
     }
   }
-  fail("no memfd and no temporary file for executable memory");
 }
+
+const char* source_name(int source) {
+  switch (source) {
+    case kMemfdSealed:
+      return "memfd (sealed)";
+    case kMemfd:
+      return "memfd";
+    case kDevShm:
+      return "/dev/shm";
+    case kTmpDir:
+      return "$TMPDIR";
+    default:
+      return "/tmp";
+  }
+}
+
+Views map_chunk(std::size_t size, bool keep_fd) {
+  std::string reasons;  // every source's failure, for the error message
+  bool all_lasting = true;
+  for (int s = g_first_source.load(std::memory_order_relaxed); s < kSourceCount; ++s) {
+    const char* step = "open";
+    int fd = open_source(s, step);
+    if (fd >= 0) {
+      Views v = map_twice(fd, size, step, keep_fd);
+      if (v.rw) {
+        if (all_lasting) g_first_source.store(s, std::memory_order_relaxed);
+        return v;
+      }
+    }
+    int err = errno;
+    all_lasting = all_lasting && lasting(err);
+    reasons += std::string("; ") + source_name(s) + ": " + step + ": " + std::strerror(err);
+  }
+  throw Error(ErrorCode::Jit, "code arena: cannot map " + std::to_string(size) +
+                                  " bytes of executable memory" + reasons);
+}
+
+// Does code written through the writable view, then flushed, run from the executable view at
+// an address that already ran other code? Always on hardware; not under qemu-user (through
+// 7.2 at least) or valgrind, which key their translations on the executable address. The
+// probe writes a function returning 1, calls it, rewrites it to return 2 at the same
+// address, flushes, and calls again. Each function begins with its indirect-branch landing
+// instruction (a no-op where not enforced).
+bool probe_aliasing() {
+#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__x86_64__)
+  auto write_fn = [](std::uint8_t* p, std::uint8_t v) {
+    // endbr64; mov eax, v; ret
+    const std::uint8_t code[] = {0xF3, 0x0F, 0x1E, 0xFA, 0xB8, v, 0, 0, 0, 0xC3};
+    std::memcpy(p, code, sizeof code);
+  };
+#else
+  auto write_fn = [](std::uint8_t* p, std::uint8_t v) {
+    const std::uint32_t code[] = {0xD503245Fu,                                         // bti c
+                                  0x52800000u | (static_cast<std::uint32_t>(v) << 5),  // movz w0
+                                  0xD65F03C0u};                                        // ret
+    std::memcpy(p, code, sizeof code);
+  };
+#endif
+  const std::size_t size = page_size();
+  Views v = map_chunk(size, false);
+  auto call = [&] {
+    __builtin___clear_cache(reinterpret_cast<char*>(v.rx), reinterpret_cast<char*>(v.rx) + 64);
+    return reinterpret_cast<int (*)()>(v.rx)();
+  };
+  write_fn(v.rw, 1);
+  int first = call();
+  write_fn(v.rw, 2);
+  int second = call();
+  munmap(v.rw, size);
+  munmap(v.rx, size);
+  return first == 1 && second == 2;
+#else
+  return true;  // no probe code for this architecture: trust the cache flush
+#endif
+}
+
 }  // namespace
 
 struct CodeArena::Chunk {
-  std::uint8_t* rw = nullptr;        // the writable view
-  const std::uint8_t* rx = nullptr;  // the executable view of the same pages
+  std::uint8_t* rw = nullptr;  // the writable view
+  std::uint8_t* rx = nullptr;  // the executable view of the same pages
+  int fd = -1;                 // open only in remap mode
   std::size_t size = 0;
-  std::map<std::size_t, std::size_t> free_blocks;  // offset -> size, coalesced
-  std::map<std::size_t, std::size_t> live;          // offset -> size
+  std::map<std::size_t, std::size_t> free_list;  // offset -> size; never two adjacent
+  std::size_t free_bytes = 0;
+  std::size_t live = 0;  // blocks handed out
 
+  Chunk(Views v, std::size_t n) : rw(v.rw), rx(v.rx), fd(v.fd), size(n), free_bytes(n) {
+    free_list.emplace(0, n);
+  }
   ~Chunk() {
-    if (rw) munmap(rw, size);
-    if (rx) munmap(const_cast<std::uint8_t*>(rx), size);
+    munmap(rw, size);
+    munmap(rx, size);
+    if (fd >= 0) close(fd);
   }
+  Chunk(const Chunk&) = delete;
+  Chunk& operator=(const Chunk&) = delete;
 
-  bool contains(const void* p) const {
-    auto a = reinterpret_cast<std::uintptr_t>(p), b = reinterpret_cast<std::uintptr_t>(rx);
-    return a >= b && a < b + size;
-  }
-
-  // First fit.
+  // First fit. Returns false when no free block is large enough.
   bool take(std::size_t n, std::size_t& offset) {
-    for (auto it = free_blocks.begin(); it != free_blocks.end(); ++it) {
+    if (free_bytes < n) return false;
+    for (auto it = free_list.begin(); it != free_list.end(); ++it) {
       if (it->second < n) continue;
       offset = it->first;
       std::size_t rest = it->second - n;
-      free_blocks.erase(it);
-      if (rest) free_blocks.emplace(offset + n, rest);
-      live.emplace(offset, n);
+      auto hint = free_list.erase(it);
+      if (rest) free_list.emplace_hint(hint, offset + n, rest);
+      free_bytes -= n;
+      ++live;
       return true;
     }
     return false;
   }
 
-  std::size_t give_back(std::size_t offset) {
-    auto it = live.find(offset);
-    if (it == live.end()) return 0;
-    std::size_t n = it->second;
-    live.erase(it);
-    auto [pos, ok] = free_blocks.emplace(offset, n);
-    auto next = std::next(pos);
-    if (next != free_blocks.end() && pos->first + pos->second == next->first) {
+  // Inserts [offset, offset + n) and merges it with the free neighbours on either side.
+  void give_back(std::size_t offset, std::size_t n) {
+    fill_with_traps(rw + offset, n);
+    free_bytes += n;
+    --live;
+    auto pos = free_list.emplace(offset, n).first;
+    if (auto next = std::next(pos); next != free_list.end() && offset + n == next->first) {
       pos->second += next->second;
-      free_blocks.erase(next);
+      free_list.erase(next);
     }
-    if (pos != free_blocks.begin()) {
-      auto prev = std::prev(pos);
-      if (prev->first + prev->second == pos->first) {
+    if (pos != free_list.begin()) {
+      if (auto prev = std::prev(pos); prev->first + prev->second == pos->first) {
         prev->second += pos->second;
-        free_blocks.erase(pos);
+        free_list.erase(pos);
       }
     }
-    return n;
   }
 };
 
 CodeArena::CodeArena() = default;
-CodeArena::~CodeArena() = default;
+CodeArena::~CodeArena() = default;  // each Chunk unmaps both of its views
 
 std::unique_ptr<CodeArena::Chunk> CodeArena::new_chunk(std::size_t min_size) {
-  std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  std::size_t size = round_up(min_size > kChunkSize ? min_size : kChunkSize, page);
-  int fd = shared_memory_fd();
-  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    close(fd);
-    fail("ftruncate");
-  }
-  auto c = std::make_unique<Chunk>();
-  c->size = size;
-  void* rw = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (rw == MAP_FAILED) {
-    close(fd);
-    fail("mmap (writable view)");
-  }
-  c->rw = static_cast<std::uint8_t*>(rw);
-  void* rx = mmap(nullptr, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-  close(fd);
-  if (rx == MAP_FAILED) fail("mmap (executable view)");
-  c->rx = static_cast<const std::uint8_t*>(rx);
-  c->free_blocks.emplace(0, size);
-  return c;
+  static const bool aliasing_works = [] {  // once per process, before the first chunk
+    bool ok = probe_aliasing();
+    g_remap_on_commit.store(!ok);
+    return ok;
+  }();
+  (void)aliasing_works;
+  std::size_t size = round_up(min_size > kChunkSize ? min_size : kChunkSize, page_size());
+  Views v = map_chunk(size, g_remap_on_commit.load());
+  fill_with_traps(v.rw, size);
+  return std::make_unique<Chunk>(v, size);
 }
 
 CodeArena::Reservation CodeArena::reserve(std::size_t size) {
-  std::size_t n = round_up(size ? size : 1, kGranule);
+  // Guard the rounding below against wrap-around; mmap rejects anything this large anyway.
+  if (size > std::numeric_limits<std::size_t>::max() / 2)
+    throw Error(ErrorCode::Jit,
+                "code arena: request of " + std::to_string(size) + " bytes is too large");
+  const std::size_t n = round_up(size ? size : 1, kGranule);
   std::lock_guard lock(mu_);
-  std::size_t offset = 0;
   Chunk* chunk = nullptr;
+  std::size_t offset = 0;
   for (auto& c : chunks_)
     if (c->take(n, offset)) {
       chunk = c.get();
       break;
     }
   if (!chunk) {
-    chunks_.push_back(new_chunk(n));
+    auto fresh = new_chunk(n);
+    chunks_.push_back(std::move(fresh));  // on bad_alloc `fresh` still unmaps
     chunk = chunks_.back().get();
     stats_.chunks++;
     stats_.bytes_mapped += chunk->size;
     chunk->take(n, offset);
   }
+  const std::uint8_t* exec = chunk->rx + offset;
+  try {
+    blocks_.emplace(reinterpret_cast<std::uintptr_t>(exec), Block{chunk, offset, n});
+  } catch (...) {
+    chunk->give_back(offset, n);
+    throw;
+  }
   stats_.bytes_in_use += n;
   stats_.live_blocks++;
   stats_.total_allocs++;
-  return {chunk->rw + offset, chunk->rx + offset, n};
+  return {chunk->rw + offset, exec, n};
 }
 
 void CodeArena::commit(const Reservation& r) {
+  // The bytes went in through the writable alias; on AArch64 the data cache must be cleaned
+  // and the instruction cache invalidated for these addresses before they run. Cache
+  // maintenance by address works on either alias (the caches are physically tagged), and the
+  // executable one is the one that is fetched from. On x86-64 this compiles to nothing.
   auto* p = static_cast<char*>(const_cast<void*>(r.executable));
+  if (g_remap_on_commit.load(std::memory_order_relaxed)) remap(r);
   __builtin___clear_cache(p, p + r.size);
+}
+
+void CodeArena::remap(const Reservation& r) {
+  std::lock_guard lock(mu_);  // keeps the chunk mapped while we work on it
+  auto it = blocks_.find(reinterpret_cast<std::uintptr_t>(r.executable));
+  if (it == blocks_.end()) return;
+  const Chunk& c = *it->second.chunk;
+  if (c.fd < 0) return;
+  const std::size_t page = page_size();
+  const std::size_t begin = it->second.offset / page * page;
+  const std::size_t end = round_up(it->second.offset + it->second.size, page);
+  // Failure leaves the old mapping in place: only an emulator's stale translation remains.
+  mmap(c.rx + begin, end - begin, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, c.fd,
+       static_cast<off_t>(begin));
 }
 
 const void* CodeArena::install(std::span<const std::uint8_t> code) {
   Reservation r = reserve(code.size());
-  std::memcpy(r.writable, code.data(), code.size());
+  if (!code.empty()) std::memcpy(r.writable, code.data(), code.size());
   commit(r);
   return r.executable;
 }
@@ -161,20 +351,23 @@ const void* CodeArena::install(std::span<const std::uint8_t> code) {
 void CodeArena::free(const void* executable) {
   if (!executable) return;
   std::lock_guard lock(mu_);
-  for (auto it = chunks_.begin(); it != chunks_.end(); ++it) {
-    Chunk& c = **it;
-    if (!c.contains(executable)) continue;
-    std::size_t n = c.give_back(static_cast<std::size_t>(static_cast<const std::uint8_t*>(executable) - c.rx));
-    if (!n) return;  // not a live block: ignore rather than corrupt the free list
-    stats_.bytes_in_use -= n;
-    stats_.live_blocks--;
-    // Keep the first chunk mapped; return wholly free later chunks to the system.
-    if (c.live.empty() && it != chunks_.begin()) {
-      stats_.chunks--;
-      stats_.bytes_mapped -= c.size;
-      chunks_.erase(it);
-    }
-    return;
+  auto it = blocks_.find(reinterpret_cast<std::uintptr_t>(executable));
+  if (it == blocks_.end()) return;  // not a live block of ours: ignoring it corrupts nothing
+  Block b = it->second;
+  blocks_.erase(it);
+  b.chunk->give_back(b.offset, b.size);
+  stats_.bytes_in_use -= b.size;
+  stats_.live_blocks--;
+  // The first chunk stays so that a steady create/free pattern never maps and unmaps; a
+  // later chunk goes back to the system once nothing lives on it.
+  if (b.chunk->live == 0 && b.chunk != chunks_.front().get()) {
+    for (auto c = chunks_.begin(); c != chunks_.end(); ++c)
+      if (c->get() == b.chunk) {
+        stats_.chunks--;
+        stats_.bytes_mapped -= b.chunk->size;
+        chunks_.erase(c);
+        break;
+      }
   }
 }
 

@@ -12,16 +12,17 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 namespace tramp::jit {
 
 struct ArenaStats {
-  std::size_t chunks = 0;         // chunks mapped
-  std::size_t bytes_mapped = 0;   // total executable bytes mapped
-  std::size_t bytes_in_use = 0;   // bytes in live blocks (rounded to the allocation granule)
-  std::size_t live_blocks = 0;    // blocks allocated and not yet freed
-  std::size_t total_allocs = 0;   // allocations ever made
+  std::size_t chunks = 0;        // chunks mapped
+  std::size_t bytes_mapped = 0;  // total executable bytes mapped
+  std::size_t bytes_in_use = 0;  // bytes in live blocks (rounded to the allocation granule)
+  std::size_t live_blocks = 0;   // blocks allocated and not yet freed
+  std::size_t total_allocs = 0;  // allocations ever made
 };
 
 class CodeArena {
@@ -40,6 +41,7 @@ class CodeArena {
 
   // Two-step form for code that must know its final address: reserve `size` bytes, write
   // through `writable`, then call commit. A reservation that is not committed must be freed.
+  // `size` in the Reservation is the request rounded up to kGranule; all of it may be written.
   struct Reservation {
     std::uint8_t* writable;
     const void* executable;
@@ -48,17 +50,25 @@ class CodeArena {
   Reservation reserve(std::size_t size);
   void commit(const Reservation& r);
 
-  // Returns a block (by its executable address) to the free list.
+  // Returns a block (by its executable address) to the free list. Null, an address this
+  // arena did not hand out, and a second free of the same block are ignored.
   void free(const void* executable);
 
   ArenaStats stats() const;
 
  private:
   struct Chunk;
+  struct Block {  // a live block, found by its executable address
+    Chunk* chunk;
+    std::size_t offset;
+    std::size_t size;
+  };
   std::unique_ptr<Chunk> new_chunk(std::size_t min_size);
+  void remap(const Reservation& r);  // commit's extra step under qemu-user/valgrind
 
   mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Chunk>> chunks_;
+  std::vector<std::unique_ptr<Chunk>> chunks_;        // chunks_[0] is kept while the arena lives
+  std::unordered_map<std::uintptr_t, Block> blocks_;  // executable address -> live block
   ArenaStats stats_;
 };
 
