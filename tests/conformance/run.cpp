@@ -1,27 +1,50 @@
-// Conformance runner: calls every generated C function through tramp (invoker and bound
-// stub) and libffi, and calls every generated C caller with a tramp callback thunk; checks
-// every significant byte of every argument and return value in both directions.
+// Conformance runner: calls every generated C callee through tramp (invoker and bound stub)
+// and libffi, and calls every generated C caller with a tramp callback thunk; checks every
+// significant byte of every argument and return value in both directions, and every record's
+// layout against gcc's sizeof/_Alignof/offsetof.
 //
-//   conformance_run --lib libconformance_cases.so --manifest manifest.txt [--filter TEXT] [--seed S]
+//   conformance_run [--lib libconformance_cases.so] [--manifest manifest.txt]
+//                   [--filter NAME|ID] [--cases FILE] [--seed S] [--verbose]
+//
+// The last line is `N passed, M failed` (`, K skipped` when some were); exit status 0 only
+// when nothing failed. See docs/testing.md.
 #include <dlfcn.h>
 #include <ffi.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "abi/call_plan.hpp"
 #include "tramp/tramp.hpp"
+
+#ifndef CONF_DEFAULT_LIB
+#define CONF_DEFAULT_LIB "libconformance_cases.so"
+#endif
+#ifndef CONF_DEFAULT_MANIFEST
+#define CONF_DEFAULT_MANIFEST "generated/manifest.txt"
+#endif
 
 namespace {
 
-constexpr std::size_t kSlot = 256;  // must match gen.cpp
-constexpr std::size_t kMaxArgs = 21;
+using tramp::Type;
+using tramp::TypeKind;
 
+constexpr std::size_t kSlot = 256;    // gen.cpp's slot; the manifest's `slot` line must agree
+constexpr std::size_t kMaxArgs = 21;  // the buffers hold this many slots
+
+// splitmix64, as in the generator: the same --seed gives the same argument bytes everywhere.
 struct Rng {
   std::uint64_t s;
   std::uint64_t next() {
@@ -30,13 +53,13 @@ struct Rng {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
   }
+  std::uint8_t byte() { return static_cast<std::uint8_t>(next()); }
 };
 
-using tramp::Type;
-using tramp::TypeKind;
+// ---- which bytes mean something ----------------------------------------------------------
 
-// Which bytes of a value carry information: not padding, not the 6 unused bytes of an x87
-// long double.
+// Marks the bytes of a value of t that carry information: not struct padding, not the 6
+// unused bytes of an x87 long double. A union's significant bytes are those of any member.
 void mark_significant(const Type* t, std::size_t off, std::vector<std::uint8_t>& mask) {
   switch (t->kind()) {
     case TypeKind::Struct:
@@ -44,7 +67,8 @@ void mark_significant(const Type* t, std::size_t off, std::vector<std::uint8_t>&
       for (const auto& f : t->fields()) mark_significant(f.type, off + f.offset, mask);
       return;
     case TypeKind::Array:
-      for (std::size_t i = 0; i < t->count(); ++i) mark_significant(t->element(), off + i * t->element()->size(), mask);
+      for (std::size_t i = 0; i < t->count(); ++i)
+        mark_significant(t->element(), off + i * t->element()->size(), mask);
       return;
     case TypeKind::F80:
       for (std::size_t i = 0; i < 10; ++i) mask[off + i] = 1;
@@ -55,22 +79,30 @@ void mark_significant(const Type* t, std::size_t off, std::vector<std::uint8_t>&
   }
 }
 
-std::vector<std::uint8_t> significant(const Type* t) {
+// Masks are per interned Type, computed once.
+const std::vector<std::uint8_t>& significant(const Type* t) {
+  static std::unordered_map<const Type*, std::vector<std::uint8_t>> cache;
+  auto it = cache.find(t);
+  if (it != cache.end()) return it->second;
   std::vector<std::uint8_t> m(t->size(), 0);
   mark_significant(t, 0, m);
-  return m;
+  return cache.emplace(t, std::move(m)).first->second;
 }
 
-// Random bytes that are a valid value of t: bool is 0 or 1, and a long double is a normal
-// x87 number (x87 loads would canonicalise other encodings on the way through st0).
+// Random bytes that form a valid value of t: a bool is 0 or 1, a long double a normal finite
+// x87 number with its integer bit set (an x87 load, as in an st0 return, would canonicalise
+// any other encoding); everything else, float and double included, any bits. Padding gets
+// random bytes too, so a stub that copies it or not is fine either way.
 void fill_value(const Type* t, std::uint8_t* p, Rng& rng) {
   switch (t->kind()) {
     case TypeKind::Struct:
-      for (std::size_t i = 0; i < t->size(); ++i) p[i] = static_cast<std::uint8_t>(rng.next());
+      for (std::size_t i = 0; i < t->size(); ++i) p[i] = rng.byte();
       for (const auto& f : t->fields()) fill_value(f.type, p + f.offset, rng);
       return;
     case TypeKind::Union:
-      for (std::size_t i = 0; i < t->size(); ++i) p[i] = static_cast<std::uint8_t>(rng.next());
+      // One member's value; the bytes beyond it stay random (still significant if another
+      // member covers them: a union is passed as its bytes).
+      for (std::size_t i = 0; i < t->size(); ++i) p[i] = rng.byte();
       fill_value(t->fields()[0].type, p, rng);
       return;
     case TypeKind::Array:
@@ -80,44 +112,143 @@ void fill_value(const Type* t, std::uint8_t* p, Rng& rng) {
       p[0] = rng.next() & 1;
       return;
     case TypeKind::F80: {
-      std::uint64_t mant = rng.next() | (std::uint64_t{1} << 63);
-      std::uint16_t se = static_cast<std::uint16_t>(1 + rng.next() % 0x7ffe) | static_cast<std::uint16_t>((rng.next() & 1) << 15);
-      std::memcpy(p, &mant, 8);
-      std::memcpy(p + 8, &se, 2);
-      for (std::size_t i = 10; i < 16; ++i) p[i] = static_cast<std::uint8_t>(rng.next());
+      std::uint64_t mantissa = rng.next() | (std::uint64_t{1} << 63);
+      auto exponent = static_cast<std::uint16_t>(1 + rng.next() % 0x7ffe);  // not 0, not 0x7fff
+      auto sign_exp = static_cast<std::uint16_t>(exponent | ((rng.next() & 1) << 15));
+      std::memcpy(p, &mantissa, 8);
+      std::memcpy(p + 8, &sign_exp, 2);
+      for (std::size_t i = 10; i < 16; ++i) p[i] = rng.byte();
       return;
     }
+    case TypeKind::Void:
+      return;
     default:
-      for (std::size_t i = 0; i < t->size(); ++i) p[i] = static_cast<std::uint8_t>(rng.next());
+      for (std::size_t i = 0; i < t->size(); ++i) p[i] = rng.byte();
       return;
   }
 }
 
-std::string hex(const std::uint8_t* p, std::size_t n) {
+// Hex of a value with insignificant bytes shown as "..".
+std::string hex(const Type* t, const std::uint8_t* p) {
+  const auto& m = significant(t);
   std::string s;
   char b[4];
-  for (std::size_t i = 0; i < n; ++i) {
-    std::snprintf(b, sizeof b, "%02x", p[i]);
-    s += b;
+  for (std::size_t i = 0; i < t->size(); ++i) {
+    if (i && i % 8 == 0) s += ' ';
+    if (m[i]) {
+      std::snprintf(b, sizeof b, "%02x", p[i]);
+      s += b;
+    } else {
+      s += "..";
+    }
   }
   return s;
 }
 
 // First differing significant byte, or -1.
-long compare(const Type* t, const std::uint8_t* got, const std::uint8_t* want) {
-  std::vector<std::uint8_t> m = significant(t);
+long first_difference(const Type* t, const std::uint8_t* got, const std::uint8_t* want) {
+  const auto& m = significant(t);
   for (std::size_t i = 0; i < m.size(); ++i)
     if (m[i] && got[i] != want[i]) return static_cast<long>(i);
   return -1;
 }
 
-// libffi descriptions; nullptr where libffi cannot express the type.
-struct FfiTypes {
-  std::vector<std::unique_ptr<ffi_type>> types;
-  std::vector<std::unique_ptr<ffi_type*[]>> elements;
+// ---- crash reporting ----------------------------------------------------------------------
 
+// A wrong stub usually crashes rather than mis-copies; the handler names the case and path
+// that was running, then lets the previous handler (default, or a sanitizer's) take over.
+char g_current[2048] = "(before the first case)";
+struct sigaction g_previous[32];
+
+void on_crash(int sig) {
+  const char head[] = "\nCRASH while running ";
+  ssize_t ignored = write(2, head, sizeof head - 1);
+  ignored = write(2, g_current, std::strlen(g_current));
+  ignored = write(2, "\n", 1);
+  (void)ignored;
+  sigaction(sig, &g_previous[sig], nullptr);
+  if (sig == SIGABRT) raise(sig);  // a faulting instruction re-faults on return; abort does not
+}
+
+void install_crash_handler() {
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) {
+    struct sigaction sa {};
+    sa.sa_handler = on_crash;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NODEFER;
+    sigaction(sig, &sa, &g_previous[sig]);
+  }
+}
+
+void set_current(const std::string& id, const std::string& name, const std::string& sig, const char* path) {
+  std::snprintf(g_current, sizeof g_current, "case %s %s %s (%s)", id.c_str(), name.c_str(), sig.c_str(), path);
+}
+
+// ---- FPU state --------------------------------------------------------------------------------
+
+// The psABI wants the x87 register stack empty at every call boundary (a long double result
+// is the only thing left, and the caller pops it), and the x87 control word and MXCSR
+// preserved. A call path that leaks an x87 register breaks every later long double (a load
+// into a full stack yields the "indefinite" NaN), so each path is checked and the state reset.
+struct FpuState {
+  std::uint16_t control = 0;
+  std::uint8_t used = 0;  // abridged tag word: bit i set = x87 register i holds a value
+  std::uint32_t mxcsr = 0;
+};
+
+FpuState fpu_state() {
+  FpuState st;
+#if defined(__x86_64__)
+  alignas(16) std::uint8_t area[512];
+  asm volatile("fxsave %0" : "=m"(area));  // unlike fnstenv, leaves the state untouched
+  std::memcpy(&st.control, area, 2);
+  st.used = area[4];
+  std::memcpy(&st.mxcsr, area + 24, 4);
+#endif
+  return st;
+}
+
+// Empties the x87 stack and restores the control word and MXCSR of `to`.
+void reset_fpu(const FpuState& to) {
+#if defined(__x86_64__)
+  std::uint16_t cw = to.control;
+  std::uint32_t mx = to.mxcsr;
+  asm volatile("fninit\n\tfldcw %0\n\tldmxcsr %1" : : "m"(cw), "m"(mx));
+#else
+  (void)to;
+#endif
+}
+
+// What changed in the FPU state across a call, or "" (MXCSR's sticky exception flags, the
+// low 6 bits, may change: a callee may raise them legitimately).
+std::string fpu_damage(const FpuState& before, const FpuState& after) {
+  std::string d;
+  char b[96];
+  if (after.used) {
+    std::snprintf(b, sizeof b, " x87 stack not empty (tag bits %02x)", after.used);
+    d += b;
+  }
+  if (after.control != before.control) {
+    std::snprintf(b, sizeof b, " x87 control word %04x -> %04x", before.control, after.control);
+    d += b;
+  }
+  if ((after.mxcsr & ~0x3fu) != (before.mxcsr & ~0x3fu)) {
+    std::snprintf(b, sizeof b, " MXCSR %08x -> %08x", before.mxcsr, after.mxcsr);
+    d += b;
+  }
+  return d;
+}
+
+// ---- libffi ---------------------------------------------------------------------------------
+
+// libffi's description of a tramp Type, or nullptr where libffi cannot express it (unions,
+// packed or over-aligned records, __int128, __float128). Arrays inside structs become repeated
+// members, which libffi lays out the same way.
+class FfiTypes {
+ public:
   ffi_type* of(const Type* t) {
     switch (t->kind()) {
+      case TypeKind::Void: return &ffi_type_void;
       case TypeKind::Bool: return &ffi_type_uint8;
       case TypeKind::I8: return &ffi_type_sint8;
       case TypeKind::U8: return &ffi_type_uint8;
@@ -131,253 +262,468 @@ struct FfiTypes {
       case TypeKind::F64: return &ffi_type_double;
       case TypeKind::F80: return &ffi_type_longdouble;
       case TypeKind::Pointer: return &ffi_type_pointer;
-      case TypeKind::Void: return &ffi_type_void;
-      case TypeKind::Struct: {
-        if (t->packed() || t->declared_align()) return nullptr;
-        std::vector<ffi_type*> el;
-        for (const auto& f : t->fields()) {
-          if (f.align) return nullptr;
-          const Type* ft = f.type;
-          std::size_t n = 1;
-          while (ft->kind() == TypeKind::Array) {
-            n *= ft->count();
-            ft = ft->element();
-          }
-          ffi_type* e = of(ft);
-          if (!e) return nullptr;
-          for (std::size_t i = 0; i < n; ++i) el.push_back(e);
-        }
-        auto arr = std::make_unique<ffi_type*[]>(el.size() + 1);
-        for (std::size_t i = 0; i < el.size(); ++i) arr[i] = el[i];
-        arr[el.size()] = nullptr;
-        auto ft = std::make_unique<ffi_type>();
-        ft->size = 0;
-        ft->alignment = 0;
-        ft->type = FFI_TYPE_STRUCT;
-        ft->elements = arr.get();
-        elements.push_back(std::move(arr));
-        types.push_back(std::move(ft));
-        return types.back().get();
-      }
-      default:  // unions, __int128, __float128: no libffi type
-        return nullptr;
+      case TypeKind::Struct: break;
+      default: return nullptr;
     }
+    auto it = structs_.find(t);
+    if (it != structs_.end()) return it->second;
+    ffi_type* made = make_struct(t);
+    structs_.emplace(t, made);
+    return made;
   }
+
+  // Whether libffi's layout of `f` (after ffi_prep_cif computed it) is tramp's layout of t,
+  // member by member; libffi computes it itself, so a disagreement would make its result
+  // meaningless rather than wrong.
+  static bool same_layout(ffi_type* f, const Type* t) {
+    if (f->size != t->size() || f->alignment != t->align()) return false;
+    if (f->type != FFI_TYPE_STRUCT) return true;
+    std::vector<std::pair<std::size_t, const Type*>> members;  // arrays expanded
+    for (const auto& fld : t->fields()) expand(fld.type, fld.offset, members);
+    std::size_t n = 0;
+    while (f->elements[n]) ++n;
+    if (n != members.size()) return false;
+    std::vector<std::size_t> offsets(n);
+    if (ffi_get_struct_offsets(FFI_DEFAULT_ABI, f, offsets.data()) != FFI_OK) return false;
+    for (std::size_t i = 0; i < n; ++i)
+      if (offsets[i] != members[i].first || !same_layout(f->elements[i], members[i].second)) return false;
+    return true;
+  }
+
+ private:
+  static void expand(const Type* t, std::size_t off, std::vector<std::pair<std::size_t, const Type*>>& out) {
+    if (t->kind() != TypeKind::Array) {
+      out.emplace_back(off, t);
+      return;
+    }
+    for (std::size_t i = 0; i < t->count(); ++i) expand(t->element(), off + i * t->element()->size(), out);
+  }
+
+  ffi_type* make_struct(const Type* t) {
+    if (t->packed() || t->declared_align()) return nullptr;
+    std::vector<ffi_type*> el;
+    for (const auto& f : t->fields()) {
+      if (f.align) return nullptr;
+      const Type* leaf = f.type;
+      std::size_t n = 1;
+      while (leaf->kind() == TypeKind::Array) {
+        n *= leaf->count();
+        leaf = leaf->element();
+      }
+      ffi_type* e = of(leaf);
+      if (!e || e == &ffi_type_void) return nullptr;
+      el.insert(el.end(), n, e);
+    }
+    auto elements = std::make_unique<ffi_type*[]>(el.size() + 1);
+    for (std::size_t i = 0; i < el.size(); ++i) elements[i] = el[i];
+    elements[el.size()] = nullptr;
+    auto ft = std::make_unique<ffi_type>();
+    ft->size = 0;  // ffi_prep_cif computes size and alignment
+    ft->alignment = 0;
+    ft->type = FFI_TYPE_STRUCT;
+    ft->elements = elements.get();
+    element_arrays_.push_back(std::move(elements));
+    types_.push_back(std::move(ft));
+    return types_.back().get();
+  }
+
+  std::unordered_map<const Type*, ffi_type*> structs_;
+  std::vector<std::unique_ptr<ffi_type>> types_;
+  std::vector<std::unique_ptr<ffi_type*[]>> element_arrays_;
+};
+
+// A record whose only content is one x87 long double ({f80}, {f80[1]}, {{f80}}): psABI class
+// X87, X87UP, returned in st0. libffi 3.4 returns such records through memory instead, a known
+// libffi bug (docs/testing.md): it reads a wrong value and leaves the callee's st0 on the x87
+// stack, so both are expected there.
+bool is_x87_record(const Type* t) {
+  if (t->kind() == TypeKind::Array) return t->count() == 1 && is_x87_record(t->element());
+  if (t->kind() == TypeKind::F80) return true;
+  if (t->kind() != TypeKind::Struct || t->fields().size() != 1 || t->size() != 16) return false;
+  return is_x87_record(t->fields()[0].type);
+}
+
+// libffi 3.4.4 stores a record of more than 8 bytes whose first eightbyte is the sixth integer
+// register argument (r9) with the record's whole size into its register block, which
+// overwrites the first vector register: a float or double passed in xmm0 arrives as garbage
+// (libffi issue 574, fixed upstream by pull request 848 in 2024). Only argument bytes can
+// differ then.
+bool libffi_r9_record_bug(const tramp::Signature& sig) {
+  auto plan = tramp::abi::classify(sig);
+  if (!plan) return false;
+  for (const auto& a : plan.value().args)
+    if (a.size > 8 && !a.pieces.empty() && a.pieces[0].loc.kind == tramp::abi::LocKind::Gpr &&
+        a.pieces[0].loc.reg == tramp::abi::x64::r9)
+      return true;
+  return false;
+}
+
+// ---- running ------------------------------------------------------------------------------
+
+struct Options {
+  std::string lib = CONF_DEFAULT_LIB;
+  std::string manifest = CONF_DEFAULT_MANIFEST;
+  std::string filter;
+  std::set<std::string> only;  // from --cases: ids and names
+  std::uint64_t seed = 12345;
+  bool verbose = false;
 };
 
 struct Counts {
   long passed = 0, failed = 0, skipped = 0;
-  long ffi_checked = 0, ffi_disagree = 0, ffi_skipped = 0;
+  long layouts = 0, layouts_wrong = 0;
+  long ffi_checked = 0, ffi_agree = 0, ffi_known = 0, ffi_unexpected = 0;
+  long ffi_inexpressible = 0, ffi_layout_differs = 0;
 };
 
+struct CaseLine {
+  std::string id, name, text;
+};
+
+// What a callback handler compares the caller's arguments against.
 struct CallbackCheck {
   const tramp::Signature* sig;
   const std::uint8_t* args_in;
   const std::uint8_t* ret_value;
-  std::string error;
+  std::vector<std::string>* mismatches;
 };
 
-void check_callback_args(void* ret, void* const* args, void* user) {
+void check_callback(void* ret, void* const* args, void* user) {
   auto* c = static_cast<CallbackCheck*>(user);
   for (std::size_t i = 0; i < c->sig->arg_count(); ++i) {
     const Type* t = c->sig->args()[i];
-    long at = compare(t, static_cast<const std::uint8_t*>(args[i]), c->args_in + i * kSlot);
-    if (at >= 0 && c->error.empty())
-      c->error = "callback argument " + std::to_string(i) + " byte " + std::to_string(at) + ": got " +
-                 hex(static_cast<const std::uint8_t*>(args[i]), t->size()) + " want " + hex(c->args_in + i * kSlot, t->size());
+    const auto* got = static_cast<const std::uint8_t*>(args[i]);
+    const std::uint8_t* want = c->args_in + i * kSlot;
+    long at = first_difference(t, got, want);
+    if (at >= 0)
+      c->mismatches->push_back("callback arg " + std::to_string(i) + " byte " + std::to_string(at) +
+                               ": expected " + hex(t, want) + " got " + hex(t, got));
   }
   if (!c->sig->ret()->is_void()) std::memcpy(ret, c->ret_value, c->sig->ret()->size());
+}
+
+class Runner {
+ public:
+  Runner(const Options& o, void* lib) : opt_(o), lib_(lib), rng_{o.seed} {
+    conf_args_ = static_cast<std::uint8_t*>(sym("conf_args"));
+    conf_args_in_ = static_cast<std::uint8_t*>(sym("conf_args_in"));
+    conf_ret_in_ = static_cast<std::uint8_t*>(sym("conf_ret_in"));
+    conf_ret_out_ = static_cast<std::uint8_t*>(sym("conf_ret_out"));
+  }
+  bool has_buffers() const { return conf_args_ && conf_args_in_ && conf_ret_in_ && conf_ret_out_; }
+
+  void* sym(const std::string& name) const { return dlsym(lib_, name.c_str()); }
+
+  // A `type NAME TEXT` line: tramp's layout of TEXT against gcc's row conf_layout_NAME.
+  void check_layout(const std::string& name, const std::string& text) {
+    ++n_.layouts;
+    auto* row = static_cast<const unsigned long*>(sym("conf_layout_" + name));
+    std::string problem;
+    const Type* t = nullptr;
+    try {
+      t = tramp::parse_type(text);
+    } catch (const std::exception& e) {
+      problem = std::string("parse_type: ") + e.what();
+    }
+    if (t && !row) problem = "no layout row conf_layout_" + name + " in the case library";
+    if (problem.empty()) {
+      if (row[0] != t->size()) problem += " size: gcc " + std::to_string(row[0]) + " tramp " + std::to_string(t->size());
+      if (row[1] != t->align())
+        problem += " align: gcc " + std::to_string(row[1]) + " tramp " + std::to_string(t->align());
+      for (std::size_t i = 0; i < t->fields().size(); ++i)
+        if (row[2 + i] != t->fields()[i].offset)
+          problem += " member " + std::to_string(i) + " offset: gcc " + std::to_string(row[2 + i]) + " tramp " +
+                     std::to_string(t->fields()[i].offset);
+    }
+    if (!problem.empty()) {
+      ++n_.layouts_wrong;
+      std::printf("FAIL layout %s %s:%s\n", name.c_str(), text.c_str(), problem.c_str());
+    }
+  }
+
+  void run_case(const CaseLine& c) {
+    if (opt_.verbose) std::printf("RUN %s %s %s\n", c.id.c_str(), c.name.c_str(), c.text.c_str());
+    std::vector<std::string> bad;  // one line per mismatch
+    try {
+      set_current(c.id, c.name, c.text, "parse");
+      tramp::Signature sig = tramp::parse_signature(c.text);
+      bool too_big = sig.ret()->size() > kSlot || sig.arg_count() > kMaxArgs;
+      for (const Type* t : sig.args()) too_big |= t->size() > kSlot;
+      if (too_big) {
+        ++n_.skipped;
+        if (opt_.verbose) std::printf("SKIP %s %s: a value does not fit the buffers\n", c.id.c_str(), c.name.c_str());
+        return;
+      }
+      // The printed form must read back as the same signature (docs/signatures.md promises it).
+      if (!(tramp::parse_signature(sig.str(true)) == sig)) bad.push_back("round trip: str() gives " + sig.str(true));
+
+      void* callee = sym("conf_callee_" + c.id);
+      auto caller = reinterpret_cast<void (*)(void*)>(sym("conf_caller_" + c.id));
+      if (!callee || !caller) throw std::runtime_error("conf_callee_" + c.id + " or conf_caller_" + c.id + " missing");
+      run_signature(c, sig, callee, caller, bad);
+    } catch (const std::exception& e) {
+      bad.push_back(std::string("error: ") + e.what());
+    }
+    if (bad.empty()) {
+      ++n_.passed;
+      return;
+    }
+    ++n_.failed;
+    for (const auto& b : bad)
+      std::printf("FAIL %s %s %s | %s\n", c.id.c_str(), c.name.c_str(), c.text.c_str(), b.c_str());
+  }
+
+  const Counts& counts() const { return n_; }
+
+ private:
+  void run_signature(const CaseLine& c, const tramp::Signature& sig, void* callee, void (*caller)(void*),
+                     std::vector<std::string>& bad) {
+    const Type* rt = sig.ret();
+    // Values depend on (seed, case id) only, so --filter reproduces a full run's bytes exactly.
+    rng_ = Rng{opt_.seed * 0x100000001b3ULL ^ std::strtoull(c.id.c_str(), nullptr, 10)};
+    void* argv[kMaxArgs];
+    for (std::size_t i = 0; i < sig.arg_count(); ++i) {
+      fill_value(sig.args()[i], in_ + i * kSlot, rng_);
+      argv[i] = in_ + i * kSlot;
+    }
+    fill_value(rt, ret_want_, rng_);
+    std::memcpy(conf_ret_in_, ret_want_, rt->size());
+
+    // What the callee recorded and what came back, against what was sent.
+    auto check_call = [&](const char* how, std::vector<std::string>& out) {
+      for (std::size_t i = 0; i < sig.arg_count(); ++i) {
+        const Type* t = sig.args()[i];
+        long at = first_difference(t, conf_args_ + i * kSlot, in_ + i * kSlot);
+        if (at >= 0)
+          out.push_back(std::string(how) + " arg " + std::to_string(i) + " byte " + std::to_string(at) + ": expected " +
+                        hex(t, in_ + i * kSlot) + " got " + hex(t, conf_args_ + i * kSlot));
+      }
+      long at = first_difference(rt, ret_got_, ret_want_);
+      if (at >= 0)
+        out.push_back(std::string(how) + " return byte " + std::to_string(at) + ": expected " + hex(rt, ret_want_) +
+                      " got " + hex(rt, ret_got_));
+    };
+    // Poison before each call, so a stale byte from the previous path cannot pass.
+    auto poison = [&] {
+      std::memset(conf_args_, 0xa5, kSlot * kMaxArgs);
+      std::memset(ret_got_, 0x5a, kSlot);
+    };
+
+    // After each path: the FPU as the psABI wants it, then reset so one leak cannot spoil the
+    // long doubles of every later case.
+    const FpuState clean = fpu_state();
+    auto check_fpu = [&](const char* how, std::vector<std::string>& out) {
+      std::string d = fpu_damage(clean, fpu_state());
+      if (!d.empty()) {
+        out.push_back(std::string(how) + " FPU state after the call:" + d);
+        reset_fpu(clean);
+      }
+    };
+
+    set_current(c.id, c.name, c.text, "invoker");
+    tramp::Invoker inv = tramp::Engine::global().invoker(sig);
+    poison();
+    inv(callee, ret_got_, argv);
+    check_fpu("invoke", bad);
+    check_call("invoke", bad);
+
+    set_current(c.id, c.name, c.text, "bound stub");
+    tramp::BoundCall bound = inv.bind(callee);
+    poison();
+    bound(ret_got_, argv);
+    check_fpu("bound", bad);
+    check_call("bound", bad);
+
+    // Callback: the C caller reads conf_args_in and calls the thunk with the case's prototype.
+    set_current(c.id, c.name, c.text, "callback");
+    std::memcpy(conf_args_in_, in_, kSlot * kMaxArgs);
+    CallbackCheck cc{&sig, conf_args_in_, ret_want_, &bad};
+    tramp::Callback cb = tramp::Engine::global().callback(sig, &check_callback, &cc);
+    std::memset(conf_ret_out_, 0x5a, kSlot);
+    caller(const_cast<void*>(cb.code()));
+    check_fpu("callback", bad);
+    long at = first_difference(rt, conf_ret_out_, ret_want_);
+    if (at >= 0)
+      bad.push_back("callback return byte " + std::to_string(at) + ": expected " + hex(rt, ret_want_) + " got " +
+                    hex(rt, conf_ret_out_));
+
+    // libffi, a second implementation checked the same way: it validates this harness.
+    set_current(c.id, c.name, c.text, "libffi");
+    ffi_type* ffi_ret = ffi_.of(rt);
+    std::vector<ffi_type*> ffi_args;
+    bool expressible = ffi_ret != nullptr;
+    for (const Type* t : sig.args()) {
+      ffi_args.push_back(ffi_.of(t));
+      expressible &= ffi_args.back() != nullptr;
+    }
+    if (!expressible) {
+      ++n_.ffi_inexpressible;
+      return;
+    }
+    ffi_cif cif;
+    auto nargs = static_cast<unsigned>(sig.arg_count());
+    ffi_status st = sig.variadic()
+                        ? ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(sig.fixed_count()), nargs,
+                                           ffi_ret, ffi_args.data())
+                        : ffi_prep_cif(&cif, FFI_DEFAULT_ABI, nargs, ffi_ret, ffi_args.data());
+    bool same = st == FFI_OK && (rt->is_void() || FfiTypes::same_layout(ffi_ret, rt));
+    for (std::size_t i = 0; same && i < sig.arg_count(); ++i) same = FfiTypes::same_layout(ffi_args[i], sig.args()[i]);
+    if (!same) {
+      ++n_.ffi_layout_differs;
+      return;
+    }
+    ++n_.ffi_checked;
+    poison();
+    ffi_call(&cif, FFI_FN(callee), ret_got_, argv);
+    std::vector<std::string> ffi_bad;
+    check_fpu("libffi", ffi_bad);  // libffi leaves an st0 it never reads on the stack (below)
+    check_call("libffi", ffi_bad);
+    if (ffi_bad.empty()) {
+      ++n_.ffi_agree;
+      return;
+    }
+    // Only the return can be the known libffi bug; anything else means libffi or this harness
+    // is wrong, and is worth a look even when tramp passed.
+    bool known_x87 = is_x87_record(rt), known_r9 = libffi_r9_record_bug(sig);
+    for (const auto& b : ffi_bad) {
+      known_x87 &= b.rfind("libffi return", 0) == 0 ||
+                   b.rfind("libffi FPU state after the call: x87 stack not empty", 0) == 0;
+      known_r9 &= b.rfind("libffi arg", 0) == 0;
+    }
+    const bool known = known_x87 || known_r9;
+    ++(known ? n_.ffi_known : n_.ffi_unexpected);
+    for (const auto& b : ffi_bad)
+      std::printf("%s %s %s %s | %s\n", known ? "LIBFFI-KNOWN-BUG" : "LIBFFI-DISAGREES", c.id.c_str(),
+                  c.name.c_str(), c.text.c_str(), b.c_str());
+  }
+
+  const Options& opt_;
+  void* lib_;
+  Rng rng_;
+  FfiTypes ffi_;
+  Counts n_;
+  std::uint8_t* conf_args_ = nullptr;
+  std::uint8_t* conf_args_in_ = nullptr;
+  std::uint8_t* conf_ret_in_ = nullptr;
+  std::uint8_t* conf_ret_out_ = nullptr;
+  alignas(64) std::uint8_t in_[kSlot * kMaxArgs] = {};
+  alignas(64) std::uint8_t ret_want_[kSlot] = {};
+  alignas(64) std::uint8_t ret_got_[kSlot] = {};
+};
+
+// A number selects that id only (a substring match of "18" would also pick random_118);
+// anything else selects the names containing it.
+bool matches_filter(const std::string& f, const CaseLine& c) {
+  if (f == c.id || f == c.name) return true;
+  bool numeric = f.find_first_not_of("0123456789") == std::string::npos;
+  return !numeric && c.name.find(f) != std::string::npos;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: conformance_run [--lib FILE.so] [--manifest FILE] [--filter NAME|ID] [--cases FILE]\n"
+               "                       [--seed S] [--verbose]\n"
+               "  --filter   only case ID, or the cases whose name contains NAME\n"
+               "  --cases    only the cases FILE lists: one id or name per line (or manifest `case` lines)\n"
+               "  --seed     seed of the argument values (default 12345)\n");
+  return 2;
+}
+
+bool read_case_list(const std::string& path, std::set<std::string>& out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ls(line);
+    std::string first, second;
+    ls >> first;
+    if (first.empty() || first[0] == '#') continue;
+    if (first == "case" && (ls >> second)) first = second;  // a pasted manifest line
+    out.insert(first);
+  }
+  return true;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep every line if a case crashes the process
-  std::string lib_path, manifest_path, filter;
-  std::uint64_t seed = 12345;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // every line is out before a crash
+  Options o;
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--lib") lib_path = argv[i + 1];
-    else if (a == "--manifest") manifest_path = argv[i + 1];
-    else if (a == "--filter") filter = argv[i + 1];
-    else if (a == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
-    else {
-      std::fprintf(stderr, "conformance_run: unknown option %s\n", argv[i]);
-      return 2;
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    const char* v = nullptr;
+    if (a == "--verbose") o.verbose = true;
+    else if ((a == "--lib" || a == "--manifest" || a == "--filter" || a == "--cases" || a == "--seed") &&
+             (v = value()) != nullptr) {
+      if (a == "--lib") o.lib = v;
+      else if (a == "--manifest") o.manifest = v;
+      else if (a == "--filter") o.filter = v;
+      else if (a == "--seed") o.seed = std::strtoull(v, nullptr, 10);
+      else if (!read_case_list(v, o.only)) {
+        std::fprintf(stderr, "conformance_run: cannot read %s\n", v);
+        return 2;
+      }
+    } else {
+      return usage();
     }
   }
-  void* lib = dlopen(lib_path.c_str(), RTLD_NOW);
+
+  void* lib = dlopen(o.lib.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     std::fprintf(stderr, "conformance_run: %s\n", dlerror());
     return 2;
   }
-  auto sym = [&](const std::string& name) { return dlsym(lib, name.c_str()); };
-  auto* conf_args = static_cast<std::uint8_t*>(sym("conf_args"));
-  auto* conf_args_in = static_cast<std::uint8_t*>(sym("conf_args_in"));
-  auto* conf_ret_in = static_cast<std::uint8_t*>(sym("conf_ret_in"));
-  auto* conf_ret_out = static_cast<std::uint8_t*>(sym("conf_ret_out"));
-  if (!conf_args || !conf_args_in || !conf_ret_in || !conf_ret_out) {
-    std::fprintf(stderr, "conformance_run: the case library lacks its buffers\n");
-    return 2;
-  }
-
-  std::ifstream manifest(manifest_path);
+  std::ifstream manifest(o.manifest);
   if (!manifest) {
-    std::fprintf(stderr, "conformance_run: cannot read %s\n", manifest_path.c_str());
+    std::fprintf(stderr, "conformance_run: cannot read %s\n", o.manifest.c_str());
     return 2;
   }
-  Counts n;
-  long layouts = 0, layout_failed = 0;
-  Rng rng{seed};
-  tramp::Engine& engine = tramp::Engine::global();
-  FfiTypes ffi;
-  alignas(64) static std::uint8_t in[kSlot * kMaxArgs];
-  alignas(64) static std::uint8_t ret_want[kSlot];
-  alignas(64) static std::uint8_t ret_got[kSlot];
+  auto runner = std::make_unique<Runner>(o, lib);
+  if (!runner->has_buffers()) {
+    std::fprintf(stderr, "conformance_run: %s lacks conf_args/conf_ret_in/conf_args_in/conf_ret_out\n", o.lib.c_str());
+    return 2;
+  }
+  install_crash_handler();
 
+  auto start = std::chrono::steady_clock::now();
+  bool selecting = !o.filter.empty() || !o.only.empty();
   for (std::string line; std::getline(manifest, line);) {
     std::istringstream ls(line);
-    std::string kind, id;
-    ls >> kind >> id;
-    if (kind == "type") {
-      std::string text;
+    std::string kind;
+    ls >> kind;
+    if (kind == "slot") {
+      std::size_t slot = 0;
+      ls >> slot;
+      if (slot != kSlot) {
+        std::fprintf(stderr, "conformance_run: manifest slot %zu, runner expects %zu (rebuild both)\n", slot, kSlot);
+        return 2;
+      }
+    } else if (kind == "type") {
+      std::string name, text;
+      ls >> name;
       std::getline(ls >> std::ws, text);
-      auto* row = static_cast<const unsigned long*>(sym("conf_layout_" + id));
-      const Type* t = nullptr;
-      try {
-        t = tramp::parse_type(text);
-      } catch (const tramp::Error& e) {
-        std::printf("FAIL layout %s %s: %s\n", id.c_str(), text.c_str(), e.what());
-        ++layout_failed;
-        continue;
-      }
-      ++layouts;
-      bool ok = row && row[0] == t->size() && row[1] == t->align();
-      for (std::size_t i = 0; ok && i < t->fields().size(); ++i) ok = row[2 + i] == t->fields()[i].offset;
-      if (!ok) {
-        ++layout_failed;
-        std::printf("FAIL layout %s %s: tramp size %zu align %zu, gcc size %lu align %lu\n", id.c_str(), text.c_str(),
-                    t->size(), t->align(), row ? row[0] : 0, row ? row[1] : 0);
-      }
-      continue;
-    }
-    if (kind != "case") continue;
-    std::string name, text;
-    ls >> name;
-    std::getline(ls >> std::ws, text);
-    if (!filter.empty() && name.find(filter) == std::string::npos && id != filter) continue;
-
-    std::string failure;
-    auto fail = [&](const std::string& what) {
-      if (failure.empty()) failure = what;
-    };
-    try {
-      tramp::Signature sig = tramp::parse_signature(text);
-      bool too_big = sig.ret()->size() > kSlot;
-      for (const Type* t : sig.args()) too_big |= t->size() > kSlot;
-      if (too_big || sig.arg_count() > kMaxArgs) {
-        ++n.skipped;
-        continue;
-      }
-      void* callee = sym("conf_callee_" + id);
-      auto caller = reinterpret_cast<void (*)(void*)>(sym("conf_caller_" + id));
-      if (!callee || !caller) throw std::runtime_error("missing symbols for case " + id);
-
-      void* argv_[kMaxArgs];
-      for (std::size_t i = 0; i < sig.arg_count(); ++i) {
-        fill_value(sig.args()[i], in + i * kSlot, rng);
-        argv_[i] = in + i * kSlot;
-      }
-      fill_value(sig.ret(), ret_want, rng);
-      std::memcpy(conf_ret_in, ret_want, sig.ret()->size());
-
-      auto check_call = [&](const char* how) {
-        for (std::size_t i = 0; i < sig.arg_count(); ++i) {
-          long at = compare(sig.args()[i], conf_args + i * kSlot, in + i * kSlot);
-          if (at >= 0)
-            fail(std::string(how) + " argument " + std::to_string(i) + " byte " + std::to_string(at) + ": callee got " +
-                 hex(conf_args + i * kSlot, sig.args()[i]->size()) + " want " + hex(in + i * kSlot, sig.args()[i]->size()));
-        }
-        long at = compare(sig.ret(), ret_got, ret_want);
-        if (at >= 0)
-          fail(std::string(how) + " return byte " + std::to_string(at) + ": got " + hex(ret_got, sig.ret()->size()) +
-               " want " + hex(ret_want, sig.ret()->size()));
-      };
-
-      // Downcall through the invoker, then through a bound stub.
-      tramp::Invoker inv = engine.invoker(sig);
-      std::memset(conf_args, 0xa5, kSlot * kMaxArgs);
-      std::memset(ret_got, 0x5a, kSlot);
-      inv(callee, ret_got, argv_);
-      check_call("invoke");
-      tramp::BoundCall bound = inv.bind(callee);
-      std::memset(conf_args, 0xa5, kSlot * kMaxArgs);
-      std::memset(ret_got, 0x5a, kSlot);
-      bound(ret_got, argv_);
-      check_call("bound");
-
-      // Callback: the generated C caller passes conf_args_in to a thunk.
-      std::memcpy(conf_args_in, in, kSlot * kMaxArgs);
-      CallbackCheck cc{&sig, conf_args_in, ret_want, {}};
-      tramp::Callback cb = engine.callback(sig, &check_callback_args, &cc);
-      std::memset(conf_ret_out, 0x5a, kSlot);
-      caller(const_cast<void*>(cb.code()));
-      if (!cc.error.empty()) fail(cc.error);
-      long at = compare(sig.ret(), conf_ret_out, ret_want);
-      if (at >= 0)
-        fail("callback return byte " + std::to_string(at) + ": caller got " + hex(conf_ret_out, sig.ret()->size()) +
-             " want " + hex(ret_want, sig.ret()->size()));
-
-      // libffi as a second opinion where it can express the signature.
-      std::vector<ffi_type*> at_types;
-      ffi_type* rt = ffi.of(sig.ret());
-      bool expressible = rt != nullptr;
-      for (const Type* t : sig.args()) {
-        ffi_type* f = ffi.of(t);
-        expressible &= f != nullptr;
-        at_types.push_back(f);
-      }
-      ffi_cif cif;
-      ffi_status st = FFI_BAD_TYPEDEF;
-      if (expressible) {
-        st = sig.variadic() ? ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(sig.fixed_count()),
-                                               static_cast<unsigned>(sig.arg_count()), rt, at_types.data())
-                            : ffi_prep_cif(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(sig.arg_count()), rt, at_types.data());
-      }
-      bool same_layout = st == FFI_OK && (sig.ret()->is_void() || rt->size == sig.ret()->size());
-      for (std::size_t i = 0; same_layout && i < sig.arg_count(); ++i)
-        same_layout = at_types[i]->size == sig.args()[i]->size() && at_types[i]->alignment == sig.args()[i]->align();
-      if (same_layout) {
-        ++n.ffi_checked;
-        std::memset(conf_args, 0xa5, kSlot * kMaxArgs);
-        std::memset(ret_got, 0x5a, kSlot);
-        ffi_call(&cif, FFI_FN(callee), ret_got, argv_);
-        std::string before = failure;
-        failure.clear();
-        check_call("libffi");
-        if (!failure.empty()) {
-          ++n.ffi_disagree;
-          std::printf("LIBFFI-DISAGREES case %s %s %s: %s\n", id.c_str(), name.c_str(), text.c_str(), failure.c_str());
-        }
-        failure = before;
-      } else {
-        ++n.ffi_skipped;
-      }
-    } catch (const std::exception& e) {
-      fail(std::string("error: ") + e.what());
-    }
-    if (failure.empty()) {
-      ++n.passed;
-    } else {
-      ++n.failed;
-      std::printf("FAIL case %s %s %s: %s\n", id.c_str(), name.c_str(), text.c_str(), failure.c_str());
+      if (!selecting) runner->check_layout(name, text);
+    } else if (kind == "case") {
+      CaseLine c;
+      ls >> c.id >> c.name;
+      std::getline(ls >> std::ws, c.text);
+      if (!o.filter.empty() && !matches_filter(o.filter, c)) continue;
+      if (!o.only.empty() && !o.only.count(c.id) && !o.only.count(c.name)) continue;
+      runner->run_case(c);
     }
   }
-  std::printf("layouts: %ld checked against gcc, %ld wrong\n", layouts, layout_failed);
-  std::printf("libffi differential: %ld cases checked, %ld where libffi disagrees with gcc, %ld not expressible in libffi\n",
-              n.ffi_checked, n.ffi_disagree, n.ffi_skipped);
-  std::printf("signatures (invoke + bound + callback each): %ld passed, %ld failed", n.passed, n.failed);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const Counts& n = runner->counts();
+  if (!selecting) std::printf("layouts: %ld records checked against gcc, %ld wrong\n", n.layouts, n.layouts_wrong);
+  std::printf(
+      "libffi differential: %ld cases called, %ld agree, %ld known libffi bug, %ld unexpected; "
+      "%ld not expressible in libffi, %ld with a libffi layout unlike tramp's\n",
+      n.ffi_checked, n.ffi_agree, n.ffi_known, n.ffi_unexpected, n.ffi_inexpressible, n.ffi_layout_differs);
+  std::printf("time: %.2f s (invoke + bound + callback + libffi per case)\n", seconds);
+  std::printf("%ld passed, %ld failed", n.passed, n.failed);
   if (n.skipped) std::printf(", %ld skipped", n.skipped);
   std::printf("\n");
-  return n.failed || layout_failed || n.passed == 0 ? 1 : 0;
+  bool ok = n.failed == 0 && n.layouts_wrong == 0 && n.ffi_unexpected == 0 && (n.passed > 0 || selecting);
+  return ok ? 0 : 1;
 }
