@@ -257,18 +257,17 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
 
 }  // namespace tramp::jit
 
-// Callback thunk frame (rbp-based; rsp 16-aligned for the handler call):
-//   [rsp + args_at]   the void* array handed to the handler, one slot per argument
-//   [rsp + slot_i]    argument i reassembled from its register pieces (16-aligned)
-//   [rsp + ret_at]    the return buffer for a direct return
-//   [rsp + sret_at]   the caller's sret pointer, handed to the handler and echoed on return
-//   [rbp + 16 + off]  the caller's stack arguments (above the return address and saved rbp)
+// Callback thunk frame, addressed from rsp (no frame pointer; rsp is 16-aligned for the
+// handler call, the frame size being 8 mod 16 because the call pushed a return address):
+//   [rsp + args_at]            the void* array handed to the handler, one slot per argument
+//   [rsp + slot_i]             argument i reassembled from its register pieces
+//   [rsp + ret_at]             the return buffer for a direct return
+//   [rsp + sret_at]            the caller's sret pointer, handed to the handler and echoed
+//   [rsp + frame + 8 + off]    the caller's stack arguments (above the return address)
 namespace tramp::jit {
 namespace {
 
-constexpr std::uint32_t kCallerArgsFromRbp = 16;  // saved rbp + return address
-
-std::uint32_t align16(std::uint32_t n) { return (n + 15) / 16 * 16; }
+std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / a * a; }
 
 // A Direct argument whose pieces all lie on the caller's stack in their C layout can be
 // handed to the handler in place; the returned offset is where the value starts.
@@ -293,10 +292,10 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   const bool direct_ret = plan.ret.kind == abi::RetKind::Direct;
   const bool sret = plan.ret.kind == abi::RetKind::Sret;
 
-  // Frame layout.
-  std::uint32_t at = 0;
-  const std::uint32_t args_at = at;
-  at = align16(at + static_cast<std::uint32_t>(n * 8));
+  // Frame layout. A value passed in registers is at most 16 bytes with alignment at most 16,
+  // so a slot aligned to max(8, its alignment) from the 16-aligned rsp is enough.
+  std::uint32_t at = static_cast<std::uint32_t>(n * 8);
+  const std::uint32_t args_at = 0;
   std::vector<std::uint32_t> slot(n, 0);
   std::vector<bool> in_place(n, false);
   std::vector<std::uint32_t> in_place_at(n, 0);
@@ -307,19 +306,18 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
       continue;
     }
     if (arg.kind == abi::PassKind::Indirect) continue;
-    slot[i] = at;
-    at = align16(at + (arg.size ? arg.size : 1));
+    slot[i] = align_up(at, arg.align > 8 ? 16 : 8);
+    at = align_up(slot[i] + (arg.size ? arg.size : 1), 8);
   }
-  const std::uint32_t ret_at = at;
-  if (direct_ret) at = align16(at + plan.ret.size);
+  const std::uint32_t ret_at = align_up(at, plan.ret.align > 8 ? 16 : 8);
+  if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
   const std::uint32_t sret_at = at;
-  if (sret) at = align16(at + 8);
-  const std::uint32_t frame = align16(at);
+  if (sret) at += 8;
+  const std::uint32_t frame = align_up(at, 16) + 8;  // entry rsp is 8 mod 16
+  const std::uint32_t caller_args = frame + 8;       // above our return address
 
   a.endbr64();
-  a.push(rbp);
-  a.mov(rbp, rsp);
-  if (frame) a.sub(rsp, frame);
+  a.sub(rsp, frame);
 
   if (sret) a.mov(qword[rsp + sret_at], Reg64(plan.ret.sret_loc.reg));
 
@@ -339,7 +337,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
           a.store_vec(Xmm(p.loc.reg), rsp, slot[i] + p.offset, p.size);
           break;
         case LocKind::Stack:
-          a.mov(rax, qword[rbp + kCallerArgsFromRbp + p.loc.offset]);
+          a.mov(rax, qword[rsp + caller_args + p.loc.offset]);
           if (indirect) a.mov(qword[rsp + args_at + i * 8], rax);
           else a.store_gpr(rax, rsp, slot[i] + p.offset, p.size);
           break;
@@ -351,7 +349,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   for (std::size_t i = 0; i < n; ++i) {
     const auto& arg = plan.args[i];
     if (arg.kind == abi::PassKind::Indirect) continue;
-    if (in_place[i]) a.lea(rax, ptr[rbp + kCallerArgsFromRbp + in_place_at[i]]);
+    if (in_place[i]) a.lea(rax, ptr[rsp + caller_args + in_place_at[i]]);
     else a.lea(rax, ptr[rsp + slot[i]]);
     a.mov(qword[rsp + args_at + i * 8], rax);
   }
@@ -365,20 +363,22 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   a.call(rax);
 
   if (direct_ret) {
-    bool loaded = false;
+    // Loads read [rsp + ret_at + off] directly, except the odd sizes that load_gpr assembles
+    // in its base register: those go through rcx (never a return register).
     for (const Piece& p : plan.ret.pieces) {
-      if (!loaded) a.lea(rcx, ptr[rsp + ret_at]);
-      loaded = true;
+      const bool via_rcx = p.loc.kind == LocKind::Gpr && load_clobbers_base(p.size);
+      const Reg64 base = via_rcx ? rcx : rsp;
+      const std::uint32_t off = via_rcx ? p.offset : ret_at + p.offset;
+      if (via_rcx) a.lea(rcx, ptr[rsp + ret_at]);
       switch (p.loc.kind) {
         case LocKind::Gpr:
-          loaded = !load_clobbers_base(p.size);
-          a.load_gpr(Reg64(p.loc.reg), rcx, p.offset, p.size, p.ext);
+          a.load_gpr(Reg64(p.loc.reg), base, off, p.size, p.ext);
           break;
         case LocKind::Vec:
-          a.load_vec(Xmm(p.loc.reg), rcx, p.offset, p.size);
+          a.load_vec(Xmm(p.loc.reg), base, off, p.size);
           break;
         case LocKind::X87:
-          a.fld_m80(rcx, p.offset);
+          a.fld_m80(base, off);
           break;
         case LocKind::Stack:
           throw Error(ErrorCode::Unsupported, "x86-64 emitter: return piece on the stack");
@@ -388,7 +388,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
     a.mov(Reg64(plan.ret.sret_result.reg), qword[rsp + sret_at]);
   }
 
-  a.leave();
+  a.add(rsp, frame);
   a.ret();
   buffer.resize(a.getSize());
   return buffer;

@@ -28,6 +28,24 @@ void compare_handler(void* ret, void* const* args, void* user) {
   *static_cast<int*>(ret) = (a > b) - (a < b);
 }
 
+// A raw handler that records rsp mod 16 as it was on entry (8 when the thunk called it with
+// the psABI's 16-byte alignment). Written in assembly: a compiler may assume the alignment
+// and fold any check of it written in C++.
+extern "C" void tramp_test_record_entry_rsp(void*, void* const*, void*);
+extern "C" { long tramp_test_entry_rsp_mod16 = -1; }
+asm(R"(
+  .text
+  .globl tramp_test_record_entry_rsp
+  .type tramp_test_record_entry_rsp, @function
+tramp_test_record_entry_rsp:
+  endbr64
+  mov %rsp, %rax
+  and $15, %rax
+  mov %rax, tramp_test_entry_rsp_mod16(%rip)
+  ret
+  .size tramp_test_record_entry_rsp, .-tramp_test_record_entry_rsp
+)");
+
 }  // namespace
 
 TEST_CASE("qsort and bsearch call a thunk as their comparator", "[callback]") {
@@ -165,4 +183,35 @@ TEST_CASE("callback errors", "[callback][errors]") {
   CHECK_THROWS_AS(Engine::global().callback(parse_signature("i32(i32)"), tramp::Handler{nullptr}), tramp::Error);
   CHECK_THROWS_AS(Engine::global().callback(parse_signature("i32(i32)", tramp::Abi::Aapcs64), compare_handler),
                   tramp::Error);
+}
+
+// The thunk's frame size depends on the signature: register arguments get slots, stack ones
+// are used in place, sret and direct returns add their own, and a caller may have realigned
+// its stack for over-aligned arguments. The handler must always see an aligned stack.
+TEST_CASE("the handler is called with a 16-byte aligned stack", "[callback]") {
+  const char* sigs[] = {
+      "void()",
+      "i32(i32)",
+      "i32(i32, i32)",
+      "i32(i32, i32, i32)",
+      "f64(f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)",
+      "{i64, i64, i64}(i64)",
+      "{i64, i64, i64}(i64, i64, i64, i64, i64, i64, i64, i64)",
+      "{f64, f64}({i8, f64}, f32, {i64, i64} align(32))",
+      "f80(f80, i128, u8)",
+      "void(i64, ...f64, i64, {i64, i64, i64})",
+  };
+  for (const char* text : sigs) {
+    INFO(text);
+    tramp::Signature sig = parse_signature(text);
+    tramp::Callback cb = Engine::global().callback(sig, &tramp_test_record_entry_rsp);
+    // Called through a tramp stub, which gives the thunk exactly the psABI's alignment.
+    std::vector<unsigned char> storage(sig.arg_count() * 64 + 64, 0);
+    std::vector<void*> args(sig.arg_count());
+    for (std::size_t i = 0; i < args.size(); ++i) args[i] = storage.data() + 64 + i * 64;
+    alignas(16) unsigned char ret[64] = {};
+    tramp_test_entry_rsp_mod16 = -1;
+    Engine::global().invoker(sig)(cb.code(), ret, args.data());
+    CHECK(tramp_test_entry_rsp_mod16 == 8);
+  }
 }
