@@ -5,11 +5,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "tramp/tramp.hpp"
+#include "wx_check.hpp"
 
 namespace {
 
@@ -161,6 +164,8 @@ TEST_CASE("concurrent invoker creation is safe and converges", "[engine][threads
   tramp::Engine engine;
   std::vector<std::thread> threads;
   std::vector<std::set<const void*>> seen(4);
+  // Catch2's assertions are not thread-safe: workers count, the main thread asserts.
+  std::atomic<int> calls{0}, wrong{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int k = 0; k < 200; ++k) {
@@ -173,12 +178,15 @@ TEST_CASE("concurrent invoker creation is safe and converges", "[engine][threads
         void* args[] = {&x, &y, &x, &x, &x, &x, &x, &x, &x, &x};
         if (k % 10 == 1) {
           inv(reinterpret_cast<void*>(&t_add), &r, args);
-          REQUIRE(r == 3);
+          ++calls;
+          if (r != 3) ++wrong;
         }
       }
     });
   }
   for (auto& t : threads) t.join();
+  CHECK(calls == 4 * 20);
+  CHECK(wrong == 0);
   CHECK(engine.cached_stubs() == 10);
   for (int t = 1; t < 4; ++t) CHECK(seen[t] == seen[0]);
 }
@@ -214,4 +222,40 @@ TEST_CASE("bound calls outlive a local engine and free their code", "[engine]") 
   void* args[] = {&x, &y};
   bound(&r, args);
   CHECK(r == 11);
+}
+
+// The invariant the arena exists for, watched from outside while the engine works: a thread
+// reads /proc/self/maps in a loop while invokers and callbacks are made and freed.
+TEST_CASE("no page is writable and executable while the engine makes stubs", "[engine][wx][threads]") {
+  std::atomic<bool> stop{false};
+  std::atomic<int> scans{0};
+  std::string wx;  // written by the watcher, read after join
+  std::thread watcher([&] {
+    while (!stop) {
+      std::string line = tramp::test::find_wx_mapping();
+      if (!line.empty()) wx = line;
+      ++scans;
+    }
+  });
+  while (scans == 0) std::this_thread::yield();
+  // Rounds of fresh engines (each maps, writes and frees code) until the watcher has looked
+  // at the maps many times while the work was going on.
+  const int start = scans;
+  int rounds = 0;
+  while (scans - start < 20 && rounds < 200) {
+    ++rounds;
+    tramp::Engine engine;
+    for (int i = 0; i < 300; ++i) {
+      std::string params = "i64";
+      for (int k = 0; k < i % 20; ++k) params += ", f64";
+      std::string sig = (i % 3 == 0 ? "{i64, i64, i64}(" : "i64(") + params + ")";
+      engine.invoker(sig);
+      auto cb = engine.callback(tramp::parse_signature(sig), [](void*, void* const*) {});
+    }
+  }
+  stop = true;
+  watcher.join();
+  INFO(rounds << " rounds");
+  CHECK(scans - start >= 20);
+  CHECK(wx == "");
 }
