@@ -1,19 +1,28 @@
-// Call overhead: direct call vs tramp (invoke, bound) vs libffi ffi_call, and callbacks:
-// direct vs tramp thunk vs libffi closure. Every row runs in the same process; the table at
-// the end gives medians over repetitions and the ratios between them.
+// Call overhead: a direct call vs tramp (invoke, bound) vs libffi's ffi_call, and callbacks:
+// a direct call vs a tramp thunk vs a libffi closure. Every row runs in the same process; the
+// table printed at the end gives the median of the repetitions and the ratios between them.
+//
+// The callees and the C callers live in callees.c, so no call here can be inlined, and the
+// direct calls go through volatile function pointers: a real indirect call, like a stub's.
 #include <benchmark/benchmark.h>
 #include <ffi.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tramp/tramp.hpp"
 
 extern "C" {
-struct Pair { double a, b; };
-struct Triple { long a, b, c; };
+struct Pair {
+  double a, b;
+};
+struct Triple {
+  long a, b, c;
+};
 int b_add(int, int);
 double b_sum4(double, double, double, double);
 double b_mixed8(int, double, long, float, void*, short, double, unsigned char);
@@ -29,7 +38,9 @@ int call_int12(int (*)(int, int, int, int, int, int, int, int, int, int, int, in
 
 namespace {
 
-// The uniform argument vector for each signature, filled once.
+using Int12 = int(int, int, int, int, int, int, int, int, int, int, int, int);
+
+// The arguments, in memory, as an interpreter would hold them.
 struct Args {
   int i[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   double d[4] = {1.5, 2.5, 3.5, 4.5};
@@ -45,14 +56,33 @@ struct Args {
 };
 Args g;
 
+// Direct calls: each target through a pointer the optimiser cannot see through.
+int (*volatile p_add)(int, int) = b_add;
+double (*volatile p_sum4)(double, double, double, double) = b_sum4;
+double (*volatile p_mixed8)(int, double, long, float, void*, short, double,
+                            unsigned char) = b_mixed8;
+Int12* volatile p_int12 = b_int12;
+Pair (*volatile p_pair)(double, double) = b_pair;
+long (*volatile p_triple)(Triple) = b_triple;
+int (*volatile p_printf_like)(const char*, ...) = b_printf_like;
+
+template <class Call>
+void direct(benchmark::State& state, Call call) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(call());
+    benchmark::ClobberMemory();  // g's fields are reloaded every iteration
+  }
+}
+
 struct Row {
   const char* name;
   const char* sig;
   void* fn;
+  void (*direct)(benchmark::State&);
   std::vector<void*> args;
   std::vector<ffi_type*> ffi_args;
   ffi_type* ffi_ret;
-  unsigned fixed;  // for variadic rows, the number of fixed arguments
+  unsigned fixed;  // variadic rows: the number of fixed arguments; 0 otherwise
 };
 
 ffi_type* triple_elements[] = {&ffi_type_sint64, &ffi_type_sint64, &ffi_type_sint64, nullptr};
@@ -60,79 +90,106 @@ ffi_type triple_type = {0, 0, FFI_TYPE_STRUCT, triple_elements};
 ffi_type* pair_elements[] = {&ffi_type_double, &ffi_type_double, nullptr};
 ffi_type pair_type = {0, 0, FFI_TYPE_STRUCT, pair_elements};
 
-std::vector<Row> rows() {
-  auto I = &ffi_type_sint32;
-  auto D = &ffi_type_double;
+void* fn_ptr(auto* f) { return reinterpret_cast<void*>(f); }
+
+std::vector<Row> call_rows() {
+  ffi_type* I = &ffi_type_sint32;
+  ffi_type* D = &ffi_type_double;
   std::vector<void*> i12;
   for (int& x : g.i) i12.push_back(&x);
   return {
-      {"int(int,int)", "i32(i32, i32)", reinterpret_cast<void*>(&b_add), {&g.i[0], &g.i[1]}, {I, I}, I, 0},
-      {"double(4 x double)", "f64(f64, f64, f64, f64)", reinterpret_cast<void*>(&b_sum4),
-       {&g.d[0], &g.d[1], &g.d[2], &g.d[3]}, {D, D, D, D}, D, 0},
-      {"8 mixed args", "f64(i32, f64, i64, f32, ptr, i16, f64, u8)", reinterpret_cast<void*>(&b_mixed8),
+      {"int(int,int)",
+       "i32(i32, i32)",
+       fn_ptr(b_add),
+       [](benchmark::State& s) { direct(s, [] { return p_add(g.i[0], g.i[1]); }); },
+       {&g.i[0], &g.i[1]},
+       {I, I},
+       I,
+       0},
+      {"double(4 x double)",
+       "f64(f64, f64, f64, f64)",
+       fn_ptr(b_sum4),
+       [](benchmark::State& s) {
+         direct(s, [] { return p_sum4(g.d[0], g.d[1], g.d[2], g.d[3]); });
+       },
+       {&g.d[0], &g.d[1], &g.d[2], &g.d[3]},
+       {D, D, D, D},
+       D,
+       0},
+      {"8 mixed args",
+       "f64(i32, f64, i64, f32, ptr, i16, f64, u8)",
+       fn_ptr(b_mixed8),
+       [](benchmark::State& s) {
+         direct(s, [] { return p_mixed8(g.i[0], g.d[0], g.l, g.f, g.p, g.s, g.d[1], g.uc); });
+       },
        {&g.i[0], &g.d[0], &g.l, &g.f, &g.p, &g.s, &g.d[1], &g.uc},
-       {I, D, &ffi_type_sint64, &ffi_type_float, &ffi_type_pointer, &ffi_type_sint16, D, &ffi_type_uint8}, D, 0},
+       {I, D, &ffi_type_sint64, &ffi_type_float, &ffi_type_pointer, &ffi_type_sint16, D,
+        &ffi_type_uint8},
+       D,
+       0},
+      {"struct {double,double} return",
+       "{f64, f64}(f64, f64)",
+       fn_ptr(b_pair),
+       [](benchmark::State& s) { direct(s, [] { return p_pair(g.d[0], g.d[1]); }); },
+       {&g.d[0], &g.d[1]},
+       {D, D},
+       &pair_type,
+       0},
+      {"24-byte struct arg",
+       "i64({i64, i64, i64})",
+       fn_ptr(b_triple),
+       [](benchmark::State& s) { direct(s, [] { return p_triple(g.t); }); },
+       {&g.t},
+       {&triple_type},
+       &ffi_type_sint64,
+       0},
       {"12 int args", "i32(i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)",
-       reinterpret_cast<void*>(&b_int12), i12, std::vector<ffi_type*>(12, I), I, 0},
-      {"struct {double,double} return", "{f64, f64}(f64, f64)", reinterpret_cast<void*>(&b_pair),
-       {&g.d[0], &g.d[1]}, {D, D}, &pair_type, 0},
-      {"24-byte struct arg", "i64({i64, i64, i64})", reinterpret_cast<void*>(&b_triple), {&g.t}, {&triple_type},
-       &ffi_type_sint64, 0},
-      {"variadic printf-like", "i32(ptr, ...f64, i32)", reinterpret_cast<void*>(&b_printf_like),
-       {&g.fmt, &g.vd, &g.vi}, {&ffi_type_pointer, D, I}, I, 1},
+       fn_ptr(b_int12),
+       [](benchmark::State& s) {
+         direct(s, [] {
+           return p_int12(g.i[0], g.i[1], g.i[2], g.i[3], g.i[4], g.i[5], g.i[6], g.i[7], g.i[8],
+                          g.i[9], g.i[10], g.i[11]);
+         });
+       },
+       i12, std::vector<ffi_type*>(12, I), I, 0},
+      {"variadic i32(ptr, ...f64, i32)",
+       "i32(ptr, ...f64, i32)",
+       fn_ptr(b_printf_like),
+       [](benchmark::State& s) { direct(s, [] { return p_printf_like(g.fmt, g.vd, g.vi); }); },
+       {&g.fmt, &g.vd, &g.vi},
+       {&ffi_type_pointer, D, I},
+       I,
+       1},
   };
 }
 
 alignas(16) unsigned char ret_buf[64];
 
-void direct(benchmark::State& state, int which) {
-  // Through volatile pointers, so each call is a real indirect call like the stubs make.
-  static int (*volatile add)(int, int) = b_add;
-  static double (*volatile sum4)(double, double, double, double) = b_sum4;
-  static double (*volatile mixed8)(int, double, long, float, void*, short, double, unsigned char) = b_mixed8;
-  static int (*volatile int12)(int, int, int, int, int, int, int, int, int, int, int, int) = b_int12;
-  static Pair (*volatile pair)(double, double) = b_pair;
-  static long (*volatile triple)(Triple) = b_triple;
-  static int (*volatile printf_like)(const char*, ...) = b_printf_like;
-  for (auto _ : state) {
-    switch (which) {
-      case 0: benchmark::DoNotOptimize(add(g.i[0], g.i[1])); break;
-      case 1: benchmark::DoNotOptimize(sum4(g.d[0], g.d[1], g.d[2], g.d[3])); break;
-      case 2: benchmark::DoNotOptimize(mixed8(g.i[0], g.d[0], g.l, g.f, g.p, g.s, g.d[1], g.uc)); break;
-      case 3:
-        benchmark::DoNotOptimize(int12(g.i[0], g.i[1], g.i[2], g.i[3], g.i[4], g.i[5], g.i[6], g.i[7], g.i[8],
-                                       g.i[9], g.i[10], g.i[11]));
-        break;
-      case 4: benchmark::DoNotOptimize(pair(g.d[0], g.d[1])); break;
-      case 5: benchmark::DoNotOptimize(triple(g.t)); break;
-      case 6: benchmark::DoNotOptimize(printf_like(g.fmt, g.vd, g.vi)); break;
-    }
-    benchmark::ClobberMemory();
-  }
-}
-
-void tramp_invoke(benchmark::State& state, Row row) {
+void tramp_invoke(benchmark::State& state, const Row& row) {
   tramp::Invoker inv = tramp::Engine::global().invoker(row.sig);
+  void* const* args = row.args.data();
   for (auto _ : state) {
-    inv(row.fn, ret_buf, row.args.data());
+    inv(row.fn, ret_buf, args);
     benchmark::ClobberMemory();
   }
 }
 
-void tramp_bound(benchmark::State& state, Row row) {
-  tramp::BoundCall b = tramp::Engine::global().invoker(row.sig).bind(row.fn);
+void tramp_bound(benchmark::State& state, const Row& row) {
+  tramp::BoundCall bound = tramp::Engine::global().invoker(row.sig).bind(row.fn);
+  void* const* args = row.args.data();
   for (auto _ : state) {
-    b(ret_buf, row.args.data());
+    bound(ret_buf, args);
     benchmark::ClobberMemory();
   }
 }
 
-void libffi_call(benchmark::State& state, Row row) {
+void libffi_call(benchmark::State& state, Row row) {  // a copy: ffi_prep_cif keeps the arrays
   ffi_cif cif;
-  ffi_status st = row.fixed ? ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, row.fixed, static_cast<unsigned>(row.args.size()),
-                                               row.ffi_ret, row.ffi_args.data())
-                            : ffi_prep_cif(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(row.args.size()), row.ffi_ret,
-                                           row.ffi_args.data());
+  unsigned n = static_cast<unsigned>(row.args.size());
+  ffi_status st =
+      row.fixed
+          ? ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, row.fixed, n, row.ffi_ret, row.ffi_args.data())
+          : ffi_prep_cif(&cif, FFI_DEFAULT_ABI, n, row.ffi_ret, row.ffi_args.data());
   if (st != FFI_OK) {
     state.SkipWithError("ffi_prep_cif failed");
     return;
@@ -143,7 +200,8 @@ void libffi_call(benchmark::State& state, Row row) {
   }
 }
 
-// Callbacks: a C caller calls (a) a C function directly, (b) a tramp thunk, (c) a libffi closure.
+// Callbacks: a C function (callees.c) calls (a) a C function, (b) a tramp thunk, (c) a libffi
+// closure, all computing the same thing.
 int h_add(int a, int b) { return a + b; }
 double h_sum4(double a, double b, double c, double d) { return a + b + c + d; }
 Pair h_pair(double a, double b) { return {a, b}; }
@@ -151,153 +209,231 @@ int h_int12(int a, int b, int c, int d, int e, int f, int g2, int h, int i, int 
   return a + b + c + d + e + f + g2 + h + i + j + k + l;
 }
 
-void tramp_add(void* ret, void* const* a, void*) { *static_cast<int*>(ret) = *static_cast<int*>(a[0]) + *static_cast<int*>(a[1]); }
-void tramp_sum4(void* ret, void* const* a, void*) {
-  *static_cast<double*>(ret) = *static_cast<double*>(a[0]) + *static_cast<double*>(a[1]) + *static_cast<double*>(a[2]) +
-                               *static_cast<double*>(a[3]);
+template <class T>
+T arg(void* const* a, int i) {
+  return *static_cast<const T*>(a[i]);
 }
-void tramp_pair(void* ret, void* const* a, void*) { *static_cast<Pair*>(ret) = {*static_cast<double*>(a[0]), *static_cast<double*>(a[1])}; }
-void tramp_int12(void* ret, void* const* a, void*) {
-  int s = 0;
-  for (int i = 0; i < 12; ++i) s += *static_cast<int*>(a[i]);
-  *static_cast<int*>(ret) = s;
+void t_add(void* ret, void* const* a, void*) {
+  *static_cast<int*>(ret) = arg<int>(a, 0) + arg<int>(a, 1);
 }
-void ffi_add(ffi_cif*, void* ret, void** a, void*) { *static_cast<ffi_arg*>(ret) = *static_cast<int*>(a[0]) + *static_cast<int*>(a[1]); }
-void ffi_sum4(ffi_cif*, void* ret, void** a, void*) { tramp_sum4(ret, a, nullptr); }
-void ffi_pair(ffi_cif*, void* ret, void** a, void*) { tramp_pair(ret, a, nullptr); }
-void ffi_int12(ffi_cif*, void* ret, void** a, void*) {
+void t_sum4(void* ret, void* const* a, void*) {
+  *static_cast<double*>(ret) =
+      arg<double>(a, 0) + arg<double>(a, 1) + arg<double>(a, 2) + arg<double>(a, 3);
+}
+void t_pair(void* ret, void* const* a, void*) {
+  *static_cast<Pair*>(ret) = {arg<double>(a, 0), arg<double>(a, 1)};
+}
+int sum12(void* const* a) {
   int s = 0;
-  for (int i = 0; i < 12; ++i) s += *static_cast<int*>(a[i]);
-  *static_cast<ffi_arg*>(ret) = static_cast<ffi_arg>(s);
+  for (int i = 0; i < 12; ++i) s += arg<int>(a, i);
+  return s;
+}
+void t_int12(void* ret, void* const* a, void*) { *static_cast<int*>(ret) = sum12(a); }
+// libffi widens integer returns to ffi_arg.
+void f_add(ffi_cif*, void* ret, void** a, void*) {
+  *static_cast<ffi_arg*>(ret) = static_cast<ffi_arg>(arg<int>(a, 0) + arg<int>(a, 1));
+}
+void f_sum4(ffi_cif*, void* ret, void** a, void*) { t_sum4(ret, a, nullptr); }
+void f_pair(ffi_cif*, void* ret, void** a, void*) { t_pair(ret, a, nullptr); }
+void f_int12(ffi_cif*, void* ret, void** a, void*) {
+  *static_cast<ffi_arg*>(ret) = static_cast<ffi_arg>(sum12(a));
 }
 
-struct Closure {
-  ffi_cif cif;
-  ffi_closure* closure = nullptr;
-  void* code = nullptr;
-  std::vector<ffi_type*> types;
-  Closure(std::vector<ffi_type*> t, ffi_type* ret, void (*fun)(ffi_cif*, void*, void**, void*)) : types(std::move(t)) {
-    closure = static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), &code));
-    ffi_prep_cif(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(types.size()), ret, types.data());
-    ffi_prep_closure_loc(closure, &cif, fun, nullptr, code);
+using FfiFun = void (*)(ffi_cif*, void*, void**, void*);
+
+class Closure {
+ public:
+  Closure(std::vector<ffi_type*> types, ffi_type* ret, FfiFun fun) : types_(std::move(types)) {
+    closure_ = static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), &code_));
+    ffi_prep_cif(&cif_, FFI_DEFAULT_ABI, static_cast<unsigned>(types_.size()), ret, types_.data());
+    ffi_prep_closure_loc(closure_, &cif_, fun, nullptr, code_);
   }
-  ~Closure() { ffi_closure_free(closure); }
+  ~Closure() { ffi_closure_free(closure_); }
+  Closure(const Closure&) = delete;
+  Closure& operator=(const Closure&) = delete;
+  void* code() const { return code_; }
+
+ private:
+  ffi_cif cif_;
+  std::vector<ffi_type*> types_;
+  ffi_closure* closure_ = nullptr;
+  void* code_ = nullptr;
 };
 
-enum class Cb { Direct, Tramp, Libffi };
+struct CallbackRow {
+  const char* name;
+  const char* sig;
+  void* direct_fn;
+  tramp::Handler handler;
+  FfiFun ffi_fun;
+  std::vector<ffi_type*> ffi_args;
+  ffi_type* ffi_ret;
+  int (*run)(void* fn);  // one call from C through fn
+};
 
-void callback_bench(benchmark::State& state, int which, Cb how) {
-  const char* sigs[] = {"i32(i32, i32)", "f64(f64, f64, f64, f64)", "{f64, f64}(f64, f64)",
-                        "i32(i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)"};
-  tramp::Handler handlers[] = {tramp_add, tramp_sum4, tramp_pair, tramp_int12};
-  void (*ffi_funs[])(ffi_cif*, void*, void**, void*) = {ffi_add, ffi_sum4, ffi_pair, ffi_int12};
-  auto I = &ffi_type_sint32;
-  auto D = &ffi_type_double;
-  std::vector<ffi_type*> ffi_args[] = {{I, I}, {D, D, D, D}, {D, D}, std::vector<ffi_type*>(12, I)};
-  ffi_type* ffi_rets[] = {I, D, &pair_type, I};
-  void* direct_fns[] = {reinterpret_cast<void*>(&h_add), reinterpret_cast<void*>(&h_sum4),
-                        reinterpret_cast<void*>(&h_pair), reinterpret_cast<void*>(&h_int12)};
-
-  tramp::Callback cb;
-  std::unique_ptr<Closure> cl;
-  void* fn = direct_fns[which];
-  if (how == Cb::Tramp) {
-    cb = tramp::Engine::global().callback(tramp::parse_signature(sigs[which]), handlers[which], nullptr);
-    fn = const_cast<void*>(cb.code());
-  } else if (how == Cb::Libffi) {
-    cl = std::make_unique<Closure>(ffi_args[which], ffi_rets[which], ffi_funs[which]);
-    fn = cl->code;
-  }
-  for (auto _ : state) {
-    switch (which) {
-      case 0: benchmark::DoNotOptimize(call_add(reinterpret_cast<int (*)(int, int)>(fn), 1, 2)); break;
-      case 1: benchmark::DoNotOptimize(call_sum4(reinterpret_cast<double (*)(double, double, double, double)>(fn), 1.5)); break;
-      case 2: benchmark::DoNotOptimize(call_pair(reinterpret_cast<Pair (*)(double, double)>(fn), 1.5)); break;
-      case 3:
-        benchmark::DoNotOptimize(
-            call_int12(reinterpret_cast<int (*)(int, int, int, int, int, int, int, int, int, int, int, int)>(fn), 3));
-        break;
-    }
-  }
+std::vector<CallbackRow> callback_rows() {
+  ffi_type* I = &ffi_type_sint32;
+  ffi_type* D = &ffi_type_double;
+  return {
+      {"int(int,int)",
+       "i32(i32, i32)",
+       fn_ptr(h_add),
+       t_add,
+       f_add,
+       {I, I},
+       I,
+       [](void* fn) { return call_add(reinterpret_cast<int (*)(int, int)>(fn), 1, 2); }},
+      {"double(4 x double)",
+       "f64(f64, f64, f64, f64)",
+       fn_ptr(h_sum4),
+       t_sum4,
+       f_sum4,
+       {D, D, D, D},
+       D,
+       [](void* fn) {
+         using F = double(double, double, double, double);
+         return static_cast<int>(call_sum4(reinterpret_cast<F*>(fn), 1.5));
+       }},
+      {"struct {double,double} return",
+       "{f64, f64}(f64, f64)",
+       fn_ptr(h_pair),
+       t_pair,
+       f_pair,
+       {D, D},
+       &pair_type,
+       [](void* fn) {
+         return static_cast<int>(call_pair(reinterpret_cast<Pair (*)(double, double)>(fn), 1.5).b);
+       }},
+      {"12 int args", "i32(i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)",
+       fn_ptr(h_int12), t_int12, f_int12, std::vector<ffi_type*>(12, I), I,
+       [](void* fn) { return call_int12(reinterpret_cast<Int12*>(fn), 3); }},
+  };
 }
 
-// Collects medians and prints the ratio table after the usual console output.
+enum class Via { Direct, TrampThunk, LibffiClosure };
+
+void callback_bench(benchmark::State& state, const CallbackRow& row, Via via) {
+  tramp::Callback thunk;
+  std::unique_ptr<Closure> closure;
+  void* fn = row.direct_fn;
+  if (via == Via::TrampThunk) {
+    thunk = tramp::Engine::global().callback(tramp::parse_signature(row.sig), row.handler);
+    fn = const_cast<void*>(thunk.code());
+  } else if (via == Via::LibffiClosure) {
+    closure = std::make_unique<Closure>(row.ffi_args, row.ffi_ret, row.ffi_fun);
+    fn = closure->code();
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(row.run(fn));
+}
+
+// The usual console output, then a markdown table of the medians with ratios to the direct
+// call. Benchmark names are "<group>:<row>/<engine>"; rows keep their registration order.
 class TableReporter : public benchmark::ConsoleReporter {
  public:
+  using ConsoleReporter::ConsoleReporter;
+
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
-      std::string name = r.benchmark_name();
       bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
       bool single = r.run_type == Run::RT_Iteration && r.repetitions <= 1;
-      if (!median && !single) continue;
-      std::string base = name.substr(0, name.find("_median"));
-      auto slash = base.rfind('/');
-      medians_[base.substr(0, slash)][base.substr(slash + 1)] = r.GetAdjustedRealTime();
+      if (r.error_occurred || (!median && !single)) continue;
+      std::string name = r.run_name.function_name;  // without the aggregate suffix
+      std::size_t slash = name.rfind('/');
+      std::string row = name.substr(0, slash);
+      if (!ns_.count(row)) order_.push_back(row);
+      ns_[row][name.substr(slash + 1)] = r.GetAdjustedRealTime();
     }
   }
+
   void Finalize() override {
     ConsoleReporter::Finalize();
-    std::printf("\nMedians in ns per call (ratio to direct); one run, same process.\n\n");
-    print("call", {"direct", "tramp_bound", "tramp_invoke", "libffi"});
+    std::printf("\nMedian ns per call (ratio to direct), all rows from this one run.\n\n");
+    print("call", {"direct", "tramp_bound", "tramp_invoke", "libffi"}, "tramp_invoke",
+          "libffi / tramp invoke");
     std::printf("\n");
-    print("callback", {"direct", "tramp_thunk", "libffi_closure"});
+    print("callback", {"direct", "tramp_thunk", "libffi_closure"}, "tramp_thunk", "libffi / tramp");
   }
 
  private:
-  void print(const std::string& prefix, const std::vector<std::string>& cols) {
-    std::printf("| %s |", prefix == "call" ? "signature (call)" : "signature (callback)");
-    for (const auto& c : cols) std::printf(" %s |", c.c_str());
-    std::printf(" libffi / tramp |\n|---|");
-    for (std::size_t i = 0; i <= cols.size(); ++i) std::printf("---|");
+  void print(const std::string& group, const std::vector<std::string>& engines,
+             const std::string& tramp, const std::string& last) {
+    std::printf("| %s |", group == "call" ? "call" : "callback");
+    for (const std::string& e : engines) std::printf(" %s |", title(e).c_str());
+    std::printf(" %s |\n|---|", last.c_str());
+    for (std::size_t i = 0; i <= engines.size(); ++i) std::printf("---:|");
     std::printf("\n");
-    for (const auto& [name, m] : medians_) {
-      if (name.rfind(prefix + ":", 0) != 0) continue;
-      double d = m.count("direct") ? m.at("direct") : 0;
-      std::printf("| %s |", name.substr(prefix.size() + 1).c_str());
-      for (const auto& c : cols) {
-        if (!m.count(c)) {
+    std::string prefix = group + ":";
+    for (const std::string& row : order_) {
+      if (row.rfind(prefix, 0) != 0) continue;
+      const auto& m = ns_.at(row);
+      auto get = [&](const std::string& e) { return m.count(e) ? m.at(e) : 0.0; };
+      double d = get("direct");
+      std::printf("| %s |", row.substr(prefix.size()).c_str());
+      for (const std::string& e : engines) {
+        double v = get(e);
+        if (v <= 0)
           std::printf(" - |");
-          continue;
-        }
-        if (c == "direct") std::printf(" %.2f |", m.at(c));
-        else std::printf(" %.2f (%.2fx) |", m.at(c), d > 0 ? m.at(c) / d : 0);
+        else if (e == "direct")
+          std::printf(" %.2f |", v);
+        else if (d > 0)
+          std::printf(" %.2f (%.2fx) |", v, v / d);
+        else
+          std::printf(" %.2f |", v);
       }
-      std::string fastest_tramp = prefix == "call" ? "tramp_invoke" : "tramp_thunk";
-      std::string ffi = prefix == "call" ? "libffi" : "libffi_closure";
-      if (m.count(ffi) && m.count(fastest_tramp)) std::printf(" %.1fx |\n", m.at(ffi) / m.at(fastest_tramp));
-      else std::printf(" - |\n");
+      double lib = get(engines.back()), t = get(tramp);
+      if (lib > 0 && t > 0)
+        std::printf(" %.1fx |\n", lib / t);
+      else
+        std::printf(" - |\n");
     }
   }
-  std::map<std::string, std::map<std::string, double>> medians_;
+
+  static std::string title(const std::string& engine) {
+    std::string s = engine;
+    for (char& c : s)
+      if (c == '_') c = ' ';
+    return s + " ns";
+  }
+
+  std::vector<std::string> order_;
+  std::map<std::string, std::map<std::string, double>> ns_;
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<Row> all = rows();
-  for (std::size_t k = 0; k < all.size(); ++k) {
-    std::string base = std::string("call:") + all[k].name + "/";
-    benchmark::RegisterBenchmark((base + "direct").c_str(), direct, static_cast<int>(k));
-    benchmark::RegisterBenchmark((base + "tramp_bound").c_str(), tramp_bound, all[k]);
-    benchmark::RegisterBenchmark((base + "tramp_invoke").c_str(), tramp_invoke, all[k]);
-    benchmark::RegisterBenchmark((base + "libffi").c_str(), libffi_call, all[k]);
+  static const std::vector<Row> calls = call_rows();
+  for (const Row& row : calls) {
+    std::string base = std::string("call:") + row.name + "/";
+    benchmark::RegisterBenchmark((base + "direct").c_str(), row.direct);
+    benchmark::RegisterBenchmark((base + "tramp_bound").c_str(), tramp_bound, row);
+    benchmark::RegisterBenchmark((base + "tramp_invoke").c_str(), tramp_invoke, row);
+    benchmark::RegisterBenchmark((base + "libffi").c_str(), libffi_call, row);
   }
-  const char* cb_names[] = {"int(int,int)", "double(4 x double)", "struct {double,double} return", "12 int args"};
-  for (int k = 0; k < 4; ++k) {
-    std::string base = std::string("callback:") + cb_names[k] + "/";
-    benchmark::RegisterBenchmark((base + "direct").c_str(), callback_bench, k, Cb::Direct);
-    benchmark::RegisterBenchmark((base + "tramp_thunk").c_str(), callback_bench, k, Cb::Tramp);
-    benchmark::RegisterBenchmark((base + "libffi_closure").c_str(), callback_bench, k, Cb::Libffi);
+  static const std::vector<CallbackRow> callbacks = callback_rows();
+  for (const CallbackRow& row : callbacks) {
+    std::string base = std::string("callback:") + row.name + "/";
+    benchmark::RegisterBenchmark((base + "direct").c_str(), callback_bench, row, Via::Direct);
+    benchmark::RegisterBenchmark((base + "tramp_thunk").c_str(), callback_bench, row,
+                                 Via::TrampThunk);
+    benchmark::RegisterBenchmark((base + "libffi_closure").c_str(), callback_bench, row,
+                                 Via::LibffiClosure);
   }
-  // Defaults for a table: 5 repetitions, medians only; any flag on the command line wins.
+
+  // Defaults for the table: 5 repetitions, aggregates only. Flags given on the command line
+  // come later and win.
   std::vector<char*> args(argv, argv + argc);
-  std::string reps = "--benchmark_repetitions=5", agg = "--benchmark_report_aggregates_only=true",
-              mt = "--benchmark_min_time=0.1";
-  args.insert(args.begin() + 1, {reps.data(), agg.data(), mt.data()});
+  std::string reps = "--benchmark_repetitions=5";
+  std::string aggregates = "--benchmark_report_aggregates_only=true";
+  std::string min_time = "--benchmark_min_time=0.1";
+  args.insert(args.begin() + 1, {reps.data(), aggregates.data(), min_time.data()});
   int n = static_cast<int>(args.size());
   benchmark::Initialize(&n, args.data());
-  TableReporter reporter;
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+
+  TableReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                               : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
