@@ -56,7 +56,8 @@ std::string reg_name(Arch arch, LocKind kind, std::uint8_t reg) {
 
 std::string CallPlan::str(const Signature& sig) const {
   std::ostringstream out;
-  out << abi_name(abi) << " " << sig.str(false) << "\n";
+  const std::string text = sig.str(true);  // "abi:ret(args)"; the ABI is printed first
+  out << abi_name(abi) << " " << text.substr(text.find(':') + 1) << "\n";
   for (std::size_t i = 0; i < args.size(); ++i) {
     const ArgPlan& a = args[i];
     out << "  arg " << i << (sig.is_variadic_arg(i) ? " (variadic)" : "") << " "
@@ -95,8 +96,48 @@ std::string CallPlan::str(const Signature& sig) const {
   if (shadow_space) out << ", shadow " << shadow_space;
   if (copy_area_size) out << ", copies " << copy_area_size << " bytes";
   if (vector_count >= 0) out << ", al = " << vector_count;
+  out << "\n  callee saves";
+  for (std::uint8_t r = 0; r < 32; ++r)
+    if (callee_saved_gprs >> r & 1) out << " " << reg_name(arch, LocKind::Gpr, r);
+  for (std::uint8_t r = 0; r < 32; ++r)
+    if (callee_saved_vecs >> r & 1) out << " " << reg_name(arch, LocKind::Vec, r);
   out << "\n";
   return out.str();
+}
+
+Ext small_int_extension(const Type* t) {
+  switch (t->kind()) {
+    case TypeKind::Bool:
+    case TypeKind::U8:
+    case TypeKind::U16:
+      return Ext::Zero;
+    case TypeKind::I8:
+    case TypeKind::I16:
+      return Ext::Sign;
+    default:
+      return Ext::None;
+  }
+}
+
+std::string describe_arg(std::size_t index, const Type* t) {
+  return "argument " + std::to_string(index) + " (" + t->str() + ")";
+}
+
+Result<bool> check_variadic_type(std::size_t index, const Type* t) {
+  switch (t->kind()) {
+    case TypeKind::F32:
+      return Error(ErrorCode::Unsupported,
+                   describe_arg(index, t) + ": a variadic argument is promoted to double; pass f64");
+    case TypeKind::Bool:
+    case TypeKind::I8:
+    case TypeKind::U8:
+    case TypeKind::I16:
+    case TypeKind::U16:
+      return Error(ErrorCode::Unsupported,
+                   describe_arg(index, t) + ": a variadic argument is promoted to int; pass i32");
+    default:
+      return true;
+  }
 }
 
 Result<CallPlan> classify(const Signature& sig) {
@@ -104,6 +145,7 @@ Result<CallPlan> classify(const Signature& sig) {
     case Abi::SysV_X64:
       return classify_sysv_x64(sig);
     case Abi::Win64:
+      return classify_win64(sig);
     case Abi::Aapcs64:
     case Abi::AppleArm64:
       break;

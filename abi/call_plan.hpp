@@ -105,6 +105,10 @@ struct CallPlan {
   // SysV variadic calls: the value of %al, an upper bound on vector registers used
   // (psABI 3.5.7); -1 when the ABI or the call does not need it.
   std::int32_t vector_count = -1;
+  // Registers a callee must preserve under this ABI (bit n = register n). A callback thunk
+  // saves those that its handler, a host function, may clobber.
+  std::uint32_t callee_saved_gprs = 0;
+  std::uint32_t callee_saved_vecs = 0;
 
   // Stable multi-line text form, for golden tests and `tramp plan`.
   std::string str(const Signature& sig) const;
@@ -116,6 +120,20 @@ Result<CallPlan> classify(const Signature& sig);
 
 // Per-ABI classifiers, one file each in abi/.
 Result<CallPlan> classify_sysv_x64(const Signature& sig);
+Result<CallPlan> classify_win64(const Signature& sig);
+
+// C facts that more than one classifier applies.
+//
+// How the caller widens a small integer argument or return value: gcc and clang on x86-64
+// (SysV and ms_abi) extend bool, char and short to 32 bits, and callees compiled by clang
+// rely on it although the psABI leaves those bits unspecified.
+Ext small_int_extension(const Type* t);
+// "argument 3 (f32)": how classifier errors name an argument.
+std::string describe_arg(std::size_t index, const Type* t);
+// C's default argument promotions (C11 6.5.2.2p7) turn float into double and bool, char and
+// short into int before a variadic callee sees them (it reads them back with va_arg as
+// double or int), so those types cannot be variadic arguments. Ok, or the error to report.
+Result<bool> check_variadic_type(std::size_t index, const Type* t);
 
 // Register name for printing, e.g. "rdi", "xmm3", "x8", "v0".
 std::string reg_name(Arch arch, LocKind kind, std::uint8_t reg);

@@ -39,6 +39,10 @@ constexpr std::array<std::uint8_t, 6> kArgGprs = {x64::rdi, x64::rsi, x64::rdx,
 constexpr std::size_t kArgVecs = 8;  // xmm0-xmm7
 constexpr std::array<std::uint8_t, 2> kRetGprs = {x64::rax, x64::rdx};
 constexpr std::size_t kRetVecs = 2;  // xmm0, xmm1
+// Preserved across calls (psABI figure 3.4): rbx, rsp, rbp, r12-r15; no vector register.
+constexpr std::uint32_t kCalleeSavedGprs = 1u << x64::rbx | 1u << x64::rsp | 1u << x64::rbp |
+                                           1u << x64::r12 | 1u << x64::r13 | 1u << x64::r14 |
+                                           1u << x64::r15;
 
 // Aggregates up to two eightbytes travel in registers; without __m256/__m512 types, anything
 // larger is MEMORY (psABI 3.2.3, rule 1 and post-merger rule 5(c)).
@@ -152,29 +156,9 @@ Eightbytes classify_type(const Type* t) {
   return eb;
 }
 
-// gcc and clang widen bool, char and short arguments to 32 bits in the caller; callees
-// compiled by clang rely on it even though the psABI leaves the upper bits unspecified.
-Ext extension_of(const Type* t) {
-  switch (t->kind()) {
-    case TypeKind::Bool:
-    case TypeKind::U8:
-    case TypeKind::U16:
-      return Ext::Zero;
-    case TypeKind::I8:
-    case TypeKind::I16:
-      return Ext::Sign;
-    default:
-      return Ext::None;
-  }
-}
-
 std::uint32_t piece_size(const Type* t, std::size_t offset, std::size_t span) {
   std::size_t left = t->size() - offset;
   return static_cast<std::uint32_t>(left < span ? left : span);
-}
-
-std::string describe(std::size_t index, const Type* t) {
-  return "argument " + std::to_string(index) + " (" + t->str() + ")";
 }
 
 bool is_x87_class(const Eightbytes& eb) {
@@ -190,6 +174,7 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
   plan.abi = Abi::SysV_X64;
   plan.arch = Arch::X64;
   plan.stack_align = 16;
+  plan.callee_saved_gprs = kCalleeSavedGprs;
 
   std::size_t next_gpr = 0, next_vec = 0;
   std::uint32_t stack = 0;
@@ -212,7 +197,7 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
     } else {
       plan.ret.kind = RetKind::Direct;
       std::size_t ret_gpr = 0, ret_vec = 0;
-      Ext ext = extension_of(rt);
+      Ext ext = small_int_extension(rt);
       for (std::size_t i = 0; i < eb.count; ++i) {
         std::uint32_t off = static_cast<std::uint32_t>(i * 8);
         switch (eb.cls[i]) {
@@ -239,24 +224,8 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
 
   for (std::size_t i = 0; i < sig.arg_count(); ++i) {
     const Type* t = sig.args()[i];
-    if (sig.is_variadic_arg(i)) {
-      // C's default argument promotions (C11 6.5.2.2p7) turn these into int or double before
-      // they reach a variadic callee, which reads them back with va_arg(ap, int/double).
-      switch (t->kind()) {
-        case TypeKind::F32:
-          return Error(ErrorCode::Unsupported,
-                       describe(i, t) + ": a variadic argument is promoted to double; pass f64");
-        case TypeKind::Bool:
-        case TypeKind::I8:
-        case TypeKind::U8:
-        case TypeKind::I16:
-        case TypeKind::U16:
-          return Error(ErrorCode::Unsupported,
-                       describe(i, t) + ": a variadic argument is promoted to int; pass i32");
-        default:
-          break;
-      }
-    }
+    if (sig.is_variadic_arg(i))
+      if (auto ok = check_variadic_type(i, t); !ok) return ok.error();
 
     ArgPlan arg;
     arg.kind = PassKind::Direct;
@@ -275,7 +244,7 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
       if (next_gpr + need_gpr > kArgGprs.size() || next_vec + need_vec > kArgVecs) {
         in_memory = true;
       } else {
-        Ext ext = extension_of(t);
+        Ext ext = small_int_extension(t);
         for (std::size_t k = 0; k < eb.count; ++k) {
           std::uint32_t off = static_cast<std::uint32_t>(k * 8);
           if (eb.cls[k] == Integer) {
@@ -295,7 +264,7 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
       std::uint32_t align = t->align() > 8 ? static_cast<std::uint32_t>(t->align()) : 8;
       if (align > plan.stack_align) plan.stack_align = align;
       stack = (stack + align - 1) / align * align;
-      Ext ext = extension_of(t);
+      Ext ext = small_int_extension(t);
       for (std::uint32_t off = 0; off < t->size(); off += 8)
         arg.pieces.push_back({off, piece_size(t, off, 8), ext, Loc::stack(stack + off)});
       stack += static_cast<std::uint32_t>((t->size() + 7) / 8 * 8);

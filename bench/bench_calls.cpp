@@ -34,6 +34,11 @@ int call_add(int (*)(int, int), int, int);
 double call_sum4(double (*)(double, double, double, double), double);
 Pair call_pair(Pair (*)(double, double), double);
 int call_int12(int (*)(int, int, int, int, int, int, int, int, int, int, int, int), int);
+__attribute__((ms_abi)) int w_add(int, int);
+__attribute__((ms_abi)) double w_sum4(double, double, double, double);
+__attribute__((ms_abi)) long w_triple(Triple);
+int call_w_add(int(__attribute__((ms_abi)) *)(int, int), int, int);
+double call_w_sum4(double(__attribute__((ms_abi)) *)(double, double, double, double), double);
 }
 
 namespace {
@@ -65,6 +70,9 @@ Int12* volatile p_int12 = b_int12;
 Pair (*volatile p_pair)(double, double) = b_pair;
 long (*volatile p_triple)(Triple) = b_triple;
 int (*volatile p_printf_like)(const char*, ...) = b_printf_like;
+int(__attribute__((ms_abi)) * volatile p_w_add)(int, int) = w_add;
+double(__attribute__((ms_abi)) * volatile p_w_sum4)(double, double, double, double) = w_sum4;
+long(__attribute__((ms_abi)) * volatile p_w_triple)(Triple) = w_triple;
 
 template <class Call>
 void direct(benchmark::State& state, Call call) {
@@ -83,6 +91,7 @@ struct Row {
   std::vector<ffi_type*> ffi_args;
   ffi_type* ffi_ret;
   unsigned fixed;  // variadic rows: the number of fixed arguments; 0 otherwise
+  ffi_abi abi = FFI_DEFAULT_ABI;  // win64 rows: FFI_GNUW64, libffi's Win64 as gcc has it
 };
 
 ffi_type* triple_elements[] = {&ffi_type_sint64, &ffi_type_sint64, &ffi_type_sint64, nullptr};
@@ -160,6 +169,35 @@ std::vector<Row> call_rows() {
        {&ffi_type_pointer, D, I},
        I,
        1},
+      {"win64 int(int,int)",
+       "win64:i32(i32, i32)",
+       fn_ptr(w_add),
+       [](benchmark::State& s) { direct(s, [] { return p_w_add(g.i[0], g.i[1]); }); },
+       {&g.i[0], &g.i[1]},
+       {I, I},
+       I,
+       0,
+       FFI_GNUW64},
+      {"win64 double(4 x double)",
+       "win64:f64(f64, f64, f64, f64)",
+       fn_ptr(w_sum4),
+       [](benchmark::State& s) {
+         direct(s, [] { return p_w_sum4(g.d[0], g.d[1], g.d[2], g.d[3]); });
+       },
+       {&g.d[0], &g.d[1], &g.d[2], &g.d[3]},
+       {D, D, D, D},
+       D,
+       0,
+       FFI_GNUW64},
+      {"win64 24-byte struct arg",
+       "win64:i64({i64, i64, i64})",
+       fn_ptr(w_triple),
+       [](benchmark::State& s) { direct(s, [] { return p_w_triple(g.t); }); },
+       {&g.t},
+       {&triple_type},
+       &ffi_type_sint64,
+       0,
+       FFI_GNUW64},
   };
 }
 
@@ -187,9 +225,8 @@ void libffi_call(benchmark::State& state, Row row) {  // a copy: ffi_prep_cif ke
   ffi_cif cif;
   unsigned n = static_cast<unsigned>(row.args.size());
   ffi_status st =
-      row.fixed
-          ? ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, row.fixed, n, row.ffi_ret, row.ffi_args.data())
-          : ffi_prep_cif(&cif, FFI_DEFAULT_ABI, n, row.ffi_ret, row.ffi_args.data());
+      row.fixed ? ffi_prep_cif_var(&cif, row.abi, row.fixed, n, row.ffi_ret, row.ffi_args.data())
+                : ffi_prep_cif(&cif, row.abi, n, row.ffi_ret, row.ffi_args.data());
   if (st != FFI_OK) {
     state.SkipWithError("ffi_prep_cif failed");
     return;
@@ -203,6 +240,10 @@ void libffi_call(benchmark::State& state, Row row) {  // a copy: ffi_prep_cif ke
 // Callbacks: a C function (callees.c) calls (a) a C function, (b) a tramp thunk, (c) a libffi
 // closure, all computing the same thing.
 int h_add(int a, int b) { return a + b; }
+__attribute__((ms_abi)) int h_w_add(int a, int b) { return a + b; }
+__attribute__((ms_abi)) double h_w_sum4(double a, double b, double c, double d) {
+  return a + b + c + d;
+}
 double h_sum4(double a, double b, double c, double d) { return a + b + c + d; }
 Pair h_pair(double a, double b) { return {a, b}; }
 int h_int12(int a, int b, int c, int d, int e, int f, int g2, int h, int i, int j, int k, int l) {
@@ -243,9 +284,10 @@ using FfiFun = void (*)(ffi_cif*, void*, void**, void*);
 
 class Closure {
  public:
-  Closure(std::vector<ffi_type*> types, ffi_type* ret, FfiFun fun) : types_(std::move(types)) {
+  Closure(std::vector<ffi_type*> types, ffi_type* ret, FfiFun fun, ffi_abi abi)
+      : types_(std::move(types)) {
     closure_ = static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), &code_));
-    ffi_prep_cif(&cif_, FFI_DEFAULT_ABI, static_cast<unsigned>(types_.size()), ret, types_.data());
+    ffi_prep_cif(&cif_, abi, static_cast<unsigned>(types_.size()), ret, types_.data());
     ffi_prep_closure_loc(closure_, &cif_, fun, nullptr, code_);
   }
   ~Closure() { ffi_closure_free(closure_); }
@@ -269,6 +311,7 @@ struct CallbackRow {
   std::vector<ffi_type*> ffi_args;
   ffi_type* ffi_ret;
   int (*run)(void* fn);  // one call from C through fn
+  ffi_abi abi = FFI_DEFAULT_ABI;
 };
 
 std::vector<CallbackRow> callback_rows() {
@@ -307,6 +350,18 @@ std::vector<CallbackRow> callback_rows() {
       {"12 int args", "i32(i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)",
        fn_ptr(h_int12), t_int12, f_int12, std::vector<ffi_type*>(12, I), I,
        [](void* fn) { return call_int12(reinterpret_cast<Int12*>(fn), 3); }},
+      {"win64 int(int,int)", "win64:i32(i32, i32)", fn_ptr(h_w_add), t_add, f_add, {I, I}, I,
+       [](void* fn) {
+         return call_w_add(reinterpret_cast<int(__attribute__((ms_abi)) *)(int, int)>(fn), 1, 2);
+       },
+       FFI_GNUW64},
+      {"win64 double(4 x double)", "win64:f64(f64, f64, f64, f64)", fn_ptr(h_w_sum4), t_sum4,
+       f_sum4, {D, D, D, D}, D,
+       [](void* fn) {
+         using F = __attribute__((ms_abi)) double(double, double, double, double);
+         return static_cast<int>(call_w_sum4(reinterpret_cast<F*>(fn), 1.5));
+       },
+       FFI_GNUW64},
   };
 }
 
@@ -320,7 +375,7 @@ void callback_bench(benchmark::State& state, const CallbackRow& row, Via via) {
     thunk = tramp::Engine::global().callback(tramp::parse_signature(row.sig), row.handler);
     fn = const_cast<void*>(thunk.code());
   } else if (via == Via::LibffiClosure) {
-    closure = std::make_unique<Closure>(row.ffi_args, row.ffi_ret, row.ffi_fun);
+    closure = std::make_unique<Closure>(row.ffi_args, row.ffi_ret, row.ffi_fun, row.abi);
     fn = closure->code();
   }
   for (auto _ : state) benchmark::DoNotOptimize(row.run(fn));

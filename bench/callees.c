@@ -34,3 +34,13 @@ CALLEE double call_sum4(double (*f)(double, double, double, double), double a) {
 }
 CALLEE Pair call_pair(Pair (*f)(double, double), double a) { return f(a, a); }
 CALLEE int call_int12(Int12* f, int a) { return f(a, a, a, a, a, a, a, a, a, a, a, a); }
+
+/* Win64 (Microsoft x64) rows: the same work in ms_abi functions. */
+#define MS __attribute__((ms_abi))
+CALLEE MS int w_add(int a, int b) { return a + b; }
+CALLEE MS double w_sum4(double a, double b, double c, double d) { return a + b + c + d; }
+CALLEE MS long w_triple(Triple t) { return t.a + t.b + t.c; }
+CALLEE int call_w_add(int (MS *f)(int, int), int a, int b) { return f(a, b); }
+CALLEE double call_w_sum4(double (MS *f)(double, double, double, double), double a) {
+  return f(a, a, a, a);
+}

@@ -5,11 +5,13 @@
 //   invoke: rdi = fn, rsi = ret, rdx = args        bound: rdi = ret, rsi = args, fn baked in
 //   `ret` is pushed when a value comes back; fn and args stay in their entry registers unless
 //   an argument needs them (then r11 and r10)
-//   1. stack pieces: rax = args[i], rcx = value, stored at [rsp + offset]
-//   2. register pieces: rax = args[i], loaded straight into the target register
+//   1. memory: rax = args[i], rcx = value, stored at [rsp + offset]; by-reference arguments
+//      (Win64) copied to the copy area above the outgoing arguments
+//   2. register pieces: rax = args[i], loaded straight into the target register (or the
+//      address of a by-reference argument's copy)
 //   3. call fn, pop `ret` into rcx, store the return pieces from rax/rdx/xmm0/xmm1/st0
-//   With no return value and no stack arguments the stub jumps to fn instead of calling it.
-// Stack pieces go first because during that phase every argument register is free scratch.
+//   With no return value and nothing on the stack the stub jumps to fn instead of calling it.
+// Memory goes first because during that phase every argument register is free scratch.
 #include <cstring>
 
 #include <xbyak/xbyak.h>
@@ -105,6 +107,24 @@ class X64Stub : public Xbyak::CodeGenerator {
     }
   }
 
+  // Copies `size` bytes from [src] to [dst + dst_off] through `tmp`, reading no byte past
+  // the end of the source.
+  void copy_bytes(const Reg64& dst, std::uint32_t dst_off, const Reg64& src, std::uint32_t size,
+                  const Reg64& tmp) {
+    std::uint32_t off = 0;
+    while (off < size) {
+      const std::uint32_t left = size - off;
+      const std::uint32_t chunk = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      switch (chunk) {
+        case 8: mov(tmp, qword[src + off]); mov(qword[dst + dst_off + off], tmp); break;
+        case 4: mov(tmp.cvt32(), dword[src + off]); mov(dword[dst + dst_off + off], tmp.cvt32()); break;
+        case 2: mov(tmp.cvt16(), word[src + off]); mov(word[dst + dst_off + off], tmp.cvt16()); break;
+        default: mov(tmp.cvt8(), byte[src + off]); mov(byte[dst + dst_off + off], tmp.cvt8()); break;
+      }
+      off += chunk;
+    }
+  }
+
   // FSTP m80fp (DB /7) with a [base + disp32] operand; xbyak has no 80-bit memory form.
   void fstp_m80(const Reg64& base, std::uint32_t disp) { x87_m80(7, base, disp); }
   void fld_m80(const Reg64& base, std::uint32_t disp) { x87_m80(5, base, disp); }
@@ -120,13 +140,28 @@ class X64Stub : public Xbyak::CodeGenerator {
   }
 };
 
+std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / a * a; }
+
+// Registers a SysV function preserves: the handler a thunk calls is one.
+constexpr std::uint32_t kHandlerSavedGprs = 1u << abi::x64::rbx | 1u << abi::x64::rsp |
+                                            1u << abi::x64::rbp | 1u << abi::x64::r12 |
+                                            1u << abi::x64::r13 | 1u << abi::x64::r14 |
+                                            1u << abi::x64::r15;
+
 // Sizes that load_gpr assembles from two reads, the last one into its base register.
 bool load_clobbers_base(std::uint32_t size) { return size == 3 || (size >= 5 && size <= 7); }
 
 std::size_t capacity_for(const CallPlan& plan) {
-  std::size_t pieces = plan.ret.pieces.size();
-  for (const auto& a : plan.args) pieces += a.pieces.size();
-  return 256 + pieces * 40;
+  std::size_t pieces = plan.ret.pieces.size(), copy_chunks = 0;
+  for (const auto& a : plan.args) {
+    pieces += a.pieces.size();
+    copy_chunks += a.copy_size / 8 + 4;
+  }
+  // At most 24 bytes per copied chunk (two moves with a 32-bit displacement), 40 per piece,
+  // 20 per saved register (a store and a load).
+  const std::size_t saved = static_cast<std::size_t>(__builtin_popcount(plan.callee_saved_gprs) +
+                                                     __builtin_popcount(plan.callee_saved_vecs));
+  return 256 + pieces * 40 + copy_chunks * 24 + saved * 20;
 }
 
 }  // namespace
@@ -149,7 +184,8 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
       if (p.loc.kind == LocKind::Gpr) written |= 1u << p.loc.reg;
       if (p.loc.kind == LocKind::Stack) stack_pieces = true;
     }
-  if (stack_pieces) written |= 1u << x64::rcx;  // the stack phase's value scratch
+  bool copies = plan.copy_area_size != 0;
+  if (stack_pieces || copies) written |= 1u << x64::rcx;  // the memory phase's value scratch
   if (sret) written |= 1u << plan.ret.sret_loc.reg;
 
   // The uniform entry: invoke(fn = rdi, ret = rsi, args = rdx) or bound(ret = rdi, args = rsi).
@@ -159,8 +195,13 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   const Reg64 fn = !bound_fn && !((written >> x64::rdi) & 1) ? rdi : r11;
 
   // Nothing to do after the call: jump to the target, which returns to our caller.
-  const bool tail = !direct_ret && plan.stack_size == 0;
+  const bool tail = !direct_ret && plan.stack_size == 0 && !copies;
   const bool realign = plan.stack_align > 16;
+  // Frame: [rsp, +stack_size) outgoing arguments (shadow space included), then the copies
+  // of by-reference arguments at copy_base, each at its own alignment within the area.
+  const std::uint32_t frame_align = realign ? plan.stack_align : 16;
+  const std::uint32_t copy_base = align_up(plan.stack_size, frame_align);
+  const std::uint32_t frame_core = copy_base + align_up(plan.copy_area_size, frame_align);
 
   a.endbr64();
   // A direct return needs `ret` after the call: it rides on the stack, and the push also
@@ -168,12 +209,12 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   if (direct_ret) a.push(ret_in);
   std::uint32_t frame = 0;
   if (!tail) {
-    frame = plan.stack_size + (direct_ret ? 0 : 8);
+    frame = frame_core + (direct_ret ? 0 : 8);
     if (realign) {
       a.push(rbp);
       a.mov(rbp, rsp);
       a.and_(rsp, -static_cast<std::int32_t>(plan.stack_align));
-      frame = plan.stack_size;
+      frame = frame_core;
     }
     if (frame) a.sub(rsp, frame);
   }
@@ -181,9 +222,22 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   else if (fn != rdi) a.mov(fn, rdi);
   if (args != args_in) a.mov(args, args_in);
 
-  // Phase 1: stack pieces (every argument register is still free scratch here).
+  // Phase 1: memory (every argument register is still free scratch here). By-reference
+  // arguments are copied to the copy area and their address stored where the plan says;
+  // stack pieces are loaded and stored.
   for (std::size_t i = 0; i < plan.args.size(); ++i) {
     const auto& arg = plan.args[i];
+    if (arg.kind == abi::PassKind::Indirect) {
+      const std::uint32_t copy_at = copy_base + arg.copy_offset;
+      a.mov(rax, qword[args + i * 8]);
+      a.copy_bytes(rsp, copy_at, rax, arg.copy_size, rcx);
+      for (const Piece& p : arg.pieces)
+        if (p.loc.kind == LocKind::Stack) {
+          a.lea(rcx, ptr[rsp + copy_at]);
+          a.mov(qword[rsp + p.loc.offset], rcx);
+        }
+      continue;
+    }
     if (arg.kind != abi::PassKind::Direct) continue;
     bool loaded = false;
     for (const Piece& p : arg.pieces) {
@@ -201,6 +255,11 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   // Phase 2: register pieces.
   for (std::size_t i = 0; i < plan.args.size(); ++i) {
     const auto& arg = plan.args[i];
+    if (arg.kind == abi::PassKind::Indirect) {
+      for (const Piece& p : arg.pieces)
+        if (p.loc.kind == LocKind::Gpr) a.lea(Reg64(p.loc.reg), ptr[rsp + copy_base + arg.copy_offset]);
+      continue;
+    }
     if (arg.kind != abi::PassKind::Direct) continue;
     bool loaded = false;
     for (const Piece& p : arg.pieces) {
@@ -267,8 +326,6 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
 namespace tramp::jit {
 namespace {
 
-std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / a * a; }
-
 // A Direct argument whose pieces all lie on the caller's stack in their C layout can be
 // handed to the handler in place; the returned offset is where the value starts.
 bool contiguous_on_stack(const abi::ArgPlan& arg, std::uint32_t& at) {
@@ -313,11 +370,28 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
   const std::uint32_t sret_at = at;
   if (sret) at += 8;
+  // Registers this ABI's callers expect preserved that the handler, a host (SysV) function,
+  // may clobber: saved around the handler call (Win64: rdi, rsi, xmm6-xmm15).
+  const std::uint32_t save_gprs = plan.callee_saved_gprs & ~kHandlerSavedGprs;
+  const std::uint32_t save_vecs = plan.callee_saved_vecs;  // SysV preserves no vector register
+  const std::uint32_t gprs_at = at;
+  at += 8 * static_cast<std::uint32_t>(__builtin_popcount(save_gprs));
+  const std::uint32_t vecs_at = align_up(at, 16);
+  if (save_vecs) at = vecs_at + 16 * static_cast<std::uint32_t>(__builtin_popcount(save_vecs));
   const std::uint32_t frame = align_up(at, 16) + 8;  // entry rsp is 8 mod 16
   const std::uint32_t caller_args = frame + 8;       // above our return address
 
   a.endbr64();
   a.sub(rsp, frame);
+  auto for_saved = [&](auto&& gpr, auto&& vec) {
+    std::uint32_t g = gprs_at, v = vecs_at;
+    for (int r = 0; r < 16; ++r) {
+      if (save_gprs >> r & 1) gpr(Reg64(r), g), g += 8;
+      if (save_vecs >> r & 1) vec(Xmm(r), v), v += 16;
+    }
+  };
+  for_saved([&](const Reg64& r, std::uint32_t o) { a.mov(qword[rsp + o], r); },
+            [&](const Xmm& x, std::uint32_t o) { a.movaps(xword[rsp + o], x); });
 
   if (sret) a.mov(qword[rsp + sret_at], Reg64(plan.ret.sret_loc.reg));
 
@@ -361,6 +435,8 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   a.mov(rdx, reinterpret_cast<std::uint64_t>(user));
   a.mov(rax, reinterpret_cast<std::uint64_t>(handler));
   a.call(rax);
+  for_saved([&](const Reg64& r, std::uint32_t o) { a.mov(r, qword[rsp + o]); },
+            [&](const Xmm& x, std::uint32_t o) { a.movaps(x, xword[rsp + o]); });
 
   if (direct_ret) {
     // Loads read [rsp + ret_at + off] directly, except the odd sizes that load_gpr assembles

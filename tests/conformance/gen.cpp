@@ -2,7 +2,7 @@
 // every argument byte and return a value chosen by the test, and callers that call a function
 // pointer with arguments chosen by the test, plus a manifest in tramp's signature syntax.
 //
-//   conformance_gen --seed S --count N --out DIR [--per-file K]
+//   conformance_gen --seed S --count N --out DIR [--per-file K] [--abi sysv|win64]
 //
 // writes DIR/callees_F.c and DIR/callers_F.c (K cases each, so the compile parallelises) and
 // DIR/manifest.txt. The same seed and count always give the same files.
@@ -239,8 +239,21 @@ struct Case {
   std::size_t named() const { return variadic() ? fixed : args.size(); }
 };
 
+// The calling convention the generated functions use: the host's (sysv) or Microsoft x64
+// through gcc's __attribute__((ms_abi)) (win64).
+enum class Conv { SysV, Win64 };
+Conv g_conv = Conv::SysV;
+
+// Microsoft x64 passes values of any other size than 1, 2, 4 or 8 bytes by reference.
+bool ms_by_reference(const GType* t) {
+  const std::size_t size = size_of(t);
+  return !(size == 1 || size == 2 || size == 4 || size == 8);
+}
+
+const char* conv_attr() { return g_conv == Conv::Win64 ? "__attribute__((ms_abi)) " : ""; }
+
 std::string signature_of(const Case& c) {
-  std::string s = (c.ret ? sig_of(c.ret) : "void") + "(";
+  std::string s = std::string(g_conv == Conv::Win64 ? "win64:" : "") + (c.ret ? sig_of(c.ret) : "void") + "(";
   for (std::size_t i = 0; i < c.args.size(); ++i) {
     if (i) s += ", ";
     if (i == c.fixed) s += "...";
@@ -252,7 +265,8 @@ std::string signature_of(const Case& c) {
 
 // "RET NAME(T0 a0, T1 a1, ...)" or, with an empty name, the function pointer type.
 std::string prototype(const Case& c, const std::string& name) {
-  std::string s = (c.ret ? c_of(c.ret) : "void") + (name.empty() ? " (*)(" : " " + name + "(");
+  std::string s = name.empty() ? (c.ret ? c_of(c.ret) : "void") + " (" + conv_attr() + "*)("
+                               : conv_attr() + (c.ret ? c_of(c.ret) : "void") + " " + name + "(";
   for (std::size_t i = 0; i < c.named(); ++i) {
     s += (i ? ", " : "") + c_of(c.args[i]);
     if (!name.empty()) s += " a" + std::to_string(i);
@@ -268,11 +282,22 @@ void write_callee(std::ostream& o, const Case& c, std::size_t k) {
   for (std::size_t i = 0; i < c.named(); ++i)
     o << "  memcpy(conf_args + " << i * kSlot << ", &a" << i << ", sizeof a" << i << ");\n";
   if (c.variadic()) {
-    o << "  va_list ap;\n  va_start(ap, a" << c.named() - 1 << ");\n";
-    for (std::size_t i = c.named(); i < c.args.size(); ++i)
-      o << "  { " << c_of(c.args[i]) << " v = va_arg(ap, " << c_of(c.args[i]) << "); memcpy(conf_args + "
-        << i * kSlot << ", &v, sizeof v); }\n";
-    o << "  va_end(ap);\n";
+    // An ms_abi function walks its arguments with gcc's ms_va_list builtins.
+    const bool ms = g_conv == Conv::Win64;
+    o << (ms ? "  __builtin_ms_va_list ap;\n  __builtin_ms_va_start(ap, a" : "  va_list ap;\n  va_start(ap, a")
+      << c.named() - 1 << ");\n";
+    for (std::size_t i = c.named(); i < c.args.size(); ++i) {
+      const std::string t = c_of(c.args[i]);
+      const std::string at = "conf_args + " + std::to_string(i * kSlot);
+      // gcc 12's va_arg on an ms_va_list reads a value that Microsoft x64 passes by reference
+      // (size not 1, 2, 4 or 8) inline from the argument slots, while gcc's own ms_abi callers
+      // pass its address; the callee takes the address itself (docs/testing.md).
+      if (ms && ms_by_reference(c.args[i]))
+        o << "  { " << t << "* p = __builtin_va_arg(ap, " << t << "*); memcpy(" << at << ", p, sizeof *p); }\n";
+      else
+        o << "  { " << t << " v = __builtin_va_arg(ap, " << t << "); memcpy(" << at << ", &v, sizeof v); }\n";
+    }
+    o << (ms ? "  __builtin_ms_va_end(ap);\n" : "  va_end(ap);\n");
   }
   if (c.ret) o << "  " << c_of(c.ret) << " r;\n  memcpy(&r, conf_ret_in, sizeof r);\n  return r;\n";
   o << "}\n\n";
@@ -455,7 +480,7 @@ std::vector<Case> named_cases(Generator& g) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: conformance_gen --seed S --count N --out DIR [--per-file K]\n");
+  std::fprintf(stderr, "usage: conformance_gen --seed S --count N --out DIR [--per-file K] [--abi sysv|win64]\n");
   return 2;
 }
 
@@ -472,6 +497,8 @@ int main(int argc, char** argv) {
     else if (a == "--count") count = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--out") out = argv[i + 1];
     else if (a == "--per-file") per_file = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--abi" && std::string(argv[i + 1]) == "sysv") g_conv = Conv::SysV;
+    else if (a == "--abi" && std::string(argv[i + 1]) == "win64") g_conv = Conv::Win64;
     else return usage();
   }
   if (out.empty() || per_file == 0) return usage();

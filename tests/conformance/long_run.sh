@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The long conformance run: 100,000 generated signatures (or COUNT), each called through the
-# invoker, a bound stub, a callback thunk and (where it can) libffi. Uses its own build tree
-# so the everyday build keeps its 2,000 cases, and prints how long each phase took.
+# The long conformance run: 100,000 generated signatures (or COUNT), as SysV and as ms_abi
+# functions, each called through the invoker, a bound stub, a callback thunk and (where it
+# can) libffi. Uses its own build tree so the everyday build keeps its 2,000 cases, and prints
+# how long each phase took.
 #
 #   tests/conformance/long_run.sh [COUNT [SEED]] [-- RUNNER_ARGS...]
 #   BUILD_DIR=/tmp/long JOBS=8 tests/conformance/long_run.sh 20000 7
@@ -30,9 +31,14 @@ cmake --build "$BUILD_DIR" -j "$JOBS" --target conformance_run
 built=$(now)
 
 status=0
-"$BUILD_DIR"/tests/conformance/conformance_run \
-  --lib "$BUILD_DIR"/tests/conformance/libconformance_cases.so \
-  --manifest "$BUILD_DIR"/tests/conformance/generated/manifest.txt "$@" || status=$?
+for abi in sysv win64; do
+  lib=libconformance_cases.so dir=generated
+  [ "$abi" = win64 ] && lib=libconformance_cases_win64.so dir=generated_win64
+  echo "long run: $abi"
+  "$BUILD_DIR"/tests/conformance/conformance_run \
+    --lib "$BUILD_DIR/tests/conformance/$lib" \
+    --manifest "$BUILD_DIR/tests/conformance/$dir/manifest.txt" "$@" || status=$?
+done
 
 echo "long run: $COUNT signatures, seed $SEED, $JOBS jobs:" \
      "tramp build $(awk -v a="$start" -v b="$built_lib" 'BEGIN { printf "%.1f", b - a }') s," \

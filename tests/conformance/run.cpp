@@ -562,10 +562,12 @@ class Runner {
     }
     ffi_cif cif;
     auto nargs = static_cast<unsigned>(sig.arg_count());
+    // FFI_GNUW64 is libffi's Win64 as gcc implements it (long double by reference).
+    const ffi_abi ffi_abi_of_sig = sig.abi() == tramp::Abi::Win64 ? FFI_GNUW64 : FFI_DEFAULT_ABI;
     ffi_status st = sig.variadic()
-                        ? ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(sig.fixed_count()), nargs,
+                        ? ffi_prep_cif_var(&cif, ffi_abi_of_sig, static_cast<unsigned>(sig.fixed_count()), nargs,
                                            ffi_ret, ffi_args.data())
-                        : ffi_prep_cif(&cif, FFI_DEFAULT_ABI, nargs, ffi_ret, ffi_args.data());
+                        : ffi_prep_cif(&cif, ffi_abi_of_sig, nargs, ffi_ret, ffi_args.data());
     bool same = st == FFI_OK && (rt->is_void() || FfiTypes::same_layout(ffi_ret, rt));
     for (std::size_t i = 0; same && i < sig.arg_count(); ++i) same = FfiTypes::same_layout(ffi_args[i], sig.args()[i]);
     if (!same) {
@@ -584,7 +586,8 @@ class Runner {
     }
     // Only the return can be the known libffi bug; anything else means libffi or this harness
     // is wrong, and is worth a look even when tramp passed.
-    bool known_x87 = is_x87_record(rt), known_r9 = libffi_r9_record_bug(sig);
+    const bool sysv = sig.abi() == tramp::Abi::SysV_X64;
+    bool known_x87 = sysv && is_x87_record(rt), known_r9 = sysv && libffi_r9_record_bug(sig);
     for (const auto& b : ffi_bad) {
       known_x87 &= b.rfind("libffi return", 0) == 0 ||
                    b.rfind("libffi FPU state after the call: x87 stack not empty", 0) == 0;

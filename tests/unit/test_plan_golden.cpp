@@ -1,4 +1,4 @@
-// Golden tests: the text form of SysV x86-64 plans for hand-picked signatures.
+// Golden tests: the text form of SysV x86-64 and Win64 plans for hand-picked signatures.
 // TRAMP_BLESS=1 rewrites the golden file from the current classifier; review the diff.
 #include <catch2/catch.hpp>
 
@@ -68,6 +68,10 @@ void check_golden(const std::string& name, tramp::Abi abi) {
 
 TEST_CASE("SysV x86-64 plans match the golden file", "[golden][sysv]") {
   check_golden("sysv_x64", tramp::Abi::SysV_X64);
+}
+
+TEST_CASE("Win64 plans match the golden file", "[golden][win64]") {
+  check_golden("win64", tramp::Abi::Win64);
 }
 
 TEST_CASE("SysV classification is deterministic", "[sysv]") {
