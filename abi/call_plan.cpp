@@ -140,7 +140,9 @@ Result<bool> check_variadic_type(std::size_t index, const Type* t) {
   }
 }
 
-Result<CallPlan> classify(const Signature& sig) {
+namespace {
+
+Result<CallPlan> classify_for_abi(const Signature& sig) {
   switch (sig.abi()) {
     case Abi::SysV_X64:
       return classify_sysv_x64(sig);
@@ -152,6 +154,25 @@ Result<CallPlan> classify(const Signature& sig) {
   }
   return Error(ErrorCode::Unsupported,
                "no classifier for the " + std::string(abi_name(sig.abi())) + " ABI yet");
+}
+
+}  // namespace
+
+Result<CallPlan> classify(const Signature& sig) {
+  Result<CallPlan> plan = classify_for_abi(sig);
+  if (!plan) return plan;
+  // A stub moves stack arguments and copies piece by piece, and the whole area lives on the
+  // calling thread's stack: a value of many megabytes by value would make megabytes of code
+  // and then overflow the stack. C compilers accept it; tramp refuses it up front.
+  const std::uint64_t bytes = std::uint64_t{plan.value().stack_size} + plan.value().copy_area_size;
+  if (bytes > kMaxArgumentArea) return argument_area_error(bytes);
+  return plan;
+}
+
+Error argument_area_error(std::uint64_t bytes) {
+  return Error(ErrorCode::Unsupported,
+               "the arguments need " + std::to_string(bytes) + " bytes of stack or more; tramp passes at most " +
+                   std::to_string(kMaxArgumentArea) + " (pass large values by pointer)");
 }
 
 }  // namespace tramp::abi

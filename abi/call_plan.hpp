@@ -114,6 +114,9 @@ struct CallPlan {
   std::string str(const Signature& sig) const;
 };
 
+// The most stack a call's arguments may take (outgoing area and caller copies together).
+constexpr std::uint32_t kMaxArgumentArea = 1u << 20;
+
 // Classifies `sig` for its ABI. Pure: no host dependency, works for every ABI on every host.
 // Fails with Error(Unsupported) naming the argument (or "return value") and the reason.
 Result<CallPlan> classify(const Signature& sig);
@@ -134,6 +137,10 @@ std::string describe_arg(std::size_t index, const Type* t);
 // short into int before a variadic callee sees them (it reads them back with va_arg as
 // double or int), so those types cannot be variadic arguments. Ok, or the error to report.
 Result<bool> check_variadic_type(std::size_t index, const Type* t);
+
+// The error for a call whose arguments need more than kMaxArgumentArea bytes. Classifiers
+// return it as soon as their running total passes the limit (before 32-bit offsets wrap).
+Error argument_area_error(std::uint64_t bytes);
 
 // Register name for printing, e.g. "rdi", "xmm3", "x8", "v0".
 std::string reg_name(Arch arch, LocKind kind, std::uint8_t reg);

@@ -263,6 +263,8 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
       // also raise the alignment of the whole argument area.
       std::uint32_t align = t->align() > 8 ? static_cast<std::uint32_t>(t->align()) : 8;
       if (align > plan.stack_align) plan.stack_align = align;
+      const std::uint64_t end = std::uint64_t{stack} + align + t->size();
+      if (end > kMaxArgumentArea) return argument_area_error(end);
       stack = (stack + align - 1) / align * align;
       Ext ext = small_int_extension(t);
       for (std::uint32_t off = 0; off < t->size(); off += 8)

@@ -138,6 +138,8 @@ Result<CallPlan> classify_win64(const Signature& sig) {
         arg.kind = PassKind::Indirect;
         arg.copy_size = arg.size;
         arg.copy_align = arg.align > kCopyAlign ? arg.align : kCopyAlign;
+        if (const std::uint64_t end = std::uint64_t{copies} + arg.copy_align + arg.size; end > kMaxArgumentArea)
+          return argument_area_error(end);
         arg.copy_offset = align_up(copies, arg.copy_align);
         copies = arg.copy_offset + arg.copy_size;
         if (arg.copy_align > plan.stack_align) plan.stack_align = arg.copy_align;

@@ -259,3 +259,36 @@ TEST_CASE("no page is writable and executable while the engine makes stubs", "[e
   CHECK(scans - start >= 20);
   CHECK(wx == "");
 }
+
+struct Big64k {
+  long a[8192];
+};
+
+// A value of megabytes by value would make megabytes of stub and overflow the stack when
+// called; the classifier refuses it, and its running total cannot wrap.
+TEST_CASE("arguments larger than the argument area are refused", "[engine][errors]") {
+  for (const char* text : {"void({i8[2000000]})", "win64:void({i8[2000000]})",
+                           "void({i8[2000000000]}, {i8[2000000000]}, {i8[2000000000]})",
+                           "win64:i32({i8[2000000000]}, {i8[2000000000]}, {i8[2000000000]})"}) {
+    INFO(text);
+    try {
+      Engine::global().invoker(text);
+      FAIL("expected an error");
+    } catch (const tramp::Error& e) {
+      CHECK(e.code() == tramp::ErrorCode::Unsupported);
+      CHECK_THAT(e.what(), Catch::Contains("bytes of stack"));
+    }
+  }
+  // Just under the limit still works: a 64 KiB struct by value.
+  auto sig = parse_signature("i64({i64[8192]})");
+  std::vector<long> big(8192, 1);
+  long r = 0;
+  void* args[] = {big.data()};
+  Engine::global().invoker(sig)(reinterpret_cast<void*>(+[](Big64k v) -> long {
+                                  long s = 0;
+                                  for (long x : v.a) s += x;
+                                  return s;
+                                }),
+                                &r, args);
+  CHECK(r == 8192);
+}

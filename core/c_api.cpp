@@ -1,0 +1,277 @@
+// The C API (include/tramp/tramp.h): thin wrappers over the C++ API that turn exceptions into
+// a status and a per-thread message.
+#include "tramp/tramp.h"
+
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "abi/call_plan.hpp"
+#include "tramp/tramp.hpp"
+
+struct tramp_signature {
+  tramp::Signature sig;
+};
+struct tramp_bound {
+  tramp::BoundCall call;
+};
+struct tramp_callback {
+  tramp::Callback cb;
+};
+struct tramp_library {
+  tramp::Library lib;
+};
+
+namespace {
+
+thread_local std::string t_message;
+thread_local std::size_t t_position = tramp::Error::kNoPosition;
+
+tramp_status fail(tramp_status status, std::string message,
+                  std::size_t position = tramp::Error::kNoPosition) {
+  t_message = std::move(message);
+  t_position = position;
+  return status;
+}
+
+tramp_status status_of(tramp::ErrorCode code) {
+  switch (code) {
+    case tramp::ErrorCode::Syntax: return TRAMP_ERR_SYNTAX;
+    case tramp::ErrorCode::InvalidType: return TRAMP_ERR_INVALID_TYPE;
+    case tramp::ErrorCode::Unsupported: return TRAMP_ERR_UNSUPPORTED;
+    case tramp::ErrorCode::HostAbi: return TRAMP_ERR_HOST_ABI;
+    case tramp::ErrorCode::Library: return TRAMP_ERR_LIBRARY;
+    case tramp::ErrorCode::Jit: return TRAMP_ERR_JIT;
+  }
+  return TRAMP_ERR_INTERNAL;
+}
+
+// Runs `body`, which returns TRAMP_OK or a failure made with fail(); any exception becomes
+// a status and message.
+template <class Body>
+tramp_status guarded(Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const tramp::Error& e) {
+    return fail(status_of(e.code()), e.what(), e.position());
+  } catch (const std::bad_alloc&) {
+    return fail(TRAMP_ERR_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(TRAMP_ERR_INTERNAL, e.what());
+  } catch (...) {
+    return fail(TRAMP_ERR_INTERNAL, "unknown error");
+  }
+}
+
+const tramp::Type* in(const tramp_type* t) { return reinterpret_cast<const tramp::Type*>(t); }
+const tramp_type* out(const tramp::Type* t) { return reinterpret_cast<const tramp_type*>(t); }
+
+bool abi_of(tramp_abi abi, tramp::Abi& result) {
+  switch (abi) {
+    case TRAMP_ABI_HOST: result = tramp::host_abi(); return true;
+    case TRAMP_ABI_SYSV_X64: result = tramp::Abi::SysV_X64; return true;
+    case TRAMP_ABI_WIN64: result = tramp::Abi::Win64; return true;
+    case TRAMP_ABI_AAPCS64: result = tramp::Abi::Aapcs64; return true;
+    case TRAMP_ABI_APPLE_ARM64: result = tramp::Abi::AppleArm64; return true;
+  }
+  return false;
+}
+
+tramp_status bad_argument(const char* function, const char* what) {
+  return fail(TRAMP_ERR_ARGUMENT, std::string(function) + ": " + what);
+}
+
+size_t copy_out(const std::string& s, char* buf, size_t cap) {
+  if (buf && cap > 0) {
+    const size_t n = s.size() < cap - 1 ? s.size() : cap - 1;
+    std::memcpy(buf, s.data(), n);
+    buf[n] = '\0';
+  }
+  return s.size();
+}
+
+tramp_status record(bool is_union, const tramp_type* const* members, const size_t* aligns,
+                    size_t count, int packed, size_t align, const tramp_type** result,
+                    const char* function) {
+  if (!result) return bad_argument(function, "out is NULL");
+  if (count > 0 && !members) return bad_argument(function, "members is NULL");
+  return guarded([&] {
+    std::vector<tramp::FieldSpec> fields;
+    fields.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (!members[i])
+        return bad_argument(function, ("member " + std::to_string(i) + " is NULL").c_str());
+      fields.push_back({in(members[i]), aligns ? aligns[i] : 0});
+    }
+    tramp::RecordOptions options{packed != 0, align};
+    *result = out(is_union ? tramp::Type::union_(fields, options) : tramp::Type::struct_(fields, options));
+    return TRAMP_OK;
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* tramp_last_error(void) { return t_message.c_str(); }
+size_t tramp_last_error_position(void) { return t_position; }
+
+const tramp_type* tramp_type_scalar(tramp_scalar kind) {
+  static const tramp::TypeKind kKinds[] = {
+      tramp::TypeKind::Void, tramp::TypeKind::Bool, tramp::TypeKind::I8,   tramp::TypeKind::U8,
+      tramp::TypeKind::I16,  tramp::TypeKind::U16,  tramp::TypeKind::I32,  tramp::TypeKind::U32,
+      tramp::TypeKind::I64,  tramp::TypeKind::U64,  tramp::TypeKind::I128, tramp::TypeKind::U128,
+      tramp::TypeKind::F32,  tramp::TypeKind::F64,  tramp::TypeKind::F80,  tramp::TypeKind::F128,
+      tramp::TypeKind::Pointer};
+  const auto i = static_cast<size_t>(kind);
+  if (i >= sizeof kKinds / sizeof kKinds[0]) {
+    bad_argument("tramp_type_scalar", "unknown scalar kind");
+    return nullptr;
+  }
+  return out(tramp::Type::scalar(kKinds[i]));
+}
+
+tramp_status tramp_type_parse(const char* text, tramp_abi abi, const tramp_type** result) {
+  tramp::Abi a;
+  if (!text || !result) return bad_argument("tramp_type_parse", "text or out is NULL");
+  if (!abi_of(abi, a)) return bad_argument("tramp_type_parse", "unknown ABI");
+  return guarded([&] {
+    *result = out(tramp::parse_type(text, a));
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_type_struct(const tramp_type* const* members, const size_t* aligns, size_t count,
+                               int packed, size_t align, const tramp_type** result) {
+  return record(false, members, aligns, count, packed, align, result, "tramp_type_struct");
+}
+
+tramp_status tramp_type_union(const tramp_type* const* members, const size_t* aligns, size_t count,
+                              int packed, size_t align, const tramp_type** result) {
+  return record(true, members, aligns, count, packed, align, result, "tramp_type_union");
+}
+
+tramp_status tramp_type_array(const tramp_type* element, size_t count, const tramp_type** result) {
+  if (!element || !result) return bad_argument("tramp_type_array", "element or out is NULL");
+  return guarded([&] {
+    *result = out(tramp::Type::array(in(element), count));
+    return TRAMP_OK;
+  });
+}
+
+size_t tramp_type_size(const tramp_type* t) { return t ? in(t)->size() : 0; }
+size_t tramp_type_align(const tramp_type* t) { return t ? in(t)->align() : 0; }
+size_t tramp_type_field_count(const tramp_type* t) { return t ? in(t)->fields().size() : 0; }
+
+size_t tramp_type_field_offset(const tramp_type* t, size_t i) {
+  if (!t || i >= in(t)->fields().size()) return static_cast<size_t>(-1);
+  return in(t)->fields()[i].offset;
+}
+
+size_t tramp_type_format(const tramp_type* t, char* buf, size_t cap) {
+  if (!t) return copy_out("", buf, cap);
+  try {
+    return copy_out(in(t)->str(), buf, cap);
+  } catch (...) {
+    return copy_out("", buf, cap);
+  }
+}
+
+tramp_status tramp_signature_parse(const char* text, tramp_signature** result) {
+  if (!text || !result) return bad_argument("tramp_signature_parse", "text or out is NULL");
+  return guarded([&] {
+    *result = new tramp_signature{tramp::parse_signature(text)};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_signature_new(tramp_abi abi, const tramp_type* ret, const tramp_type* const* args,
+                                 size_t count, size_t fixed, tramp_signature** result) {
+  tramp::Abi a;
+  if (!ret || !result || (count > 0 && !args))
+    return bad_argument("tramp_signature_new", "ret, args or out is NULL");
+  if (!abi_of(abi, a)) return bad_argument("tramp_signature_new", "unknown ABI");
+  return guarded([&] {
+    std::vector<const tramp::Type*> types(count);
+    for (size_t i = 0; i < count; ++i) types[i] = in(args[i]);  // null: the Signature says which
+    *result = new tramp_signature{tramp::Signature(in(ret), std::move(types), a,
+                                                   fixed == TRAMP_NOT_VARIADIC ? tramp::Signature::kNotVariadic : fixed)};
+    return TRAMP_OK;
+  });
+}
+
+void tramp_signature_free(tramp_signature* sig) { delete sig; }
+
+size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap) {
+  if (!sig) return copy_out("", buf, cap);
+  try {
+    return copy_out(sig->sig.str(), buf, cap);
+  } catch (...) {
+    return copy_out("", buf, cap);
+  }
+}
+
+tramp_status tramp_plan_format(const tramp_signature* sig, char* buf, size_t cap, size_t* length) {
+  if (!sig) return bad_argument("tramp_plan_format", "sig is NULL");
+  return guarded([&] {
+    auto plan = tramp::abi::classify(sig->sig);
+    if (!plan) throw plan.error();
+    const size_t n = copy_out(plan.value().str(sig->sig), buf, cap);
+    if (length) *length = n;
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* result) {
+  if (!sig || !result) return bad_argument("tramp_invoker", "sig or out is NULL");
+  return guarded([&] {
+    *result = tramp::Engine::global().invoker(sig->sig).entry();
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** result) {
+  if (!sig || !fn || !result) return bad_argument("tramp_bind", "sig, fn or out is NULL");
+  return guarded([&] {
+    *result = new tramp_bound{tramp::Engine::global().bind(sig->sig, fn)};
+    return TRAMP_OK;
+  });
+}
+
+tramp_bound_fn tramp_bound_entry(const tramp_bound* bound) { return bound ? bound->call.entry() : nullptr; }
+void tramp_bound_free(tramp_bound* bound) { delete bound; }
+
+tramp_status tramp_callback_new(const tramp_signature* sig, tramp_handler handler, void* user,
+                                tramp_callback** result) {
+  if (!sig || !handler || !result) return bad_argument("tramp_callback_new", "sig, handler or out is NULL");
+  return guarded([&] {
+    *result = new tramp_callback{tramp::Engine::global().callback(sig->sig, handler, user)};
+    return TRAMP_OK;
+  });
+}
+
+void* tramp_callback_code(const tramp_callback* cb) {
+  return cb ? const_cast<void*>(cb->cb.code()) : nullptr;
+}
+void tramp_callback_free(tramp_callback* cb) { delete cb; }
+
+tramp_status tramp_library_open(const char* name, tramp_library** result) {
+  if (!result) return bad_argument("tramp_library_open", "out is NULL");
+  return guarded([&] {
+    *result = new tramp_library{name ? tramp::Library::open(name) : tramp::Library::self()};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_library_symbol(const tramp_library* lib, const char* name, void** result) {
+  if (!lib || !name || !result) return bad_argument("tramp_library_symbol", "lib, name or out is NULL");
+  return guarded([&] {
+    *result = lib->lib.symbol(name);
+    return TRAMP_OK;
+  });
+}
+
+void tramp_library_close(tramp_library* lib) { delete lib; }
+
+}  // extern "C"

@@ -1,0 +1,131 @@
+/* tramp's C API: everything the C++ API offers, for C99 and for other languages' FFIs.
+ *
+ * Handles are opaque. Types are interned and live for the whole process (never freed);
+ * signatures, bound calls, callbacks and libraries are owned by the caller and freed with
+ * their *_free / *_close function (each accepts NULL). Functions that can fail return a
+ * tramp_status; on failure tramp_last_error() describes what and where, for the calling
+ * thread, until its next failing call. No function here lets a C++ exception escape.
+ *
+ *   tramp_signature* sig;
+ *   tramp_library* m;
+ *   void* hypot_fn;
+ *   tramp_invoke_fn call;
+ *   if (tramp_signature_parse("f64(f64, f64)", &sig) != TRAMP_OK ||
+ *       tramp_library_open("libm.so.6", &m) != TRAMP_OK ||
+ *       tramp_library_symbol(m, "hypot", &hypot_fn) != TRAMP_OK ||
+ *       tramp_invoker(sig, &call) != TRAMP_OK)
+ *     fprintf(stderr, "%s\n", tramp_last_error());
+ *   double a = 3, b = 4, r;
+ *   void* args[] = {&a, &b};
+ *   call(hypot_fn, &r, args);   (r == 5)
+ */
+#ifndef TRAMP_TRAMP_H
+#define TRAMP_TRAMP_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tramp_status {
+  TRAMP_OK = 0,
+  TRAMP_ERR_SYNTAX = 1,        /* malformed signature or type text (see the error position) */
+  TRAMP_ERR_INVALID_TYPE = 2,  /* a type that cannot exist */
+  TRAMP_ERR_UNSUPPORTED = 3,   /* a valid type the ABI cannot pass or return */
+  TRAMP_ERR_HOST_ABI = 4,      /* this host cannot run code for that ABI */
+  TRAMP_ERR_LIBRARY = 5,       /* dlopen/dlsym failed */
+  TRAMP_ERR_JIT = 6,           /* executable memory could not be obtained */
+  TRAMP_ERR_ARGUMENT = 7,      /* a NULL or out-of-range argument to this API */
+  TRAMP_ERR_INTERNAL = 8       /* anything else (out of memory) */
+} tramp_status;
+
+typedef enum tramp_abi {
+  TRAMP_ABI_HOST = 0, /* the host's own convention */
+  TRAMP_ABI_SYSV_X64 = 1,
+  TRAMP_ABI_WIN64 = 2,
+  TRAMP_ABI_AAPCS64 = 3,
+  TRAMP_ABI_APPLE_ARM64 = 4
+} tramp_abi;
+
+typedef enum tramp_scalar {
+  TRAMP_VOID, TRAMP_BOOL,
+  TRAMP_I8, TRAMP_U8, TRAMP_I16, TRAMP_U16, TRAMP_I32, TRAMP_U32, TRAMP_I64, TRAMP_U64,
+  TRAMP_I128, TRAMP_U128,
+  TRAMP_F32, TRAMP_F64, TRAMP_F80, TRAMP_F128,
+  TRAMP_POINTER
+} tramp_scalar;
+
+typedef struct tramp_type tramp_type;
+typedef struct tramp_signature tramp_signature;
+typedef struct tramp_bound tramp_bound;
+typedef struct tramp_callback tramp_callback;
+typedef struct tramp_library tramp_library;
+
+/* The uniform shapes: a call stub, a bound stub (target baked in), a callback handler. */
+typedef void (*tramp_invoke_fn)(const void* fn, void* ret, void* const* args);
+typedef void (*tramp_bound_fn)(void* ret, void* const* args);
+typedef void (*tramp_handler)(void* ret, void* const* args, void* user);
+
+/* The calling thread's last failure: a message naming what and where, and for text input the
+ * byte offset of the problem ((size_t)-1 when there is none). "" before any failure. */
+const char* tramp_last_error(void);
+size_t tramp_last_error_position(void);
+
+/* ---- types (interned; never freed) ---- */
+const tramp_type* tramp_type_scalar(tramp_scalar kind); /* NULL for an unknown kind */
+/* A type in the signature syntax ("{i32, f64[2]}", "packed {u8, i32}"); `abi` decides what
+ * "longdouble" means. */
+tramp_status tramp_type_parse(const char* text, tramp_abi abi, const tramp_type** out);
+/* Records: `aligns` may be NULL (natural member alignment) or give an explicit alignment per
+ * member (0 = natural); `align` is the record's own explicit alignment (0 = natural). */
+tramp_status tramp_type_struct(const tramp_type* const* members, const size_t* aligns, size_t count,
+                               int packed, size_t align, const tramp_type** out);
+tramp_status tramp_type_union(const tramp_type* const* members, const size_t* aligns, size_t count,
+                              int packed, size_t align, const tramp_type** out);
+tramp_status tramp_type_array(const tramp_type* element, size_t count, const tramp_type** out);
+size_t tramp_type_size(const tramp_type* t);
+size_t tramp_type_align(const tramp_type* t);
+size_t tramp_type_field_count(const tramp_type* t);          /* 0 unless a struct or union */
+size_t tramp_type_field_offset(const tramp_type* t, size_t i); /* (size_t)-1 if out of range */
+/* The type's text form into buf (NUL-terminated, truncated to cap); returns its full length. */
+size_t tramp_type_format(const tramp_type* t, char* buf, size_t cap);
+
+/* ---- signatures ---- */
+#define TRAMP_NOT_VARIADIC ((size_t)-1)
+/* "[abi:]ret(args)", e.g. "win64:i32(ptr, ...f64)"; without a prefix the host's ABI. */
+tramp_status tramp_signature_parse(const char* text, tramp_signature** out);
+/* `fixed` = number of arguments before `...`, or TRAMP_NOT_VARIADIC. */
+tramp_status tramp_signature_new(tramp_abi abi, const tramp_type* ret, const tramp_type* const* args,
+                                 size_t count, size_t fixed, tramp_signature** out);
+void tramp_signature_free(tramp_signature* sig);
+size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap);
+/* The CallPlan text: where every byte goes under the signature's ABI. Works for every ABI
+ * that has a classifier, on every host. */
+tramp_status tramp_plan_format(const tramp_signature* sig, char* buf, size_t cap, size_t* length);
+
+/* ---- calls and callbacks (the process-wide engine) ---- */
+/* The signature's call stub, cached; valid until the process ends. */
+tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* out);
+/* A stub with `fn` baked in; call it through tramp_bound_entry(). */
+tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** out);
+tramp_bound_fn tramp_bound_entry(const tramp_bound* bound);
+void tramp_bound_free(tramp_bound* bound);
+/* A native function with the signature that calls handler(ret, args, user). The handler
+ * must not unwind through the thunk (no longjmp out of it, no C++ exception). */
+tramp_status tramp_callback_new(const tramp_signature* sig, tramp_handler handler, void* user,
+                                tramp_callback** out);
+void* tramp_callback_code(const tramp_callback* cb);
+void tramp_callback_free(tramp_callback* cb);
+
+/* ---- libraries ---- */
+/* name NULL: the running program and what it has loaded. */
+tramp_status tramp_library_open(const char* name, tramp_library** out);
+tramp_status tramp_library_symbol(const tramp_library* lib, const char* name, void** out);
+void tramp_library_close(tramp_library* lib);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TRAMP_TRAMP_H */

@@ -1,0 +1,219 @@
+/* The C API from a C99 program: every handle kind, calls, callbacks, errors. Exits 0 only if
+ * every check held; each failed check prints its line. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tramp/tramp.h"
+
+static int failures = 0;
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n",     \
+              __FILE__, __LINE__, #cond, tramp_last_error());          \
+      ++failures;                                                      \
+    }                                                                  \
+  } while (0)
+
+typedef struct {
+  char c;
+  double d;
+  int i[3];
+} Rec;
+typedef struct {
+  char c;
+  Rec r;
+} AlignOfRec; /* offsetof(AlignOfRec, r) is Rec's alignment (C99 has no _Alignof) */
+
+static void compare_ints(void* ret, void* const* args, void* user) {
+  int a = **(const int* const*)args[0];
+  int b = **(const int* const*)args[1];
+  ++*(int*)user;
+  *(int*)ret = (a > b) - (a < b);
+}
+
+static int sum_pair(int a, int b) { return a + b; }
+
+int main(void) {
+  tramp_library* libm = NULL;
+  tramp_library* libc = NULL;
+  tramp_signature* sig = NULL;
+  tramp_invoke_fn call = NULL;
+  void* fn = NULL;
+
+  /* hypot through an invoker and a bound stub */
+  CHECK(tramp_library_open("libm.so.6", &libm) == TRAMP_OK);
+  CHECK(tramp_library_symbol(libm, "hypot", &fn) == TRAMP_OK);
+  CHECK(tramp_signature_parse("f64(f64, f64)", &sig) == TRAMP_OK);
+  CHECK(tramp_invoker(sig, &call) == TRAMP_OK);
+  {
+    double a = 3, b = 4, r = 0;
+    void* args[2];
+    tramp_bound* bound = NULL;
+    args[0] = &a;
+    args[1] = &b;
+    call(fn, &r, args);
+    CHECK(r == 5.0);
+    CHECK(tramp_bind(sig, fn, &bound) == TRAMP_OK);
+    r = 0;
+    tramp_bound_entry(bound)(&r, args);
+    CHECK(r == 5.0);
+    tramp_bound_free(bound);
+  }
+  tramp_signature_free(sig);
+
+  /* a struct return (div) and a variadic call (snprintf) from libc */
+  CHECK(tramp_library_open("libc.so.6", &libc) == TRAMP_OK);
+  CHECK(tramp_library_symbol(libc, "div", &fn) == TRAMP_OK);
+  CHECK(tramp_signature_parse("{i32, i32}(i32, i32)", &sig) == TRAMP_OK);
+  CHECK(tramp_invoker(sig, &call) == TRAMP_OK);
+  {
+    int n = 47, d = 5, r[2] = {0, 0};
+    void* args[2];
+    args[0] = &n;
+    args[1] = &d;
+    call(fn, r, args);
+    CHECK(r[0] == 9 && r[1] == 2);
+  }
+  tramp_signature_free(sig);
+  CHECK(tramp_library_symbol(libc, "snprintf", &fn) == TRAMP_OK);
+  CHECK(tramp_signature_parse("i32(ptr, u64, ptr, ...f64, i32)", &sig) == TRAMP_OK);
+  CHECK(tramp_invoker(sig, &call) == TRAMP_OK);
+  {
+    char buf[64];
+    char* p = buf;
+    unsigned long cap = sizeof buf;
+    const char* fmt = "%.2f %d";
+    double x = 2.5;
+    int k = 7, r = 0;
+    void* args[5];
+    args[0] = &p;
+    args[1] = &cap;
+    args[2] = &fmt;
+    args[3] = &x;
+    args[4] = &k;
+    call(fn, &r, args);
+    CHECK(r == 6 && strcmp(buf, "2.50 7") == 0);
+  }
+  tramp_signature_free(sig);
+
+  /* a callback through qsort */
+  {
+    tramp_callback* cb = NULL;
+    int calls = 0, v[6] = {5, -2, 9, 0, 3, -7};
+    void* qsort_fn = NULL;
+    CHECK(tramp_signature_parse("i32(ptr, ptr)", &sig) == TRAMP_OK);
+    CHECK(tramp_callback_new(sig, compare_ints, &calls, &cb) == TRAMP_OK);
+    CHECK(tramp_library_symbol(libc, "qsort", &qsort_fn) == TRAMP_OK);
+    {
+      /* POSIX lets a data pointer hold a function's address; ISO C needs the copy. */
+      int (*cmp)(const void*, const void*);
+      void* code = tramp_callback_code(cb);
+      memcpy(&cmp, &code, sizeof cmp);
+      qsort(v, 6, sizeof v[0], cmp);
+    }
+    CHECK(v[0] == -7 && v[1] == -2 && v[2] == 0 && v[3] == 3 && v[4] == 5 && v[5] == 9);
+    CHECK(calls > 0);
+    tramp_callback_free(cb);
+    tramp_signature_free(sig);
+  }
+
+  /* types built by hand agree with the C compiler's layout */
+  {
+    const tramp_type* members[3];
+    const tramp_type* rec = NULL;
+    const tramp_type* parsed = NULL;
+    char text[64];
+    CHECK(tramp_type_array(tramp_type_scalar(TRAMP_I32), 3, &members[2]) == TRAMP_OK);
+    members[0] = tramp_type_scalar(TRAMP_I8);
+    members[1] = tramp_type_scalar(TRAMP_F64);
+    CHECK(tramp_type_struct(members, NULL, 3, 0, 0, &rec) == TRAMP_OK);
+    CHECK(tramp_type_size(rec) == sizeof(Rec));
+    CHECK(tramp_type_align(rec) == offsetof(AlignOfRec, r));
+    CHECK(tramp_type_field_count(rec) == 3);
+    CHECK(tramp_type_field_offset(rec, 1) == offsetof(Rec, d));
+    CHECK(tramp_type_field_offset(rec, 2) == offsetof(Rec, i));
+    CHECK(tramp_type_field_offset(rec, 3) == (size_t)-1);
+    CHECK(tramp_type_format(rec, text, sizeof text) == strlen("{i8, f64, i32[3]}"));
+    CHECK(strcmp(text, "{i8, f64, i32[3]}") == 0);
+    CHECK(tramp_type_parse("{i8, f64, i32[3]}", TRAMP_ABI_HOST, &parsed) == TRAMP_OK);
+    CHECK(parsed == rec); /* interned */
+  }
+
+  /* a signature from types, called with a C function of our own */
+  {
+    const tramp_type* args_t[2];
+    int a = 20, b = 22, r = 0;
+    void* args[2];
+    char text[64];
+    args_t[0] = args_t[1] = tramp_type_scalar(TRAMP_I32);
+    CHECK(tramp_signature_new(TRAMP_ABI_HOST, tramp_type_scalar(TRAMP_I32), args_t, 2,
+                              TRAMP_NOT_VARIADIC, &sig) == TRAMP_OK);
+    CHECK(tramp_signature_format(sig, text, sizeof text) > 0 && strcmp(text, "i32(i32, i32)") == 0);
+    CHECK(tramp_invoker(sig, &call) == TRAMP_OK);
+    args[0] = &a;
+    args[1] = &b;
+    {
+      int (*f)(int, int) = sum_pair;
+      const void* target;
+      memcpy(&target, &f, sizeof target);
+      call(target, &r, args);
+    }
+    CHECK(r == 42);
+    tramp_signature_free(sig);
+  }
+
+  /* plans for other ABIs, on any host */
+  {
+    char plan[1024];
+    size_t length = 0;
+    CHECK(tramp_signature_parse("win64:{i64, i64, i64}(f64, i32)", &sig) == TRAMP_OK);
+    CHECK(tramp_plan_format(sig, plan, sizeof plan, &length) == TRAMP_OK);
+    CHECK(length > 0 && strstr(plan, "sret address in rcx") != NULL);
+    CHECK(strstr(plan, "arg 0 f64: xmm1") != NULL);
+    tramp_signature_free(sig);
+  }
+
+  /* errors: status, message, position; nothing crashes on NULL */
+  CHECK(tramp_signature_parse("f64(f64, f64", &sig) == TRAMP_ERR_SYNTAX);
+  CHECK(tramp_last_error_position() == 12);
+  CHECK(strstr(tramp_last_error(), "expected") != NULL);
+  CHECK(tramp_signature_parse("i32(ptr, ...f32)", &sig) == TRAMP_OK);
+  CHECK(tramp_invoker(sig, &call) == TRAMP_ERR_UNSUPPORTED);
+  CHECK(strstr(tramp_last_error(), "pass f64") != NULL);
+  tramp_signature_free(sig);
+  CHECK(tramp_signature_parse("aapcs64:i32(i32)", &sig) == TRAMP_OK);
+  CHECK(tramp_invoker(sig, &call) == TRAMP_ERR_HOST_ABI);
+  tramp_signature_free(sig);
+  {
+    tramp_library* none = NULL;
+    CHECK(tramp_library_open("libdoes-not-exist.so.9", &none) == TRAMP_ERR_LIBRARY);
+    CHECK(strstr(tramp_last_error(), "libdoes-not-exist.so.9") != NULL);
+    CHECK(none == NULL);
+  }
+  CHECK(tramp_library_symbol(libm, "no_such_function_here", &fn) == TRAMP_ERR_LIBRARY);
+  CHECK(strstr(tramp_last_error(), "no_such_function_here") != NULL);
+  CHECK(tramp_signature_parse(NULL, &sig) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_invoker(NULL, &call) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_type_scalar((tramp_scalar)99) == NULL);
+  {
+    const tramp_type* bad = NULL;
+    const tramp_type* m[1];
+    m[0] = tramp_type_scalar(TRAMP_VOID);
+    CHECK(tramp_type_struct(m, NULL, 1, 0, 0, &bad) == TRAMP_ERR_INVALID_TYPE);
+    CHECK(tramp_type_array(tramp_type_scalar(TRAMP_I32), 0, &bad) == TRAMP_ERR_INVALID_TYPE);
+  }
+  tramp_signature_free(NULL);
+  tramp_bound_free(NULL);
+  tramp_callback_free(NULL);
+  tramp_library_close(NULL);
+
+  tramp_library_close(libc);
+  tramp_library_close(libm);
+  if (failures) fprintf(stderr, "%d checks failed\n", failures);
+  else printf("C API: all checks passed\n");
+  return failures ? 1 : 0;
+}
