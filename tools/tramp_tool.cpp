@@ -1,0 +1,445 @@
+// The `tramp` command-line tool: look at plans and generated code, call library functions.
+//
+//   tramp plan SIGNATURE [--abi NAME]
+//   tramp disasm SIGNATURE [--abi NAME] [--callback | --bound]
+//   tramp call LIBRARY SYMBOL SIGNATURE [ARG...]
+//
+// Exit status: 0 done, 1 tramp refused (bad signature, unsupported type, missing library or
+// symbol), 2 wrong command line (unknown option, missing or malformed argument literal).
+#include <capstone/capstone.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "abi/call_plan.hpp"
+#include "jit/emitter.hpp"
+#include "tramp/tramp.hpp"
+
+namespace {
+
+using tramp::Type;
+using tramp::TypeKind;
+
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+
+const char* const kHelp =
+    "usage: tramp COMMAND ...\n"
+    "\n"
+    "  plan SIGNATURE [--abi NAME]          where every byte of the arguments and the return\n"
+    "                                       value goes (the CallPlan), for any ABI on any host\n"
+    "  disasm SIGNATURE [--abi NAME] [--callback | --bound]\n"
+    "                                       the call stub (or callback thunk, or bound stub)\n"
+    "                                       tramp generates, disassembled\n"
+    "  call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
+    "                                       calls SYMBOL from LIBRARY (a file name for dlopen,\n"
+    "                                       or - for the running program) and prints the result\n"
+    "\n"
+    "SIGNATURE is tramp's signature syntax, e.g. 'f64(f64, f64)' or 'win64:i32(ptr, ...f64)'\n"
+    "(docs/signatures.md). --abi NAME (sysv, win64, aapcs64, apple-arm64) applies when the\n"
+    "signature has no prefix. `tramp COMMAND --help` describes one command.\n"
+    "\n"
+    "exit status: 0 done, 1 tramp refused the request, 2 wrong command line\n";
+
+const char* const kPlanHelp =
+    "usage: tramp plan SIGNATURE [--abi NAME]\n"
+    "Prints the CallPlan: for each argument and the return value, the pieces of its bytes and\n"
+    "the register or stack slot each goes to. Works for every ABI on every host.\n"
+    "  tramp plan '{f32, f32, f64}(i32, {i8, f64})'\n"
+    "  tramp plan 'i64(i64, i64, i64, i64, i64)' --abi win64\n";
+
+const char* const kDisasmHelp =
+    "usage: tramp disasm SIGNATURE [--abi NAME] [--callback | --bound]\n"
+    "Generates the call stub for SIGNATURE (or, with --callback, a callback thunk; with\n"
+    "--bound, a stub with its target baked in) and prints it disassembled. Nothing is run:\n"
+    "the handler, user and target addresses in the code are placeholders\n"
+    "(0x1111111111111111, 0x2222222222222222, 0x3333333333333333).\n"
+    "  tramp disasm 'i32(i32, i32)'\n"
+    "  tramp disasm 'win64:{i64, i64, i64}(f64)' --callback\n";
+
+const char* const kCallHelp =
+    "usage: tramp call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
+    "Calls SYMBOL from LIBRARY with the arguments and prints the return value as C would\n"
+    "(integers in decimal, floating values with full precision, pointers in hex, records as\n"
+    "{a, b}). LIBRARY is a name for dlopen (libm.so.6) or - for the running program.\n"
+    "Argument literals, one per argument of SIGNATURE (variadic ones included):\n"
+    "  integers   42, -7, 0x1f            bool   true, false, 0, 1\n"
+    "  floating   2.5, -1e-3, inf, nan\n"
+    "  ptr        \"text\" (a NUL-terminated copy; \\n \\t \\\\ \\\" \\xHH escapes), 0x7f00..., null\n"
+    "  records    {1, 2.5, {3, 4}}; arrays inside records as [1, 2, 3]\n"
+    "  tramp call libm.so.6 hypot 'f64(f64, f64)' 3 4                       prints 5\n"
+    "  tramp call libc.so.6 printf 'i32(ptr, ...f64, i32)' '\"%.2f %d\\n\"' 3.14159 42\n"
+    "  tramp call libc.so.6 div '{i32, i32}(i32, i32)' 47 5                 prints {9, 2}\n";
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "tramp: %s (try tramp --help)\n", message.c_str());
+  std::exit(kUsage);
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
+
+struct SigOptions {
+  std::string text;
+  tramp::Abi abi = tramp::host_abi();
+  bool callback = false;
+  bool bound = false;
+};
+
+// SIGNATURE [--abi NAME] [--callback] [--bound]; `allow_kind` for disasm's two flags.
+SigOptions parse_sig_options(const std::vector<std::string>& args, bool allow_kind) {
+  SigOptions o;
+  bool have_text = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--abi") {
+      if (i + 1 >= args.size()) usage_error("--abi needs a name (sysv, win64, aapcs64, apple-arm64)");
+      auto abi = tramp::abi_from_name(args[++i]);
+      if (!abi) usage_error("--abi: unknown ABI '" + args[i] + "' (sysv, win64, aapcs64, apple-arm64)");
+      o.abi = *abi;
+    } else if (allow_kind && a == "--callback") {
+      o.callback = true;
+    } else if (allow_kind && a == "--bound") {
+      o.bound = true;
+    } else if (a.rfind("--", 0) == 0) {
+      usage_error("unknown option '" + a + "'");
+    } else if (have_text) {
+      usage_error("unexpected argument '" + a + "': one SIGNATURE, quoted");
+    } else {
+      o.text = a;
+      have_text = true;
+    }
+  }
+  if (!have_text) usage_error("missing SIGNATURE");
+  if (o.callback && o.bound) usage_error("--callback and --bound exclude each other");
+  return o;
+}
+
+int cmd_plan(const std::vector<std::string>& args) {
+  if (wants_help(args)) return std::fputs(kPlanHelp, stdout), 0;
+  SigOptions o = parse_sig_options(args, false);
+  tramp::Signature sig = tramp::parse_signature(o.text, o.abi);
+  auto plan = tramp::abi::classify(sig);
+  if (!plan) throw plan.error();
+  std::fputs(plan.value().str(sig).c_str(), stdout);
+  return 0;
+}
+
+int cmd_disasm(const std::vector<std::string>& args) {
+  if (wants_help(args)) return std::fputs(kDisasmHelp, stdout), 0;
+  SigOptions o = parse_sig_options(args, true);
+  tramp::Signature sig = tramp::parse_signature(o.text, o.abi);
+  auto plan = tramp::abi::classify(sig);
+  if (!plan) throw plan.error();
+  const auto* handler = reinterpret_cast<const void*>(std::uintptr_t{0x1111111111111111});
+  const auto* user = reinterpret_cast<const void*>(std::uintptr_t{0x2222222222222222});
+  const auto* target = reinterpret_cast<const void*>(std::uintptr_t{0x3333333333333333});
+  std::vector<std::uint8_t> code = o.callback ? tramp::jit::emit_callback_thunk(plan.value(), handler, user)
+                                              : tramp::jit::emit_call_stub(plan.value(), o.bound ? target : nullptr);
+  if (plan.value().arch != tramp::abi::Arch::X64)
+    throw tramp::Error(tramp::ErrorCode::Unsupported, "tramp disasm: no disassembler set up for this architecture");
+  csh cs;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+    throw tramp::Error(tramp::ErrorCode::Unsupported, "capstone cannot open its x86-64 disassembler");
+  cs_insn* insn = nullptr;
+  std::size_t n = cs_disasm(cs, code.data(), code.size(), 0, 0, &insn);
+  std::printf("; %s %s: %zu bytes, %zu instructions\n",
+              o.callback ? "callback thunk" : o.bound ? "bound stub" : "call stub", sig.str(true).c_str(),
+              code.size(), n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string bytes;
+    for (std::size_t k = 0; k < insn[i].size; ++k) {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%02x ", insn[i].bytes[k]);
+      bytes += hex;
+    }
+    std::printf("%4" PRIx64 ":  %-33s %s%s%s\n", insn[i].address, bytes.c_str(), insn[i].mnemonic,
+                insn[i].op_str[0] ? " " : "", insn[i].op_str);
+  }
+  cs_free(insn, n);
+  cs_close(&cs);
+  return 0;
+}
+
+// ---- tramp call: argument literals ----
+
+class Literal {
+ public:
+  Literal(std::string_view text, std::string where) : s_(text), where_(std::move(where)) {}
+
+  // Writes a value of type t at dst (t->size() bytes); strings go to `strings`.
+  void value(const Type* t, std::uint8_t* dst, std::deque<std::string>& strings) {
+    skip();
+    switch (t->kind()) {
+      case TypeKind::Struct:
+      case TypeKind::Union: {
+        expect('{');
+        const auto fields = t->fields();
+        const std::size_t n = t->kind() == TypeKind::Union ? 1 : fields.size();
+        for (std::size_t i = 0; i < n; ++i) {
+          if (i) expect(',');
+          value(fields[i].type, dst + fields[i].offset, strings);
+        }
+        expect('}');
+        return;
+      }
+      case TypeKind::Array:
+        expect('[');
+        for (std::size_t i = 0; i < t->count(); ++i) {
+          if (i) expect(',');
+          value(t->element(), dst + i * t->element()->size(), strings);
+        }
+        expect(']');
+        return;
+      default:
+        scalar(t, dst, strings);
+    }
+  }
+
+  void finish() {
+    skip();
+    if (pos_ != s_.size()) fail("unexpected '" + std::string(s_.substr(pos_)) + "' after the value");
+  }
+
+ private:
+  void scalar(const Type* t, std::uint8_t* dst, std::deque<std::string>& strings) {
+    if (t->kind() == TypeKind::Pointer && pos_ < s_.size() && s_[pos_] == '"') {
+      strings.push_back(string_literal());
+      const char* p = strings.back().c_str();
+      std::memcpy(dst, &p, sizeof p);
+      return;
+    }
+    std::string word = token();
+    if (t->kind() == TypeKind::Pointer) {
+      std::uint64_t v = word == "null" || word == "NULL" ? 0 : integer(word);
+      std::memcpy(dst, &v, 8);
+      return;
+    }
+    if (t->kind() == TypeKind::Bool) {
+      std::uint8_t b = word == "true" || word == "1" ? 1 : word == "false" || word == "0" ? 0 : 2;
+      if (b == 2) fail("'" + word + "' is not a bool (true, false, 1, 0)");
+      *dst = b;
+      return;
+    }
+    if (t->is_float()) {
+      char* end = nullptr;
+      long double v = std::strtold(word.c_str(), &end);
+      if (word.empty() || *end) fail("'" + word + "' is not a number for " + t->str());
+      if (t->kind() == TypeKind::F32) {
+        float f = static_cast<float>(v);
+        std::memcpy(dst, &f, 4);
+      } else if (t->kind() == TypeKind::F64) {
+        double d = static_cast<double>(v);
+        std::memcpy(dst, &d, 8);
+      } else if (t->kind() == TypeKind::F80) {
+        std::memset(dst, 0, 16);
+        std::memcpy(dst, &v, 10);
+      } else {  // F128
+        __float128 q = static_cast<__float128>(v);
+        std::memcpy(dst, &q, 16);
+      }
+      return;
+    }
+    // Integers: two's complement, little-endian, truncated to the type's size.
+    const bool is_signed = t->is_signed();
+    std::uint64_t v = integer(word);
+    std::uint8_t bytes[16];
+    std::memcpy(bytes, &v, 8);
+    std::memset(bytes + 8, is_signed && static_cast<std::int64_t>(v) < 0 ? 0xff : 0, 8);
+    std::memcpy(dst, bytes, t->size());
+  }
+
+  std::uint64_t integer(const std::string& word) {
+    if (word.empty()) fail("expected a number");
+    errno = 0;
+    char* end = nullptr;
+    std::uint64_t v = word[0] == '-' ? static_cast<std::uint64_t>(std::strtoll(word.c_str(), &end, 0))
+                                     : std::strtoull(word.c_str(), &end, 0);
+    if (*end || errno == ERANGE) fail("'" + word + "' is not an integer");
+    return v;
+  }
+
+  std::string string_literal() {
+    std::string out;
+    ++pos_;  // opening quote
+    while (pos_ < s_.size() && s_[pos_] != '"') {
+      char c = s_[pos_++];
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) break;
+      char e = s_[pos_++];
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case '0': out += '\0'; break;
+        case '\\': out += '\\'; break;
+        case '"': out += '"'; break;
+        case 'x': {
+          if (pos_ + 2 > s_.size()) fail("\\x needs two hex digits");
+          std::string hex(s_.substr(pos_, 2));
+          char* end = nullptr;
+          long v = std::strtol(hex.c_str(), &end, 16);
+          if (*end) fail("\\x needs two hex digits");
+          out += static_cast<char>(v);
+          pos_ += 2;
+          break;
+        }
+        default: fail(std::string("unknown escape \\") + e);
+      }
+    }
+    if (pos_ >= s_.size()) fail("string literal without its closing quote");
+    ++pos_;
+    return out;
+  }
+
+  std::string token() {
+    skip();
+    std::size_t start = pos_;
+    while (pos_ < s_.size() && std::strchr(",{}[] \t", s_[pos_]) == nullptr) ++pos_;
+    return std::string(s_.substr(start, pos_ - start));
+  }
+
+  void skip() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+  }
+
+  void expect(char c) {
+    skip();
+    if (pos_ >= s_.size() || s_[pos_] != c)
+      fail(std::string("expected '") + c + "' at offset " + std::to_string(pos_));
+    ++pos_;
+  }
+
+  [[noreturn]] void fail(const std::string& what) { usage_error(where_ + ": " + what); }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+  std::string where_;
+};
+
+std::string int128_str(unsigned __int128 v, bool negative) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v);
+  return negative ? "-" + digits : digits;
+}
+
+std::string format_value(const Type* t, const std::uint8_t* p) {
+  char buf[64];
+  switch (t->kind()) {
+    case TypeKind::Struct:
+    case TypeKind::Union: {
+      std::string s = "{";
+      const auto fields = t->fields();
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i) s += ", ";
+        s += format_value(fields[i].type, p + fields[i].offset);
+        if (t->kind() == TypeKind::Union) break;  // the first member, as C initialises it
+      }
+      return s + "}";
+    }
+    case TypeKind::Array: {
+      std::string s = "[";
+      for (std::size_t i = 0; i < t->count(); ++i)
+        s += (i ? ", " : "") + format_value(t->element(), p + i * t->element()->size());
+      return s + "]";
+    }
+    case TypeKind::Bool: return *p ? "true" : "false";
+    case TypeKind::F32: { float f; std::memcpy(&f, p, 4); std::snprintf(buf, sizeof buf, "%.9g", f); return buf; }
+    case TypeKind::F64: { double d; std::memcpy(&d, p, 8); std::snprintf(buf, sizeof buf, "%.17g", d); return buf; }
+    case TypeKind::F80: { long double d; std::memcpy(&d, p, 10); std::snprintf(buf, sizeof buf, "%.21Lg", d); return buf; }
+    case TypeKind::F128: {
+      __float128 q; std::memcpy(&q, p, 16);
+      std::snprintf(buf, sizeof buf, "%.21Lg", static_cast<long double>(q));
+      return buf;
+    }
+    case TypeKind::Pointer: { std::uint64_t v; std::memcpy(&v, p, 8); std::snprintf(buf, sizeof buf, "0x%" PRIx64, v); return buf; }
+    case TypeKind::I128:
+    case TypeKind::U128: {
+      unsigned __int128 v; std::memcpy(&v, p, 16);
+      const bool neg = t->kind() == TypeKind::I128 && static_cast<__int128>(v) < 0;
+      return int128_str(neg ? -v : v, neg);
+    }
+    default: {  // integers up to 64 bits
+      std::uint64_t v = 0;
+      std::memcpy(&v, p, t->size());
+      if (t->is_signed()) {
+        const unsigned shift = 64 - 8 * static_cast<unsigned>(t->size());
+        std::int64_t sv = static_cast<std::int64_t>(v << shift) >> shift;
+        std::snprintf(buf, sizeof buf, "%" PRId64, sv);
+      } else {
+        std::snprintf(buf, sizeof buf, "%" PRIu64, v);
+      }
+      return buf;
+    }
+  }
+}
+
+int cmd_call(const std::vector<std::string>& args) {
+  if (wants_help(args)) return std::fputs(kCallHelp, stdout), 0;
+  if (args.size() < 3) usage_error("call needs LIBRARY SYMBOL SIGNATURE [ARG...]");
+  tramp::Signature sig = tramp::parse_signature(args[2]);
+  if (args.size() - 3 != sig.arg_count())
+    usage_error("the signature has " + std::to_string(sig.arg_count()) + " argument(s), " +
+                std::to_string(args.size() - 3) + " given");
+  tramp::Invoker call = tramp::Engine::global().invoker(sig);  // refuses unsupported types first
+  tramp::Library lib = args[0] == "-" ? tramp::Library::self() : tramp::Library::open(args[0]);
+  void* fn = lib.symbol(args[1]);
+
+  std::deque<std::string> strings;  // a deque: growing it moves no string (and no c_str())
+  std::vector<std::vector<std::uint8_t>> storage;
+  std::vector<void*> argv;
+  for (std::size_t i = 0; i < sig.arg_count(); ++i) {
+    const Type* t = sig.args()[i];
+    storage.emplace_back(t->size() + 16, 0);
+    auto* dst = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(storage.back().data()) + 15) & ~std::uintptr_t{15});
+    Literal lit(args[3 + i], "argument " + std::to_string(i) + " ('" + args[3 + i] + "', " + t->str() + ")");
+    lit.value(t, dst, strings);
+    lit.finish();
+    argv.push_back(dst);
+  }
+  std::vector<std::uint8_t> ret(sig.ret()->size() + 32, 0);
+  auto* r = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(ret.data()) + 15) & ~std::uintptr_t{15});
+  std::fflush(stdout);
+  call(fn, r, argv.data());
+  std::fflush(stdout);  // what the callee printed through stdio comes first
+  if (!sig.ret()->is_void()) std::printf("%s\n", format_value(sig.ret(), r).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kHelp, args.empty() ? stderr : stdout);
+    return args.empty() ? kUsage : 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "plan") return cmd_plan(args);
+    if (cmd == "disasm") return cmd_disasm(args);
+    if (cmd == "call") return cmd_call(args);
+  } catch (const tramp::Error& e) {
+    std::fprintf(stderr, "tramp %s: %s\n", cmd.c_str(), e.what());
+    return kRefused;
+  }
+  usage_error("unknown command '" + cmd + "'");
+}
