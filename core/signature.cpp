@@ -32,7 +32,17 @@ namespace {
 constexpr std::pair<Abi, std::string_view> kAbiNames[] = {
     {Abi::SysV_X64, "sysv"}, {Abi::Win64, "win64"}, {Abi::Aapcs64, "aapcs64"}, {Abi::AppleArm64, "apple-arm64"}};
 
-std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+// splitmix64's finaliser: every input bit reaches every output bit. Type pointers differ only
+// in a few middle bits, and the weaker boost-style combine let distinct signatures collide
+// (2 of 1,024 in one CI run).
+std::uint64_t avalanche(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+std::size_t mix(std::size_t h, std::size_t v) { return avalanche(h ^ avalanche(v + 0x9e3779b97f4a7c15ULL)); }
 }  // namespace
 
 std::string_view abi_name(Abi abi) noexcept {
