@@ -22,6 +22,9 @@ struct tramp_callback {
 struct tramp_library {
   tramp::Library lib;
 };
+struct tramp_scope {
+  tramp::CScope scope;
+};
 
 namespace {
 
@@ -222,6 +225,41 @@ tramp_status tramp_plan_format(const tramp_signature* sig, char* buf, size_t cap
     return TRAMP_OK;
   });
 }
+
+tramp_status tramp_scope_new(tramp_abi abi, tramp_scope** result) {
+  tramp::Abi a;
+  if (!result) return bad_argument("tramp_scope_new", "out is NULL");
+  if (!abi_of(abi, a)) return bad_argument("tramp_scope_new", "unknown ABI");
+  return guarded([&] {
+    *result = new tramp_scope{tramp::CScope(a)};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_scope_parse(tramp_scope* scope, const char* source) {
+  if (!scope || !source) return bad_argument("tramp_scope_parse", "scope or source is NULL");
+  return guarded([&] {
+    scope->scope.parse(source);
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_scope_function(const tramp_scope* scope, const char* name, tramp_signature** result) {
+  if (!scope || !name || !result) return bad_argument("tramp_scope_function", "scope, name or out is NULL");
+  return guarded([&] {
+    const tramp::CFunction* f = scope->scope.function(name);
+    if (!f) return fail(TRAMP_ERR_ARGUMENT, std::string("tramp_scope_function: no function '") + name + "' declared");
+    *result = new tramp_signature{f->signature};
+    return TRAMP_OK;
+  });
+}
+
+const tramp_type* tramp_scope_type(const tramp_scope* scope, const char* name) {
+  if (!scope || !name) return nullptr;
+  return out(scope->scope.type(name));
+}
+
+void tramp_scope_free(tramp_scope* scope) { delete scope; }
 
 tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* result) {
   if (!sig || !result) return bad_argument("tramp_invoker", "sig or out is NULL");

@@ -1,20 +1,25 @@
 // The `tramp` command-line tool: look at plans and generated code, call library functions.
 //
-//   tramp plan SIGNATURE [--abi NAME]
-//   tramp disasm SIGNATURE [--abi NAME] [--callback | --bound]
-//   tramp call LIBRARY SYMBOL SIGNATURE [ARG...]
+//   tramp plan DECL [--abi NAME]
+//   tramp disasm DECL [--abi NAME] [--callback | --bound]
+//   tramp call LIBRARY 'C DECLARATION' [ARG...]  |  tramp call LIBRARY SYMBOL SIGNATURE [ARG...]
+//
+// DECL is a C declaration or a signature string.
 //
 // Exit status: 0 done, 1 tramp refused (bad signature, unsupported type, missing library or
 // symbol), 2 wrong command line (unknown option, missing or malformed argument literal).
 #include <capstone/capstone.h>
 
+#include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,50 +39,62 @@ constexpr int kUsage = 2;
 const char* const kHelp =
     "usage: tramp COMMAND ...\n"
     "\n"
-    "  plan SIGNATURE [--abi NAME]          where every byte of the arguments and the return\n"
+    "  plan DECL [--abi NAME]               where every byte of the arguments and the return\n"
     "                                       value goes (the CallPlan), for any ABI on any host\n"
-    "  disasm SIGNATURE [--abi NAME] [--callback | --bound]\n"
+    "  disasm DECL [--abi NAME] [--callback | --bound]\n"
     "                                       the call stub (or callback thunk, or bound stub)\n"
     "                                       tramp generates, disassembled\n"
+    "  call LIBRARY 'C DECLARATION' [ARG...]\n"
     "  call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
-    "                                       calls SYMBOL from LIBRARY (a file name for dlopen,\n"
-    "                                       or - for the running program) and prints the result\n"
+    "                                       calls a function from LIBRARY (a file name for\n"
+    "                                       dlopen, or - for the running program) and prints\n"
+    "                                       the result\n"
     "\n"
-    "SIGNATURE is tramp's signature syntax, e.g. 'f64(f64, f64)' or 'win64:i32(ptr, ...f64)'\n"
-    "(docs/signatures.md). --abi NAME (sysv, win64, aapcs64, apple-arm64) applies when the\n"
-    "signature has no prefix. `tramp COMMAND --help` describes one command.\n"
+    "DECL is a C declaration ('double hypot(double, double)', typedefs and struct definitions\n"
+    "before it allowed) or tramp's signature syntax ('f64(f64, f64)', 'win64:i32(ptr, ...f64)';\n"
+    "docs/signatures.md). --abi NAME (sysv, win64, aapcs64, apple-arm64) applies when the\n"
+    "declaration names no ABI. `tramp COMMAND --help` describes one command.\n"
     "\n"
     "exit status: 0 done, 1 tramp refused the request, 2 wrong command line\n";
 
 const char* const kPlanHelp =
-    "usage: tramp plan SIGNATURE [--abi NAME]\n"
+    "usage: tramp plan DECL [--abi NAME]\n"
     "Prints the CallPlan: for each argument and the return value, the pieces of its bytes and\n"
     "the register or stack slot each goes to. Works for every ABI on every host.\n"
     "  tramp plan '{f32, f32, f64}(i32, {i8, f64})'\n"
-    "  tramp plan 'i64(i64, i64, i64, i64, i64)' --abi win64\n";
+    "  tramp plan 'i64(i64, i64, i64, i64, i64)' --abi win64\n"
+    "  tramp plan 'typedef struct { float x, y; double z; } v; v scale(v, double);'\n";
 
 const char* const kDisasmHelp =
-    "usage: tramp disasm SIGNATURE [--abi NAME] [--callback | --bound]\n"
-    "Generates the call stub for SIGNATURE (or, with --callback, a callback thunk; with\n"
+    "usage: tramp disasm DECL [--abi NAME] [--callback | --bound]\n"
+    "Generates the call stub for DECL (or, with --callback, a callback thunk; with\n"
     "--bound, a stub with its target baked in) and prints it disassembled. Nothing is run:\n"
     "the handler, user and target addresses in the code are placeholders\n"
     "(0x1111111111111111, 0x2222222222222222, 0x3333333333333333).\n"
     "  tramp disasm 'i32(i32, i32)'\n"
-    "  tramp disasm 'win64:{i64, i64, i64}(f64)' --callback\n";
+    "  tramp disasm 'win64:{i64, i64, i64}(f64)' --callback\n"
+    "  tramp disasm '__attribute__((ms_abi)) double f(double, int)'\n";
 
 const char* const kCallHelp =
-    "usage: tramp call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
-    "Calls SYMBOL from LIBRARY with the arguments and prints the return value as C would\n"
+    "usage: tramp call LIBRARY 'C DECLARATION' [ARG...]\n"
+    "       tramp call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
+    "Calls the declared function (or SYMBOL, with a signature string) from LIBRARY with the\n"
+    "arguments and prints the return value as C would\n"
     "(integers in decimal, floating values with full precision, pointers in hex, records as\n"
     "{a, b}). LIBRARY is a name for dlopen (libm.so.6) or - for the running program.\n"
-    "Argument literals, one per argument of SIGNATURE (variadic ones included):\n"
+    "Argument literals, one per argument. After `...` in a C declaration each extra literal\n"
+    "is passed as C promotes it: a string or null as a pointer, a number with '.', 'e', inf\n"
+    "or nan as double, an integer as int (long when it does not fit). A signature string\n"
+    "lists the variadic types itself.\n"
     "  integers   42, -7, 0x1f            bool   true, false, 0, 1\n"
     "  floating   2.5, -1e-3, inf, nan\n"
     "  ptr        \"text\" (a NUL-terminated copy; \\n \\t \\\\ \\\" \\xHH escapes), 0x7f00..., null\n"
     "  records    {1, 2.5, {3, 4}}; arrays inside records as [1, 2, 3]\n"
-    "  tramp call libm.so.6 hypot 'f64(f64, f64)' 3 4                       prints 5\n"
-    "  tramp call libc.so.6 printf 'i32(ptr, ...f64, i32)' '\"%.2f %d\\n\"' 3.14159 42\n"
-    "  tramp call libc.so.6 div '{i32, i32}(i32, i32)' 47 5                 prints {9, 2}\n";
+    "  tramp call libm.so.6 'double hypot(double, double)' 3 4             prints 5\n"
+    "  tramp call libc.so.6 'int printf(const char*, ...)' '\"%.2f %d\\n\"' 3.14159 42\n"
+    "  tramp call libc.so.6 'typedef struct { int quot, rem; } div_t; div_t div(int, int)' 47 5\n"
+    "                                                                      prints {9, 2}\n"
+    "  tramp call libm.so.6 hypot 'f64(f64, f64)' 3 4                       prints 5\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "tramp: %s (try tramp --help)\n", message.c_str());
@@ -115,21 +132,57 @@ SigOptions parse_sig_options(const std::vector<std::string>& args, bool allow_ki
     } else if (a.rfind("--", 0) == 0) {
       usage_error("unknown option '" + a + "'");
     } else if (have_text) {
-      usage_error("unexpected argument '" + a + "': one SIGNATURE, quoted");
+      usage_error("unexpected argument '" + a + "': one DECL, quoted");
     } else {
       o.text = a;
       have_text = true;
     }
   }
-  if (!have_text) usage_error("missing SIGNATURE");
+  if (!have_text) usage_error("missing DECL");
   if (o.callback && o.bound) usage_error("--callback and --bound exclude each other");
   return o;
+}
+
+// Does `text` read as C (a declarator name after a type: "double hypot(", "char* f(", or a
+// ';') rather than tramp's signature syntax ("f64(", "{i32, i32}(", "win64:i32(")?
+bool looks_like_c(const std::string& text) {
+  if (text.find(';') != std::string::npos) return true;
+  std::size_t w = 0;
+  while (w < text.size() && std::isspace(static_cast<unsigned char>(text[w]))) ++w;
+  for (const char* kw : {"__attribute__", "typedef", "struct", "enum", "extern", "static", "const"})
+    if (text.compare(w, std::strlen(kw), kw) == 0) return true;
+  const std::size_t paren = text.find('(');
+  if (paren == std::string::npos) return false;
+  std::size_t end = paren;
+  while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  std::size_t begin = end;
+  while (begin > 0 && (std::isalnum(static_cast<unsigned char>(text[begin - 1])) || text[begin - 1] == '_')) --begin;
+  if (begin == end) return false;  // no name right before '('
+  std::size_t before = begin;
+  while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1]))) --before;
+  if (before == 0) return false;
+  const char c = text[before - 1];
+  return c == '*' || c == ')' || std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+struct Described {
+  std::string name;  // the C declaration's function name; empty for a signature string
+  tramp::Signature sig;
+};
+
+// DECL: a C declaration or a signature string; the error of the form it looks like.
+Described describe(const std::string& text, tramp::Abi abi) {
+  if (looks_like_c(text)) {
+    tramp::CFunction f = tramp::parse_c_function(text, abi);
+    return {f.name, f.signature};
+  }
+  return {"", tramp::parse_signature(text, abi)};
 }
 
 int cmd_plan(const std::vector<std::string>& args) {
   if (wants_help(args)) return std::fputs(kPlanHelp, stdout), 0;
   SigOptions o = parse_sig_options(args, false);
-  tramp::Signature sig = tramp::parse_signature(o.text, o.abi);
+  tramp::Signature sig = describe(o.text, o.abi).sig;
   auto plan = tramp::abi::classify(sig);
   if (!plan) throw plan.error();
   std::fputs(plan.value().str(sig).c_str(), stdout);
@@ -139,7 +192,7 @@ int cmd_plan(const std::vector<std::string>& args) {
 int cmd_disasm(const std::vector<std::string>& args) {
   if (wants_help(args)) return std::fputs(kDisasmHelp, stdout), 0;
   SigOptions o = parse_sig_options(args, true);
-  tramp::Signature sig = tramp::parse_signature(o.text, o.abi);
+  tramp::Signature sig = describe(o.text, o.abi).sig;
   auto plan = tramp::abi::classify(sig);
   if (!plan) throw plan.error();
   const auto* handler = reinterpret_cast<const void*>(std::uintptr_t{0x1111111111111111});
@@ -391,16 +444,58 @@ std::string format_value(const Type* t, const std::uint8_t* p) {
   }
 }
 
+// The type C's default argument promotions give a literal passed after `...`.
+const Type* promoted_type_of(const std::string& literal, std::size_t index) {
+  std::string s = literal;
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
+  if (s.empty()) usage_error("argument " + std::to_string(index) + ": empty");
+  if (s[0] == '"' || s == "null" || s == "NULL") return Type::pointer();
+  if (s[0] == '{' || s[0] == '[')
+    usage_error("argument " + std::to_string(index) + " ('" + literal +
+                "'): a record after '...' needs its type: use SYMBOL and a signature string");
+  const bool hex = s.find("0x") != std::string::npos || s.find("0X") != std::string::npos;
+  if (!hex && (s.find_first_of(".eE") != std::string::npos || s.find("inf") != std::string::npos ||
+               s.find("nan") != std::string::npos))
+    return Type::f64();
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 0);
+  if (*end) usage_error("argument " + std::to_string(index) + " ('" + literal + "'): not a number, string or null");
+  return errno == 0 && v >= INT32_MIN && v <= INT32_MAX ? Type::i32() : Type::i64();
+}
+
 int cmd_call(const std::vector<std::string>& args) {
   if (wants_help(args)) return std::fputs(kCallHelp, stdout), 0;
-  if (args.size() < 3) usage_error("call needs LIBRARY SYMBOL SIGNATURE [ARG...]");
-  tramp::Signature sig = tramp::parse_signature(args[2]);
-  if (args.size() - 3 != sig.arg_count())
-    usage_error("the signature has " + std::to_string(sig.arg_count()) + " argument(s), " +
-                std::to_string(args.size() - 3) + " given");
+  if (args.size() < 2) usage_error("call needs LIBRARY 'C DECLARATION' [ARG...] or LIBRARY SYMBOL SIGNATURE [ARG...]");
+  std::string symbol;
+  std::optional<tramp::Signature> parsed;
+  std::size_t first_arg;
+  if (looks_like_c(args[1])) {
+    tramp::CFunction f = tramp::parse_c_function(args[1]);
+    symbol = f.name;
+    first_arg = 2;
+    const tramp::Signature& d = f.signature;
+    if (d.variadic()) {  // the call's own variadic arguments, typed from their literals
+      std::vector<const Type*> types(d.args().begin(), d.args().end());
+      for (std::size_t i = first_arg + d.fixed_count(); i < args.size(); ++i)
+        types.push_back(promoted_type_of(args[i], i - first_arg));
+      parsed.emplace(d.ret(), std::move(types), d.abi(), d.fixed_count());
+    } else {
+      parsed.emplace(d);
+    }
+  } else {
+    if (args.size() < 3) usage_error("call needs LIBRARY SYMBOL SIGNATURE [ARG...] (or a C declaration)");
+    symbol = args[1];
+    parsed.emplace(tramp::parse_signature(args[2]));
+    first_arg = 3;
+  }
+  const tramp::Signature& sig = *parsed;
+  if (args.size() - first_arg != sig.arg_count())
+    usage_error("the function takes " + std::to_string(sig.arg_count()) + " argument(s), " +
+                std::to_string(args.size() - first_arg) + " given");
   tramp::Invoker call = tramp::Engine::global().invoker(sig);  // refuses unsupported types first
   tramp::Library lib = args[0] == "-" ? tramp::Library::self() : tramp::Library::open(args[0]);
-  void* fn = lib.symbol(args[1]);
+  void* fn = lib.symbol(symbol);
 
   std::deque<std::string> strings;  // a deque: growing it moves no string (and no c_str())
   std::vector<std::vector<std::uint8_t>> storage;
@@ -409,7 +504,8 @@ int cmd_call(const std::vector<std::string>& args) {
     const Type* t = sig.args()[i];
     storage.emplace_back(t->size() + 16, 0);
     auto* dst = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(storage.back().data()) + 15) & ~std::uintptr_t{15});
-    Literal lit(args[3 + i], "argument " + std::to_string(i) + " ('" + args[3 + i] + "', " + t->str() + ")");
+    const std::string& text = args[first_arg + i];
+    Literal lit(text, "argument " + std::to_string(i) + " ('" + text + "', " + t->str() + ")");
     lit.value(t, dst, strings);
     lit.finish();
     argv.push_back(dst);

@@ -61,6 +61,7 @@ typedef struct tramp_signature tramp_signature;
 typedef struct tramp_bound tramp_bound;
 typedef struct tramp_callback tramp_callback;
 typedef struct tramp_library tramp_library;
+typedef struct tramp_scope tramp_scope;
 
 /* The uniform shapes: a call stub, a bound stub (target baked in), a callback handler. */
 typedef void (*tramp_invoke_fn)(const void* fn, void* ret, void* const* args);
@@ -103,6 +104,18 @@ size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap)
 /* The CallPlan text: where every byte goes under the signature's ABI. Works for every ABI
  * that has a classifier, on every host. */
 tramp_status tramp_plan_format(const tramp_signature* sig, char* buf, size_t cap, size_t* length);
+
+/* ---- C declarations (docs: include/tramp/cdecl.hpp) ---- */
+/* A scope of C declarations; `abi` is the default for functions without ms_abi/sysv_abi. */
+tramp_status tramp_scope_new(tramp_abi abi, tramp_scope** out);
+/* Adds the declarations in `source` (all of them, or none when it fails: the error message
+ * starts with "line L, column C:"). */
+tramp_status tramp_scope_parse(tramp_scope* scope, const char* source);
+/* The signature of the function declared as `name` (a new handle: free it). */
+tramp_status tramp_scope_function(const tramp_scope* scope, const char* name, tramp_signature** out);
+/* A typedef name or a tag ("struct point"); NULL when unknown or incomplete. */
+const tramp_type* tramp_scope_type(const tramp_scope* scope, const char* name);
+void tramp_scope_free(tramp_scope* scope);
 
 /* ---- calls and callbacks (the process-wide engine) ---- */
 /* The signature's call stub, cached; valid until the process ends. */

@@ -166,6 +166,31 @@ int main(void) {
     tramp_signature_free(sig);
   }
 
+  /* C declarations: a scope, a function from it, called */
+  {
+    tramp_scope* scope = NULL;
+    void* div_fn = NULL;
+    int n = 47, d = 5, r[2] = {0, 0};
+    void* args[2];
+    CHECK(tramp_scope_new(TRAMP_ABI_HOST, &scope) == TRAMP_OK);
+    CHECK(tramp_scope_parse(scope, "typedef struct { int quot, rem; } div_t;") == TRAMP_OK);
+    CHECK(tramp_scope_parse(scope, "div_t div(int numer, int denom);") == TRAMP_OK);
+    CHECK(tramp_scope_type(scope, "div_t") != NULL && tramp_type_size(tramp_scope_type(scope, "div_t")) == 8);
+    CHECK(tramp_scope_type(scope, "nothing") == NULL);
+    CHECK(tramp_scope_function(scope, "div", &sig) == TRAMP_OK);
+    CHECK(tramp_invoker(sig, &call) == TRAMP_OK);
+    CHECK(tramp_library_symbol(libc, "div", &div_fn) == TRAMP_OK);
+    args[0] = &n;
+    args[1] = &d;
+    call(div_fn, r, args);
+    CHECK(r[0] == 9 && r[1] == 2);
+    tramp_signature_free(sig);
+    CHECK(tramp_scope_parse(scope, "int f(void);\nstruct b { int a : 3; };") == TRAMP_ERR_UNSUPPORTED);
+    CHECK(strstr(tramp_last_error(), "line 2, column 18") != NULL);
+    CHECK(tramp_scope_function(scope, "f", &sig) == TRAMP_ERR_ARGUMENT); /* all or nothing */
+    tramp_scope_free(scope);
+  }
+
   /* plans for other ABIs, on any host */
   {
     char plan[1024];
