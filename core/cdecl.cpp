@@ -47,7 +47,8 @@ struct Derived {
   CType ret;  // function: return type
   std::vector<const Type*> params;
   bool variadic = false;
-  std::optional<Abi> abi;  // from an ms_abi / sysv_abi attribute on the function
+  bool char_pointer = false;          // object: a pointer to (signed/unsigned) char
+  bool returns_char_pointer = false;  // function: returns one
   bool is_function() const { return function; }
 };
 
@@ -466,10 +467,13 @@ class CParser {
       if (op.kind == Op::Array && op.count == 0)
         error_at(at, ErrorCode::Unsupported, "an array without a size (a flexible array member cannot be passed by value)");
       switch (op.kind) {
-        case Op::Pointer:
+        case Op::Pointer: {
+          const bool to_char = k == 0 && (base.type == Type::i8() || base.type == Type::u8());
           d = Derived{};
           d.object = CType{Type::pointer(), ""};
+          d.char_pointer = to_char;
           break;
+        }
         case Op::Array:
           if (d.is_function()) error_at(at, ErrorCode::InvalidType, "an array of functions");
           {
@@ -485,6 +489,7 @@ class CParser {
           Derived f;
           f.function = true;
           f.ret = d.object;
+          f.returns_char_pointer = d.char_pointer;
           f.params = op.params;
           f.variadic = op.variadic;
           d = std::move(f);
@@ -633,7 +638,7 @@ class CParser {
     Abi abi = attrs.abi ? *attrs.abi : scope_.abi;
     try {
       Signature sig(ret, d.params, abi, d.variadic ? d.params.size() : Signature::kNotVariadic);
-      scope_.functions.push_back({name, std::move(sig)});
+      scope_.functions.push_back({name, std::move(sig), d.returns_char_pointer});
     } catch (const Error& e) {
       error_at(at, e.code(), "function '" + name + "': " + e.what());
     }

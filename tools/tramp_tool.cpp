@@ -80,8 +80,8 @@ const char* const kCallHelp =
     "       tramp call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
     "Calls the declared function (or SYMBOL, with a signature string) from LIBRARY with the\n"
     "arguments and prints the return value as C would\n"
-    "(integers in decimal, floating values with full precision, pointers in hex, records as\n"
-    "{a, b}). LIBRARY is a name for dlopen (libm.so.6) or - for the running program.\n"
+    "(integers in decimal, floating values with full precision, pointers in hex, a declared\n"
+    "char* as a quoted string, records as {a, b}). LIBRARY is a name for dlopen (libm.so.6) or - for the running program.\n"
     "Argument literals, one per argument. After `...` in a C declaration each extra literal\n"
     "is passed as C promotes it: a string or null as a pointer, a number with '.', 'e', inf\n"
     "or nan as double, an integer as int (long when it does not fit). A signature string\n"
@@ -470,9 +470,11 @@ int cmd_call(const std::vector<std::string>& args) {
   std::string symbol;
   std::optional<tramp::Signature> parsed;
   std::size_t first_arg;
+  bool c_string = false;
   if (looks_like_c(args[1])) {
     tramp::CFunction f = tramp::parse_c_function(args[1]);
     symbol = f.name;
+    c_string = f.returns_c_string;
     first_arg = 2;
     const tramp::Signature& d = f.signature;
     if (d.variadic()) {  // the call's own variadic arguments, typed from their literals
@@ -515,7 +517,13 @@ int cmd_call(const std::vector<std::string>& args) {
   std::fflush(stdout);
   call(fn, r, argv.data());
   std::fflush(stdout);  // what the callee printed through stdio comes first
-  if (!sig.ret()->is_void()) std::printf("%s\n", format_value(sig.ret(), r).c_str());
+  if (c_string) {  // a declared char*: the string, as C's printf("%s") would show it
+    const char* str;
+    std::memcpy(&str, r, sizeof str);
+    std::printf("%s\n", str ? ("\"" + std::string(str) + "\"").c_str() : "null");
+  } else if (!sig.ret()->is_void()) {
+    std::printf("%s\n", format_value(sig.ret(), r).c_str());
+  }
   return 0;
 }
 

@@ -35,6 +35,9 @@ struct CScopeState;
 struct CFunction {
   std::string name;
   Signature signature;  // variadic functions: the fixed arguments, with fixed_count() set
+  // The declared return type is a pointer to char (`char*`, `const char*`): a C string, as
+  // far as the declaration says (the tool prints it as one).
+  bool returns_c_string = false;
 };
 
 // Declarations made so far: later parse() calls can use earlier typedefs, tags and enum

@@ -66,6 +66,12 @@ TEST_CASE("prototypes become signatures", "[cdecl]") {
   CHECK(sig_of("int k(int m[3][4], char* argv[], int a[]);") == "sysv:i32(ptr, ptr, ptr)");
   CHECK(sig_of("FILE* fopen(const char*, const char*);") == "sysv:ptr(ptr, ptr)");
   CHECK(sig_of("int x(int (*)[4], char (*(*)(void))[2]);") == "sysv:i32(ptr, ptr)");
+  // A char* result is flagged (the tool prints it as a string); other pointers are not.
+  CHECK(parse_c_function("const char* strerror(int);").returns_c_string);
+  CHECK(parse_c_function("unsigned char* f(void);").returns_c_string);
+  CHECK_FALSE(parse_c_function("char** f(void);").returns_c_string);
+  CHECK_FALSE(parse_c_function("void* f(void);").returns_c_string);
+  CHECK_FALSE(parse_c_function("char f(char*);").returns_c_string);
   // Comments and preprocessor lines are skipped.
   CHECK(sig_of("#include <math.h>\n/* a */ double // b\n cbrt(double);") == "sysv:f64(f64)");
 }
