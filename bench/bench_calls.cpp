@@ -381,6 +381,97 @@ void callback_bench(benchmark::State& state, const CallbackRow& row, Via via) {
   for (auto _ : state) benchmark::DoNotOptimize(row.run(fn));
 }
 
+// ---- setup costs: making stubs and callbacks ----
+
+// 1,555 distinct signatures (0 to 4 arguments over six scalar types) and their libffi types.
+struct SetupSig {
+  std::string text;
+  std::vector<ffi_type*> ffi_args;
+};
+const std::vector<SetupSig>& setup_signatures() {
+  static const std::vector<SetupSig> sigs = [] {
+    const std::pair<const char*, ffi_type*> types[] = {
+        {"i32", &ffi_type_sint32}, {"i64", &ffi_type_sint64}, {"f64", &ffi_type_double},
+        {"f32", &ffi_type_float},  {"ptr", &ffi_type_pointer}, {"u8", &ffi_type_uint8}};
+    std::vector<SetupSig> out;
+    for (int n = 0; n <= 4; ++n) {
+      int combos = 1;
+      for (int k = 0; k < n; ++k) combos *= 6;
+      for (int c = 0; c < combos; ++c) {
+        SetupSig s{"i64(", {}};
+        for (int k = 0, v = c; k < n; ++k, v /= 6) {
+          s.text += std::string(k ? ", " : "") + types[v % 6].first;
+          s.ffi_args.push_back(types[v % 6].second);
+        }
+        s.text += ")";
+        out.push_back(std::move(s));
+      }
+    }
+    return out;
+  }();
+  return sigs;
+}
+
+// A stub for a signature the engine has not seen: parse (when from text), classify, emit,
+// install. A fresh engine (outside the timing) every 1,555 signatures.
+void setup_new_stub(benchmark::State& state, bool from_text) {
+  const auto& sigs = setup_signatures();
+  std::vector<tramp::Signature> parsed;
+  for (const auto& s : sigs) parsed.push_back(tramp::parse_signature(s.text));
+  auto engine = std::make_unique<tramp::Engine>();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    if (i == sigs.size()) {
+      state.PauseTiming();
+      engine = std::make_unique<tramp::Engine>();
+      i = 0;
+      state.ResumeTiming();
+    }
+    if (from_text)
+      benchmark::DoNotOptimize(engine->invoker(sigs[i].text).entry());
+    else
+      benchmark::DoNotOptimize(engine->invoker(parsed[i]).entry());
+    ++i;
+  }
+}
+
+void setup_ffi_prep_cif(benchmark::State& state) {
+  const auto& sigs = setup_signatures();
+  std::size_t i = 0;
+  ffi_cif cif;
+  for (auto _ : state) {
+    const SetupSig& s = sigs[i];
+    benchmark::DoNotOptimize(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(s.ffi_args.size()),
+                                          &ffi_type_sint64, const_cast<ffi_type**>(s.ffi_args.data())));
+    benchmark::ClobberMemory();
+    i = i + 1 == sigs.size() ? 0 : i + 1;
+  }
+}
+
+// An invoker for a signature already in the cache.
+void setup_cache_hit(benchmark::State& state) {
+  tramp::Engine engine;
+  tramp::Signature sig = tramp::parse_signature("f64(f64, f64, i32)");
+  engine.invoker(sig);
+  for (auto _ : state) benchmark::DoNotOptimize(engine.invoker(sig).entry());
+}
+
+void setup_callback_tramp(benchmark::State& state) {
+  tramp::Signature sig = tramp::parse_signature("i32(i32, i32)");
+  for (auto _ : state) {
+    tramp::Callback cb = tramp::Engine::global().callback(sig, t_add);
+    benchmark::DoNotOptimize(cb.code());
+  }
+}
+
+void setup_callback_libffi(benchmark::State& state) {
+  std::vector<ffi_type*> args = {&ffi_type_sint32, &ffi_type_sint32};
+  for (auto _ : state) {
+    Closure c(args, &ffi_type_sint32, f_add, FFI_DEFAULT_ABI);
+    benchmark::DoNotOptimize(c.code());
+  }
+}
+
 // The usual console output, then a markdown table of the medians with ratios to the direct
 // call. Benchmark names are "<group>:<row>/<engine>"; rows keep their registration order.
 class TableReporter : public benchmark::ConsoleReporter {
@@ -408,6 +499,15 @@ class TableReporter : public benchmark::ConsoleReporter {
           "libffi / tramp invoke");
     std::printf("\n");
     print("callback", {"direct", "tramp_thunk", "libffi_closure"}, "tramp_thunk", "libffi / tramp");
+    std::printf("\n| setup | tramp ns | libffi ns |\n|---|---:|---:|\n");
+    for (const std::string& row : order_) {
+      if (row.rfind("setup:", 0) != 0) continue;
+      const auto& m = ns_.at(row);
+      auto cell = [&](const char* e) {
+        return m.count(e) ? std::to_string(static_cast<long>(m.at(e) + 0.5)) : std::string("-");
+      };
+      std::printf("| %s | %s | %s |\n", row.substr(6).c_str(), cell("tramp").c_str(), cell("libffi").c_str());
+    }
   }
 
  private:
@@ -476,6 +576,14 @@ int main(int argc, char** argv) {
                                  Via::LibffiClosure);
   }
 
+  benchmark::RegisterBenchmark("setup:stub for a new signature, from text (parse, classify, emit)/tramp",
+                               setup_new_stub, true);
+  benchmark::RegisterBenchmark("setup:stub for a new signature, from a Signature/tramp", setup_new_stub, false);
+  benchmark::RegisterBenchmark("setup:stub for a new signature, from a Signature/libffi", setup_ffi_prep_cif);
+  benchmark::RegisterBenchmark("setup:invoker from the cache/tramp", setup_cache_hit);
+  benchmark::RegisterBenchmark("setup:callback made and freed/tramp", setup_callback_tramp);
+  benchmark::RegisterBenchmark("setup:callback made and freed/libffi", setup_callback_libffi);
+
   // Defaults for the table: 5 repetitions, aggregates only. Flags given on the command line
   // come later and win.
   std::vector<char*> args(argv, argv + argc);
@@ -491,5 +599,15 @@ int main(int argc, char** argv) {
                                                : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
+
+  // Code size: what each row's stub and thunk take in the code arena.
+  std::printf("\n| code bytes | call stub | bound stub | callback thunk |\n|---|---:|---:|---:|\n");
+  for (const Row& row : calls) {
+    tramp::Signature sig = tramp::parse_signature(row.sig);
+    tramp::Invoker inv = tramp::Engine::global().invoker(sig);
+    tramp::BoundCall bound = inv.bind(row.fn);
+    tramp::Callback cb = tramp::Engine::global().callback(sig, t_add);
+    std::printf("| %s | %zu | %zu | %zu |\n", row.name, inv.code_size(), bound.code_size(), cb.code_size());
+  }
   return 0;
 }

@@ -610,7 +610,6 @@ class CParser {
 
   // ---- declarations ----
   void declaration() {
-    std::size_t at = pos_;
     Specifiers sp = specifiers();
     if (accept(";") || peek().empty()) return;  // a record or enum definition, or a forward declaration
     do {
@@ -628,7 +627,6 @@ class CParser {
       }
       // An object declaration (`int x;`) declares nothing callable: ignored.
     } while (accept(","));
-    (void)at;
     if (peek().empty()) return;  // the last declaration may omit its ';' (a one-line prototype)
     expect(";", "';' after the declaration");
   }

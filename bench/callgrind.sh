@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Instructions per call, counted by callgrind: direct call vs tramp invoke/bound vs libffi
+# ffi_call for int(int,int), and a C caller calling cg_add directly vs through a tramp thunk
+# vs a libffi closure. Each kind runs twice (N1 and N2 calls); (I2 - I1) / (N2 - N1) is the
+# cost of one loop iteration, start-up and set-up cancelled out. Needs valgrind.
+#   bench/callgrind.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+command -v valgrind >/dev/null || { echo "callgrind.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+cmake --build "$BUILD" --target count_instructions >/dev/null
+N1=100000 N2=200000
+count() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BUILD/bench/count_instructions" "$1" "$2" 2>&1 >/dev/null |
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+echo "| kind | instructions per call |"
+echo "|---|---:|"
+for kind in direct invoke bound libffi cbdirect thunk closure; do
+  a=$(count "$kind" $N1)
+  b=$(count "$kind" $N2)
+  echo "| $kind | $(( (b - a) / (N2 - N1) )) |"
+done
