@@ -16,7 +16,7 @@ count() {
 }
 echo "| kind | instructions per call |"
 echo "|---|---:|"
-for kind in direct invoke bound libffi cbdirect thunk closure; do
+for kind in direct invoke invoke_direct bound libffi cbdirect thunk closure; do
   a=$(count "$kind" $N1)
   b=$(count "$kind" $N2)
   echo "| $kind | $(( (b - a) / (N2 - N1) )) |"

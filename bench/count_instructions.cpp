@@ -1,5 +1,5 @@
 // Instruction counts per call, for callgrind (bench/callgrind.sh): runs N calls of one kind,
-//   count_instructions direct|invoke|bound|libffi|cbdirect|thunk|closure N
+//   count_instructions direct|invoke|invoke_direct|bound|libffi|cbdirect|thunk|closure N
 // and callgrind counts the whole run; the per-call cost is the difference between two runs
 // of different N divided by the difference of N, so start-up and set-up cancel out. Each
 // loop iteration includes the loop itself and the callee (an int add), as in the benchmarks.
@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   } else if (!std::strcmp(kind, "invoke")) {
     tramp::Invoker inv = tramp::Engine::global().invoker("i32(i32, i32)");
     for (long i = 0; i < n; ++i) { inv(reinterpret_cast<void*>(&cg_add), &r, args); sum += r; }
+  } else if (!std::strcmp(kind, "invoke_direct")) {  // Invoker::direct<int>()
+    auto f = tramp::Engine::global().invoker("i32(i32, i32)").direct<int>();
+    for (long i = 0; i < n; ++i) sum += f(reinterpret_cast<void*>(&cg_add), args);
   } else if (!std::strcmp(kind, "bound")) {
     tramp::BoundCall bc = tramp::Engine::global().invoker("i32(i32, i32)").bind(reinterpret_cast<void*>(&cg_add));
     for (long i = 0; i < n; ++i) { bc(&r, args); sum += r; }

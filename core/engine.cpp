@@ -1,5 +1,6 @@
 #include "tramp/engine.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -14,11 +15,14 @@ namespace tramp {
 namespace detail {
 
 struct StubInfo {
+  StubInfo(Signature s, abi::CallPlan p) : sig(std::move(s)), plan(std::move(p)) {}
   Signature sig;
   abi::CallPlan plan;
   const void* code = nullptr;
   std::size_t code_size = 0;
   EngineState* owner = nullptr;
+  // The register-return variant (Invoker::direct), made on first use under the engine's lock.
+  mutable std::atomic<const void*> direct{nullptr};
 };
 
 struct CallableBox {
@@ -35,8 +39,13 @@ struct EngineState : std::enable_shared_from_this<EngineState> {
   Callback make_callback(const Signature& sig, Handler handler, void* user,
                          std::unique_ptr<CallableBox> box);
 
+  const void* direct_code(const StubInfo& info);
+
   ~EngineState() {
-    for (auto& [sig, info] : stubs) arena.free(info->code);
+    for (auto& [sig, info] : stubs) {
+      arena.free(info->code);
+      arena.free(info->direct.load());
+    }
   }
 };
 
@@ -57,6 +66,30 @@ abi::CallPlan plan_for(const Signature& sig) {
 
 const Signature& Invoker::signature() const noexcept { return info_->sig; }
 std::size_t Invoker::code_size() const noexcept { return info_ ? info_->code_size : 0; }
+
+const void* Invoker::direct_entry(bool floating, std::size_t size) const {
+  if (!info_) throw Error(ErrorCode::InvalidType, "direct() on an empty Invoker");
+  const Type* rt = info_->sig.ret();
+  const bool integer = rt->is_integer() || rt->kind() == TypeKind::Pointer;
+  const bool matches = (integer && !floating && size == rt->size() && size <= 8) ||
+                       (rt->kind() == TypeKind::F32 && floating && size == 4) ||
+                       (rt->kind() == TypeKind::F64 && floating && size == 8);
+  if (!matches)
+    throw Error(ErrorCode::Unsupported, "direct<R>(): R (" + std::string(floating ? "floating, " : "integer, ") +
+                                            std::to_string(size) + " bytes) does not match the return type " +
+                                            rt->str() + " of " + info_->sig.str(true));
+  return info_->owner->direct_code(*info_);
+}
+
+const void* detail::EngineState::direct_code(const StubInfo& info) {
+  if (const void* code = info.direct.load(std::memory_order_acquire)) return code;
+  std::unique_lock lock(mu);
+  if (const void* code = info.direct.load(std::memory_order_relaxed)) return code;
+  std::vector<std::uint8_t> bytes = jit::emit_register_return_stub(info.plan);
+  const void* code = arena.install(bytes);
+  info.direct.store(code, std::memory_order_release);
+  return code;
+}
 
 BoundCall Invoker::bind(const void* fn) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "bind() on an empty Invoker");
@@ -181,7 +214,7 @@ Invoker Engine::invoker(const Signature& sig) {
   }
   // Classify and emit outside the lock; a racing thread may do the same work, and the
   // loser's code is freed.
-  auto info = std::make_unique<detail::StubInfo>(detail::StubInfo{sig, plan_for(sig)});
+  auto info = std::make_unique<detail::StubInfo>(sig, plan_for(sig));
   std::vector<std::uint8_t> code = jit::emit_call_stub(info->plan, nullptr);
   info->code = state_->arena.install(code);
   info->code_size = code.size();

@@ -12,6 +12,16 @@ std::vector<std::uint8_t> emit_call_stub(const abi::CallPlan& plan, const void* 
   throw Error(ErrorCode::HostAbi, "no AArch64 emitter yet");
 }
 
+std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan) {
+  switch (plan.arch) {
+    case abi::Arch::X64:
+      return emit_x64_call_stub(plan, nullptr, true);
+    case abi::Arch::A64:
+      break;
+  }
+  throw Error(ErrorCode::HostAbi, "no AArch64 emitter yet");
+}
+
 std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const void* handler,
                                               const void* user) {
   switch (plan.arch) {

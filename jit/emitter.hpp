@@ -15,13 +15,20 @@ namespace tramp::jit {
 // Throws Error(HostAbi) if no emitter exists for the plan's architecture.
 std::vector<std::uint8_t> emit_call_stub(const abi::CallPlan& plan, const void* bound_fn = nullptr);
 
+// The register-return variant of the invoke stub: `R(const void* fn, void* const* args)`,
+// the value left where the plan's single return piece is (rax or xmm0), so with nothing on
+// the stack the stub tail-jumps to the target. The plan must return one piece of at most 8
+// bytes in the first integer or vector return register (Error(Unsupported) otherwise).
+std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan);
+
 // A callback thunk: a native function with the plan's signature that gathers its arguments
 // into an array of pointers and calls `handler(void* ret, void* const* args, void* user)`
 // (host convention), then returns what the handler wrote to `ret`.
 std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const void* handler,
                                               const void* user);
 
-std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const void* bound_fn);
+std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
+                                             bool register_return = false);
 std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan, const void* handler,
                                          const void* user);
 

@@ -166,12 +166,24 @@ std::size_t capacity_for(const CallPlan& plan) {
 
 }  // namespace
 
-std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* bound_fn) {
+std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* bound_fn,
+                                             bool register_return) {
   using namespace Xbyak::util;
   std::vector<std::uint8_t> buffer(capacity_for(plan));
   X64Stub a(buffer.size(), buffer.data());
 
-  const bool direct_ret = plan.ret.kind == abi::RetKind::Direct;
+  if (register_return) {
+    const auto& p = plan.ret.pieces;
+    const bool one_register =
+        plan.ret.kind == abi::RetKind::Direct && p.size() == 1 && p[0].size <= 8 &&
+        ((p[0].loc.kind == LocKind::Gpr && p[0].loc.reg == abi::x64::rax) ||
+         (p[0].loc.kind == LocKind::Vec && p[0].loc.reg == 0));
+    if (!one_register)
+      throw Error(ErrorCode::Unsupported, "a register-return stub needs a value returned in rax or xmm0 alone");
+  }
+  // `ret` exists only in the uniform shape; the register-return shape leaves the value in
+  // the callee's return register.
+  const bool direct_ret = !register_return && plan.ret.kind == abi::RetKind::Direct;
   const bool sret = plan.ret.kind == abi::RetKind::Sret;
 
   // Registers the argument phase writes; an entry register none of them touches can be used
@@ -188,9 +200,10 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   if (stack_pieces || copies) written |= 1u << x64::rcx;  // the memory phase's value scratch
   if (sret) written |= 1u << plan.ret.sret_loc.reg;
 
-  // The uniform entry: invoke(fn = rdi, ret = rsi, args = rdx) or bound(ret = rdi, args = rsi).
+  // The uniform entry: invoke(fn = rdi, ret = rsi, args = rdx) or bound(ret = rdi, args = rsi);
+  // register-return: invoke(fn = rdi, args = rsi).
   const Reg64 ret_in = bound_fn ? rdi : rsi;
-  const Reg64 args_in = bound_fn ? rsi : rdx;
+  const Reg64 args_in = register_return ? rsi : bound_fn ? rsi : rdx;
   const Reg64 args = (written >> args_in.getIdx()) & 1 ? r10 : args_in;
   const Reg64 fn = !bound_fn && !((written >> x64::rdi) & 1) ? rdi : r11;
 

@@ -41,7 +41,7 @@ const char* const kHelp =
     "\n"
     "  plan DECL [--abi NAME]               where every byte of the arguments and the return\n"
     "                                       value goes (the CallPlan), for any ABI on any host\n"
-    "  disasm DECL [--abi NAME] [--callback | --bound]\n"
+    "  disasm DECL [--abi NAME] [--callback | --bound | --direct]\n"
     "                                       the call stub (or callback thunk, or bound stub)\n"
     "                                       tramp generates, disassembled\n"
     "  call LIBRARY 'C DECLARATION' [ARG...]\n"
@@ -66,9 +66,10 @@ const char* const kPlanHelp =
     "  tramp plan 'typedef struct { float x, y; double z; } v; v scale(v, double);'\n";
 
 const char* const kDisasmHelp =
-    "usage: tramp disasm DECL [--abi NAME] [--callback | --bound]\n"
+    "usage: tramp disasm DECL [--abi NAME] [--callback | --bound | --direct]\n"
     "Generates the call stub for DECL (or, with --callback, a callback thunk; with\n"
-    "--bound, a stub with its target baked in) and prints it disassembled. Nothing is run:\n"
+    "--bound, a stub with its target baked in; with --direct, the register-return variant\n"
+    "of Invoker::direct) and prints it disassembled. Nothing is run:\n"
     "the handler, user and target addresses in the code are placeholders\n"
     "(0x1111111111111111, 0x2222222222222222, 0x3333333333333333).\n"
     "  tramp disasm 'i32(i32, i32)'\n"
@@ -112,6 +113,7 @@ struct SigOptions {
   tramp::Abi abi = tramp::host_abi();
   bool callback = false;
   bool bound = false;
+  bool direct = false;
 };
 
 // SIGNATURE [--abi NAME] [--callback] [--bound]; `allow_kind` for disasm's two flags.
@@ -129,6 +131,8 @@ SigOptions parse_sig_options(const std::vector<std::string>& args, bool allow_ki
       o.callback = true;
     } else if (allow_kind && a == "--bound") {
       o.bound = true;
+    } else if (allow_kind && a == "--direct") {
+      o.direct = true;
     } else if (a.rfind("--", 0) == 0) {
       usage_error("unknown option '" + a + "'");
     } else if (have_text) {
@@ -139,7 +143,7 @@ SigOptions parse_sig_options(const std::vector<std::string>& args, bool allow_ki
     }
   }
   if (!have_text) usage_error("missing DECL");
-  if (o.callback && o.bound) usage_error("--callback and --bound exclude each other");
+  if (o.callback + o.bound + o.direct > 1) usage_error("--callback, --bound and --direct exclude each other");
   return o;
 }
 
@@ -199,6 +203,7 @@ int cmd_disasm(const std::vector<std::string>& args) {
   const auto* user = reinterpret_cast<const void*>(std::uintptr_t{0x2222222222222222});
   const auto* target = reinterpret_cast<const void*>(std::uintptr_t{0x3333333333333333});
   std::vector<std::uint8_t> code = o.callback ? tramp::jit::emit_callback_thunk(plan.value(), handler, user)
+                                   : o.direct ? tramp::jit::emit_register_return_stub(plan.value())
                                               : tramp::jit::emit_call_stub(plan.value(), o.bound ? target : nullptr);
   if (plan.value().arch != tramp::abi::Arch::X64)
     throw tramp::Error(tramp::ErrorCode::Unsupported, "tramp disasm: no disassembler set up for this architecture");
@@ -208,7 +213,8 @@ int cmd_disasm(const std::vector<std::string>& args) {
   cs_insn* insn = nullptr;
   std::size_t n = cs_disasm(cs, code.data(), code.size(), 0, 0, &insn);
   std::printf("; %s %s: %zu bytes, %zu instructions\n",
-              o.callback ? "callback thunk" : o.bound ? "bound stub" : "call stub", sig.str(true).c_str(),
+              o.callback ? "callback thunk" : o.bound ? "bound stub" : o.direct ? "register-return stub" : "call stub",
+              sig.str(true).c_str(),
               code.size(), n);
   for (std::size_t i = 0; i < n; ++i) {
     std::string bytes;

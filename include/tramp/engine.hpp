@@ -15,6 +15,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <string_view>
 
@@ -55,9 +56,26 @@ class Invoker {
   BoundCall bind(const void* fn) const;
   explicit operator bool() const noexcept { return entry_ != nullptr; }
 
+  // The register-return variant, for signatures whose value comes back in one register
+  // (bool, integers up to 64 bits, pointers, f32, f64): `R(const void* fn, void* const* args)`
+  // returns the value itself, and with no stack arguments the stub tail-jumps to the target,
+  // so a call costs little more than a direct one. R must be the return type's C++
+  // counterpart: an integer, bool or pointer type of the same size, float for f32, double
+  // for f64; anything else throws Error(Unsupported). Made on first use, cached with the
+  // invoker; valid as long as the Engine.
+  template <class R>
+  using DirectFn = R (*)(const void* fn, void* const* args);
+  template <class R>
+  DirectFn<R> direct() const {
+    static_assert(std::is_arithmetic_v<R> || std::is_pointer_v<R>,
+                  "direct<R>(): R is the scalar type the function returns");
+    return reinterpret_cast<DirectFn<R>>(const_cast<void*>(direct_entry(std::is_floating_point_v<R>, sizeof(R))));
+  }
+
  private:
   friend class Engine;
   friend struct detail::EngineState;
+  const void* direct_entry(bool floating, std::size_t size) const;
   InvokeFn entry_ = nullptr;
   const detail::StubInfo* info_ = nullptr;
 };
