@@ -120,6 +120,11 @@ void tramp_scope_free(tramp_scope* scope);
 /* ---- calls and callbacks (the process-wide engine) ---- */
 /* The signature's call stub, cached; valid until the process ends. */
 tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* out);
+/* The register-return variant (C++ Invoker::direct): for a signature returning bool, an
+ * integer up to 64 bits, a pointer, f32 or f64, a function `R f(const void* fn, void* const*
+ * args)` that returns the value itself. `*out` is its address: convert it to that function
+ * type with R matching the return type. TRAMP_ERR_UNSUPPORTED for other return types. */
+tramp_status tramp_invoker_direct(const tramp_signature* sig, void** out);
 /* A stub with `fn` baked in; call it through tramp_bound_entry(). */
 tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** out);
 tramp_bound_fn tramp_bound_entry(const tramp_bound* bound);

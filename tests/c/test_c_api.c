@@ -57,6 +57,13 @@ int main(void) {
     args[1] = &b;
     call(fn, &r, args);
     CHECK(r == 5.0);
+    {
+      void* entry = NULL;
+      double (*direct)(const void*, void* const*);
+      CHECK(tramp_invoker_direct(sig, &entry) == TRAMP_OK);
+      memcpy(&direct, &entry, sizeof direct);
+      CHECK(direct(fn, args) == 5.0);
+    }
     CHECK(tramp_bind(sig, fn, &bound) == TRAMP_OK);
     r = 0;
     tramp_bound_entry(bound)(&r, args);
@@ -209,6 +216,13 @@ int main(void) {
   CHECK(tramp_signature_parse("i32(ptr, ...f32)", &sig) == TRAMP_OK);
   CHECK(tramp_invoker(sig, &call) == TRAMP_ERR_UNSUPPORTED);
   CHECK(strstr(tramp_last_error(), "pass f64") != NULL);
+  tramp_signature_free(sig);
+  CHECK(tramp_signature_parse("{i64, i64}(i64)", &sig) == TRAMP_OK);
+  {
+    void* entry = NULL;
+    CHECK(tramp_invoker_direct(sig, &entry) == TRAMP_ERR_UNSUPPORTED);
+    CHECK(entry == NULL);
+  }
   tramp_signature_free(sig);
   CHECK(tramp_signature_parse("aapcs64:i32(i32)", &sig) == TRAMP_OK);
   CHECK(tramp_invoker(sig, &call) == TRAMP_ERR_HOST_ABI);
