@@ -9,8 +9,11 @@
 // Exit status: 0 done, 1 tramp refused (bad signature, unsupported type, missing library or
 // symbol), 2 wrong command line (unknown option, missing or malformed argument literal).
 #include <capstone/capstone.h>
+#include <ffi.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cinttypes>
@@ -19,6 +22,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +49,8 @@ const char* const kHelp =
     "  disasm DECL [--abi NAME] [--callback | --bound | --direct]\n"
     "                                       the call stub (or callback thunk, or bound stub)\n"
     "                                       tramp generates, disassembled\n"
+    "  bench LIBRARY 'C DECLARATION' [ARG...]\n"
+    "                                       times a call of it through tramp and libffi\n"
     "  call LIBRARY 'C DECLARATION' [ARG...]\n"
     "  call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
     "                                       calls a function from LIBRARY (a file name for\n"
@@ -96,6 +103,22 @@ const char* const kCallHelp =
     "  tramp call libc.so.6 'typedef struct { int quot, rem; } div_t; div_t div(int, int)' 47 5\n"
     "                                                                      prints {9, 2}\n"
     "  tramp call libm.so.6 hypot 'f64(f64, f64)' 3 4                       prints 5\n";
+
+// Keeps a value alive so the timed loop cannot be optimised away.
+template <class T>
+void benchmark_sink(T value) {
+  asm volatile("" : : "g"(value) : "memory");
+}
+
+const char* const kBenchHelp =
+    "usage: tramp bench LIBRARY 'C DECLARATION' [ARG...] [--csv FILE] [--json FILE]\n"
+    "       tramp bench LIBRARY SYMBOL SIGNATURE [ARG...] [--csv FILE] [--json FILE]\n"
+    "Calls the function over and over with the given arguments (literals as for `tramp call`)\n"
+    "through a tramp invoker, a bound stub, the register-return variant (for scalar returns)\n"
+    "and libffi's ffi_call (where libffi can express the signature), and prints the median\n"
+    "ns per call of 7 batches of at least 10 ms each, with the ratio to tramp invoke. The\n"
+    "benchmark matrix of the project itself is `./dev bench`.\n"
+    "  tramp bench libm.so.6 'double hypot(double, double)' 3 4\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "tramp: %s (try tramp --help)\n", message.c_str());
@@ -470,65 +493,252 @@ const Type* promoted_type_of(const std::string& literal, std::size_t index) {
   return errno == 0 && v >= INT32_MIN && v <= INT32_MAX ? Type::i32() : Type::i64();
 }
 
-int cmd_call(const std::vector<std::string>& args) {
-  if (wants_help(args)) return std::fputs(kCallHelp, stdout), 0;
-  if (args.size() < 2) usage_error("call needs LIBRARY 'C DECLARATION' [ARG...] or LIBRARY SYMBOL SIGNATURE [ARG...]");
-  std::string symbol;
-  std::optional<tramp::Signature> parsed;
-  std::size_t first_arg;
+// A call ready to make: the signature, the target, and the arguments as the literals gave
+// them. Used by `call` and `bench`.
+struct PreparedCall {
+  std::optional<tramp::Signature> sig;
   bool c_string = false;
+  void* fn = nullptr;
+  std::optional<tramp::Library> lib;
+  std::deque<std::string> strings;  // a deque: growing it moves no string (and no c_str())
+  std::vector<std::vector<std::uint8_t>> storage;
+  std::vector<void*> argv;
+};
+
+// LIBRARY 'C DECLARATION' [ARG...] or LIBRARY SYMBOL SIGNATURE [ARG...] (args[0] = LIBRARY).
+void prepare(const std::vector<std::string>& args, const char* command, PreparedCall& pc) {
+  if (args.size() < 2)
+    usage_error(std::string(command) + " needs LIBRARY 'C DECLARATION' [ARG...] or LIBRARY SYMBOL SIGNATURE [ARG...]");
+  std::string symbol;
+  std::size_t first_arg;
   if (looks_like_c(args[1])) {
     tramp::CFunction f = tramp::parse_c_function(args[1]);
     symbol = f.name;
-    c_string = f.returns_c_string;
+    pc.c_string = f.returns_c_string;
     first_arg = 2;
     const tramp::Signature& d = f.signature;
     if (d.variadic()) {  // the call's own variadic arguments, typed from their literals
       std::vector<const Type*> types(d.args().begin(), d.args().end());
       for (std::size_t i = first_arg + d.fixed_count(); i < args.size(); ++i)
         types.push_back(promoted_type_of(args[i], i - first_arg));
-      parsed.emplace(d.ret(), std::move(types), d.abi(), d.fixed_count());
+      pc.sig.emplace(d.ret(), std::move(types), d.abi(), d.fixed_count());
     } else {
-      parsed.emplace(d);
+      pc.sig.emplace(d);
     }
   } else {
-    if (args.size() < 3) usage_error("call needs LIBRARY SYMBOL SIGNATURE [ARG...] (or a C declaration)");
+    if (args.size() < 3)
+      usage_error(std::string(command) + " needs LIBRARY SYMBOL SIGNATURE [ARG...] (or a C declaration)");
     symbol = args[1];
-    parsed.emplace(tramp::parse_signature(args[2]));
+    pc.sig.emplace(tramp::parse_signature(args[2]));
     first_arg = 3;
   }
-  const tramp::Signature& sig = *parsed;
+  const tramp::Signature& sig = *pc.sig;
   if (args.size() - first_arg != sig.arg_count())
     usage_error("the function takes " + std::to_string(sig.arg_count()) + " argument(s), " +
                 std::to_string(args.size() - first_arg) + " given");
-  tramp::Invoker call = tramp::Engine::global().invoker(sig);  // refuses unsupported types first
-  tramp::Library lib = args[0] == "-" ? tramp::Library::self() : tramp::Library::open(args[0]);
-  void* fn = lib.symbol(symbol);
-
-  std::deque<std::string> strings;  // a deque: growing it moves no string (and no c_str())
-  std::vector<std::vector<std::uint8_t>> storage;
-  std::vector<void*> argv;
+  tramp::Engine::global().invoker(sig);  // refuses unsupported types before the library opens
+  pc.lib.emplace(args[0] == "-" ? tramp::Library::self() : tramp::Library::open(args[0]));
+  pc.fn = pc.lib->symbol(symbol);
   for (std::size_t i = 0; i < sig.arg_count(); ++i) {
     const Type* t = sig.args()[i];
-    storage.emplace_back(t->size() + 16, 0);
-    auto* dst = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(storage.back().data()) + 15) & ~std::uintptr_t{15});
+    pc.storage.emplace_back(t->size() + 16, 0);
+    auto* dst = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(pc.storage.back().data()) + 15) &
+                                                ~std::uintptr_t{15});
     const std::string& text = args[first_arg + i];
     Literal lit(text, "argument " + std::to_string(i) + " ('" + text + "', " + t->str() + ")");
-    lit.value(t, dst, strings);
+    lit.value(t, dst, pc.strings);
     lit.finish();
-    argv.push_back(dst);
+    pc.argv.push_back(dst);
   }
+}
+
+int cmd_call(const std::vector<std::string>& args) {
+  if (wants_help(args)) return std::fputs(kCallHelp, stdout), 0;
+  PreparedCall pc;
+  prepare(args, "call", pc);
+  const tramp::Signature& sig = *pc.sig;
+  tramp::Invoker call = tramp::Engine::global().invoker(sig);
   std::vector<std::uint8_t> ret(sig.ret()->size() + 32, 0);
   auto* r = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(ret.data()) + 15) & ~std::uintptr_t{15});
   std::fflush(stdout);
-  call(fn, r, argv.data());
+  call(pc.fn, r, pc.argv.data());
   std::fflush(stdout);  // what the callee printed through stdio comes first
-  if (c_string) {  // a declared char*: the string, as C's printf("%s") would show it
+  if (pc.c_string) {  // a declared char*: the string, as C's printf("%s") would show it
     const char* str;
     std::memcpy(&str, r, sizeof str);
     std::printf("%s\n", str ? ("\"" + std::string(str) + "\"").c_str() : "null");
   } else if (!sig.ret()->is_void()) {
     std::printf("%s\n", format_value(sig.ret(), r).c_str());
+  }
+  return 0;
+}
+
+// ---- tramp bench: a user's function through tramp and through libffi ----
+
+// libffi's description of t, or null where libffi has none (unions, packed or over-aligned
+// records, __int128, __float128); `keep` owns what is built.
+ffi_type* ffi_of(const Type* t, std::vector<std::unique_ptr<ffi_type>>& keep,
+                 std::vector<std::unique_ptr<ffi_type*[]>>& lists) {
+  switch (t->kind()) {
+    case TypeKind::Void: return &ffi_type_void;
+    case TypeKind::Bool: case TypeKind::U8: return &ffi_type_uint8;
+    case TypeKind::I8: return &ffi_type_sint8;
+    case TypeKind::I16: return &ffi_type_sint16;
+    case TypeKind::U16: return &ffi_type_uint16;
+    case TypeKind::I32: return &ffi_type_sint32;
+    case TypeKind::U32: return &ffi_type_uint32;
+    case TypeKind::I64: return &ffi_type_sint64;
+    case TypeKind::U64: return &ffi_type_uint64;
+    case TypeKind::F32: return &ffi_type_float;
+    case TypeKind::F64: return &ffi_type_double;
+    case TypeKind::F80: return &ffi_type_longdouble;
+    case TypeKind::Pointer: return &ffi_type_pointer;
+    case TypeKind::Struct: {
+      if (t->packed() || t->declared_align()) return nullptr;
+      std::vector<ffi_type*> elements;
+      for (const tramp::Field& f : t->fields()) {
+        if (f.align) return nullptr;
+        const Type* ft = f.type;
+        std::size_t n = 1;
+        while (ft->kind() == TypeKind::Array) n *= ft->count(), ft = ft->element();
+        ffi_type* e = ffi_of(ft, keep, lists);
+        if (!e) return nullptr;
+        elements.insert(elements.end(), n, e);
+      }
+      auto list = std::make_unique<ffi_type*[]>(elements.size() + 1);
+      for (std::size_t i = 0; i < elements.size(); ++i) list[i] = elements[i];
+      list[elements.size()] = nullptr;
+      auto st = std::make_unique<ffi_type>();
+      st->size = 0;
+      st->alignment = 0;
+      st->type = FFI_TYPE_STRUCT;
+      st->elements = list.get();
+      lists.push_back(std::move(list));
+      keep.push_back(std::move(st));
+      return keep.back().get();
+    }
+    default: return nullptr;
+  }
+}
+
+// Median ns per call over 7 batches, each long enough (at least 10 ms) to time.
+template <class F>
+double median_ns(F&& one_call) {
+  long n = 1;
+  for (;;) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) one_call();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (ms >= 10 || n >= (1L << 30)) break;
+    n *= 2;
+  }
+  std::vector<double> ns;
+  for (int b = 0; b < 7; ++b) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) one_call();
+    ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
+                 static_cast<double>(n));
+  }
+  std::sort(ns.begin(), ns.end());
+  return ns[3];
+}
+
+int cmd_bench(const std::vector<std::string>& all_args) {
+  if (wants_help(all_args)) return std::fputs(kBenchHelp, stdout), 0;
+  std::vector<std::string> args;
+  std::string csv, json;
+  for (std::size_t i = 0; i < all_args.size(); ++i) {
+    if (all_args[i] == "--csv" || all_args[i] == "--json") {
+      if (i + 1 >= all_args.size()) usage_error(all_args[i] + " needs a FILE");
+      (all_args[i] == "--csv" ? csv : json) = all_args[i + 1];
+      ++i;
+    } else {
+      args.push_back(all_args[i]);
+    }
+  }
+  PreparedCall pc;
+  prepare(args, "bench", pc);
+  const tramp::Signature& sig = *pc.sig;
+  tramp::Invoker inv = tramp::Engine::global().invoker(sig);
+  tramp::BoundCall bound = inv.bind(pc.fn);
+  alignas(16) std::uint8_t ret[256 + 16];
+  std::vector<std::uint8_t> big_ret(sig.ret()->size() + 32);
+  std::uint8_t* r = sig.ret()->size() <= 256 ? ret : big_ret.data();
+  void* const* argv = pc.argv.data();
+
+  struct Result {
+    std::string engine;
+    double ns;
+  };
+  std::vector<Result> results;
+  const std::size_t steps = 4;
+  auto progress = [&](std::size_t step, const char* what) {
+    std::fprintf(stderr, "\rtramp bench: %zu/%zu %-24s", step, steps, what);
+    std::fflush(stderr);
+  };
+  progress(1, "tramp invoke");
+  results.push_back({"tramp invoke", median_ns([&] { inv(pc.fn, r, argv); })});
+  progress(2, "tramp bound");
+  results.push_back({"tramp bound", median_ns([&] { bound(r, argv); })});
+  progress(3, "tramp direct");
+  const Type* rt = sig.ret();
+  if (rt->kind() == TypeKind::F64) {
+    auto f = inv.direct<double>();
+    results.push_back({"tramp direct", median_ns([&] { benchmark_sink(f(pc.fn, argv)); })});
+  } else if (rt->kind() == TypeKind::F32) {
+    auto f = inv.direct<float>();
+    results.push_back({"tramp direct", median_ns([&] { benchmark_sink(f(pc.fn, argv)); })});
+  } else if ((rt->is_integer() || rt->kind() == TypeKind::Pointer) && rt->size() == 8) {
+    auto f = inv.direct<std::uint64_t>();
+    results.push_back({"tramp direct", median_ns([&] { benchmark_sink(f(pc.fn, argv)); })});
+  } else if (rt->is_integer() && rt->size() == 4) {
+    auto f = inv.direct<std::uint32_t>();
+    results.push_back({"tramp direct", median_ns([&] { benchmark_sink(f(pc.fn, argv)); })});
+  }
+  progress(4, "libffi ffi_call");
+  std::vector<std::unique_ptr<ffi_type>> keep;
+  std::vector<std::unique_ptr<ffi_type*[]>> lists;
+  std::vector<ffi_type*> ffi_args;
+  ffi_type* ffi_ret = ffi_of(rt, keep, lists);
+  bool expressible = ffi_ret != nullptr && sig.abi() == tramp::host_abi();
+  for (const Type* t : sig.args()) {
+    ffi_args.push_back(ffi_of(t, keep, lists));
+    expressible = expressible && ffi_args.back() != nullptr;
+  }
+  ffi_cif cif;
+  if (expressible) {
+    const auto n = static_cast<unsigned>(ffi_args.size());
+    ffi_status st = sig.variadic() ? ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(sig.fixed_count()), n,
+                                                      ffi_ret, ffi_args.data())
+                                   : ffi_prep_cif(&cif, FFI_DEFAULT_ABI, n, ffi_ret, ffi_args.data());
+    expressible = st == FFI_OK;
+  }
+  // libffi widens small integer returns to a full register's worth.
+  alignas(16) std::uint8_t ffi_ret_buf[256 + 16];
+  std::vector<std::uint8_t> big_ffi_ret(rt->size() + 32);
+  std::uint8_t* fr = rt->size() <= 256 ? ffi_ret_buf : big_ffi_ret.data();
+  if (expressible)
+    results.push_back({"libffi ffi_call", median_ns([&] { ffi_call(&cif, FFI_FN(pc.fn), fr, const_cast<void**>(argv)); })});
+  std::fprintf(stderr, "\r%60s\r", "");
+
+  const double base = results[0].ns;
+  std::printf("%s: median ns per call, 7 batches of at least 10 ms\n\n", sig.str(true).c_str());
+  std::printf("| engine | ns per call | ratio to tramp invoke |\n|---|---:|---:|\n");
+  for (const Result& res : results) std::printf("| %s | %.2f | %.2fx |\n", res.engine.c_str(), res.ns, res.ns / base);
+  if (!expressible) std::printf("\n(libffi cannot express this signature on this host: no libffi row)\n");
+  if (!csv.empty()) {
+    std::ofstream out(csv);
+    out << "engine,ns_per_call\n";
+    for (const Result& res : results) out << res.engine << "," << res.ns << "\n";
+    if (!out) throw tramp::Error(tramp::ErrorCode::Library, "cannot write " + csv);
+  }
+  if (!json.empty()) {
+    std::ofstream out(json);
+    out << "{\"signature\": \"" << sig.str(true) << "\", \"results\": [";
+    for (std::size_t i = 0; i < results.size(); ++i)
+      out << (i ? ", " : "") << "{\"engine\": \"" << results[i].engine << "\", \"ns_per_call\": " << results[i].ns << "}";
+    out << "]}\n";
+    if (!out) throw tramp::Error(tramp::ErrorCode::Library, "cannot write " + json);
   }
   return 0;
 }
@@ -547,6 +757,7 @@ int main(int argc, char** argv) {
     if (cmd == "plan") return cmd_plan(args);
     if (cmd == "disasm") return cmd_disasm(args);
     if (cmd == "call") return cmd_call(args);
+    if (cmd == "bench") return cmd_bench(args);
   } catch (const tramp::Error& e) {
     std::fprintf(stderr, "tramp %s: %s\n", cmd.c_str(), e.what());
     return kRefused;
