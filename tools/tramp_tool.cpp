@@ -31,6 +31,7 @@
 
 #include "abi/call_plan.hpp"
 #include "jit/emitter.hpp"
+#include "tools/ffi_types.hpp"
 #include "tramp/tramp.hpp"
 
 namespace {
@@ -575,52 +576,6 @@ int cmd_call(const std::vector<std::string>& args) {
 
 // ---- tramp bench: a user's function through tramp and through libffi ----
 
-// libffi's description of t, or null where libffi has none (unions, packed or over-aligned
-// records, __int128, __float128); `keep` owns what is built.
-ffi_type* ffi_of(const Type* t, std::vector<std::unique_ptr<ffi_type>>& keep,
-                 std::vector<std::unique_ptr<ffi_type*[]>>& lists) {
-  switch (t->kind()) {
-    case TypeKind::Void: return &ffi_type_void;
-    case TypeKind::Bool: case TypeKind::U8: return &ffi_type_uint8;
-    case TypeKind::I8: return &ffi_type_sint8;
-    case TypeKind::I16: return &ffi_type_sint16;
-    case TypeKind::U16: return &ffi_type_uint16;
-    case TypeKind::I32: return &ffi_type_sint32;
-    case TypeKind::U32: return &ffi_type_uint32;
-    case TypeKind::I64: return &ffi_type_sint64;
-    case TypeKind::U64: return &ffi_type_uint64;
-    case TypeKind::F32: return &ffi_type_float;
-    case TypeKind::F64: return &ffi_type_double;
-    case TypeKind::F80: return &ffi_type_longdouble;
-    case TypeKind::Pointer: return &ffi_type_pointer;
-    case TypeKind::Struct: {
-      if (t->packed() || t->declared_align()) return nullptr;
-      std::vector<ffi_type*> elements;
-      for (const tramp::Field& f : t->fields()) {
-        if (f.align) return nullptr;
-        const Type* ft = f.type;
-        std::size_t n = 1;
-        while (ft->kind() == TypeKind::Array) n *= ft->count(), ft = ft->element();
-        ffi_type* e = ffi_of(ft, keep, lists);
-        if (!e) return nullptr;
-        elements.insert(elements.end(), n, e);
-      }
-      auto list = std::make_unique<ffi_type*[]>(elements.size() + 1);
-      for (std::size_t i = 0; i < elements.size(); ++i) list[i] = elements[i];
-      list[elements.size()] = nullptr;
-      auto st = std::make_unique<ffi_type>();
-      st->size = 0;
-      st->alignment = 0;
-      st->type = FFI_TYPE_STRUCT;
-      st->elements = list.get();
-      lists.push_back(std::move(list));
-      keep.push_back(std::move(st));
-      return keep.back().get();
-    }
-    default: return nullptr;
-  }
-}
-
 // Median ns per call over 7 batches, each long enough (at least 10 ms) to time.
 template <class F>
 double median_ns(F&& one_call) {
@@ -696,13 +651,12 @@ int cmd_bench(const std::vector<std::string>& all_args) {
     results.push_back({"tramp direct", median_ns([&] { benchmark_sink(f(pc.fn, argv)); })});
   }
   progress(4, "libffi ffi_call");
-  std::vector<std::unique_ptr<ffi_type>> keep;
-  std::vector<std::unique_ptr<ffi_type*[]>> lists;
+  tramp::tools::FfiTypes ffi_types;
   std::vector<ffi_type*> ffi_args;
-  ffi_type* ffi_ret = ffi_of(rt, keep, lists);
+  ffi_type* ffi_ret = ffi_types.of(rt);
   bool expressible = ffi_ret != nullptr && sig.abi() == tramp::host_abi();
   for (const Type* t : sig.args()) {
-    ffi_args.push_back(ffi_of(t, keep, lists));
+    ffi_args.push_back(ffi_types.of(t));
     expressible = expressible && ffi_args.back() != nullptr;
   }
   ffi_cif cif;
