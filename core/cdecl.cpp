@@ -317,6 +317,10 @@ class CParser {
         if (it != scope_.typedefs.end()) {
           next();
           base = it->second;
+          // `typedef struct s s_t;` before `struct s { ... };`: s_t is complete once s is.
+          if (!base->type && !base->function)
+            if (auto tag = scope_.tags.find(base->incomplete); tag != scope_.tags.end() && tag->second.type)
+              base = tag->second;
           continue;
         }
       }

@@ -142,8 +142,12 @@ TEST_CASE("a scope carries declarations into later parses", "[cdecl]") {
   // A forward-declared struct works behind a pointer and becomes usable once defined.
   scope.parse("struct node; struct node* next(struct node*);");
   CHECK_THROWS_WITH(scope.parse("struct node by_value(void);"), Catch::Contains("struct node is incomplete"));
+  scope.parse("typedef struct node node_t;");
+  CHECK_THROWS_WITH(scope.parse("node_t early(void);"), Catch::Contains("struct node is incomplete"));
   scope.parse("struct node { struct node* next; int v; }; struct node by_value(void);");
   CHECK(scope.function("by_value")->signature.str() == "{ptr, i32}()");
+  scope.parse("node_t late(node_t);");  // the typedef made before the definition completes with it
+  CHECK(scope.function("late")->signature.str() == "{ptr, i32}({ptr, i32})");
   // A failing parse adds nothing, not even the declarations before the error.
   const std::size_t before = scope.functions().size();
   CHECK_THROWS(scope.parse("int good(int); int bad(int"));
