@@ -26,6 +26,12 @@ Arch arch_of(Abi abi) noexcept;
 namespace x64 {
 // x86-64 general-purpose registers in encoding order.
 enum Gpr : std::uint8_t { rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15 };
+// Registers a SysV function preserves (psABI figure 3.4): rbx, rsp, rbp, r12-r15, no vector
+// register. The SysV classifier puts them in its plans; the emitter needs them because the
+// handler a callback thunk calls is a host (SysV) function, whatever the thunk's own ABI.
+constexpr std::uint32_t kSysVCalleeSavedGprs = 1u << rbx | 1u << rsp | 1u << rbp | 1u << r12 |
+                                               1u << r13 | 1u << r14 | 1u << r15;
+constexpr std::uint32_t kSysVCalleeSavedVecs = 0;
 }  // namespace x64
 
 enum class LocKind : std::uint8_t {

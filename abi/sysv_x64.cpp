@@ -39,10 +39,6 @@ constexpr std::array<std::uint8_t, 6> kArgGprs = {x64::rdi, x64::rsi, x64::rdx,
 constexpr std::size_t kArgVecs = 8;  // xmm0-xmm7
 constexpr std::array<std::uint8_t, 2> kRetGprs = {x64::rax, x64::rdx};
 constexpr std::size_t kRetVecs = 2;  // xmm0, xmm1
-// Preserved across calls (psABI figure 3.4): rbx, rsp, rbp, r12-r15; no vector register.
-constexpr std::uint32_t kCalleeSavedGprs = 1u << x64::rbx | 1u << x64::rsp | 1u << x64::rbp |
-                                           1u << x64::r12 | 1u << x64::r13 | 1u << x64::r14 |
-                                           1u << x64::r15;
 
 // Aggregates up to two eightbytes travel in registers; without __m256/__m512 types, anything
 // larger is MEMORY (psABI 3.2.3, rule 1 and post-merger rule 5(c)).
@@ -174,7 +170,8 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
   plan.abi = Abi::SysV_X64;
   plan.arch = Arch::X64;
   plan.stack_align = 16;
-  plan.callee_saved_gprs = kCalleeSavedGprs;
+  plan.callee_saved_gprs = x64::kSysVCalleeSavedGprs;
+  plan.callee_saved_vecs = x64::kSysVCalleeSavedVecs;
 
   std::size_t next_gpr = 0, next_vec = 0;
   std::uint32_t stack = 0;

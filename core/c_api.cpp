@@ -2,7 +2,6 @@
 // a status and a per-thread message.
 #include "tramp/tramp.h"
 
-#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
@@ -273,20 +272,9 @@ tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* result) 
 tramp_status tramp_invoker_direct(const tramp_signature* sig, void** result) {
   if (!sig || !result) return bad_argument("tramp_invoker_direct", "sig or out is NULL");
   return guarded([&] {
-    const tramp::Invoker inv = tramp::Engine::global().invoker(sig->sig);
     const tramp::Type* rt = sig->sig.ret();
     const bool floating = rt->kind() == tramp::TypeKind::F32 || rt->kind() == tramp::TypeKind::F64;
-    // direct<R>() checks R against the return type; any R of the right size and class will do.
-    void* entry = nullptr;
-    switch (rt->size()) {
-      case 1: entry = reinterpret_cast<void*>(inv.direct<std::uint8_t>()); break;
-      case 2: entry = reinterpret_cast<void*>(inv.direct<std::uint16_t>()); break;
-      case 4: entry = floating ? reinterpret_cast<void*>(inv.direct<float>()) : reinterpret_cast<void*>(inv.direct<std::uint32_t>()); break;
-      case 8: entry = floating ? reinterpret_cast<void*>(inv.direct<double>()) : reinterpret_cast<void*>(inv.direct<std::uint64_t>()); break;
-      default:
-        throw tramp::Error(tramp::ErrorCode::Unsupported, "tramp_invoker_direct: the return type " + rt->str() +
-                                                              " of " + sig->sig.str(true) + " is not one register");
-    }
+    void* entry = const_cast<void*>(tramp::Engine::global().invoker(sig->sig).direct_entry(floating, rt->size()));
     *result = entry;
     return TRAMP_OK;
   });

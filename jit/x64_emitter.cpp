@@ -142,12 +142,6 @@ class X64Stub : public Xbyak::CodeGenerator {
 
 std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / a * a; }
 
-// Registers a SysV function preserves: the handler a thunk calls is one.
-constexpr std::uint32_t kHandlerSavedGprs = 1u << abi::x64::rbx | 1u << abi::x64::rsp |
-                                            1u << abi::x64::rbp | 1u << abi::x64::r12 |
-                                            1u << abi::x64::r13 | 1u << abi::x64::r14 |
-                                            1u << abi::x64::r15;
-
 // Sizes that load_gpr assembles from two reads, the last one into its base register.
 bool load_clobbers_base(std::uint32_t size) { return size == 3 || (size >= 5 && size <= 7); }
 
@@ -196,7 +190,7 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
       if (p.loc.kind == LocKind::Gpr) written |= 1u << p.loc.reg;
       if (p.loc.kind == LocKind::Stack) stack_pieces = true;
     }
-  bool copies = plan.copy_area_size != 0;
+  const bool copies = plan.copy_area_size != 0;
   if (stack_pieces || copies) written |= 1u << x64::rcx;  // the memory phase's value scratch
   if (sret) written |= 1u << plan.ret.sret_loc.reg;
 
@@ -385,8 +379,8 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   if (sret) at += 8;
   // Registers this ABI's callers expect preserved that the handler, a host (SysV) function,
   // may clobber: saved around the handler call (Win64: rdi, rsi, xmm6-xmm15).
-  const std::uint32_t save_gprs = plan.callee_saved_gprs & ~kHandlerSavedGprs;
-  const std::uint32_t save_vecs = plan.callee_saved_vecs;  // SysV preserves no vector register
+  const std::uint32_t save_gprs = plan.callee_saved_gprs & ~abi::x64::kSysVCalleeSavedGprs;
+  const std::uint32_t save_vecs = plan.callee_saved_vecs & ~abi::x64::kSysVCalleeSavedVecs;
   const std::uint32_t gprs_at = at;
   at += 8 * static_cast<std::uint32_t>(__builtin_popcount(save_gprs));
   const std::uint32_t vecs_at = align_up(at, 16);

@@ -71,11 +71,13 @@ class Invoker {
                   "direct<R>(): R is the scalar type the function returns");
     return reinterpret_cast<DirectFn<R>>(const_cast<void*>(direct_entry(std::is_floating_point_v<R>, sizeof(R))));
   }
+  // The untyped form of direct<R>(): the variant's address for a return value that is
+  // floating or not and `size` bytes; throws as direct<R>() does when that does not match.
+  const void* direct_entry(bool floating, std::size_t size) const;
 
  private:
   friend class Engine;
   friend struct detail::EngineState;
-  const void* direct_entry(bool floating, std::size_t size) const;
   InvokeFn entry_ = nullptr;
   const detail::StubInfo* info_ = nullptr;
 };
