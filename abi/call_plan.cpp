@@ -51,6 +51,7 @@ std::string reg_name(Arch arch, LocKind kind, std::uint8_t reg) {
     if (kind == LocKind::Gpr) return reg < kX64GprNames.size() ? std::string(kX64GprNames[reg]) : "r?";
     return "xmm" + std::to_string(reg);
   }
+  if (kind == LocKind::Gpr && reg == a64::kSp) return "sp";
   return (kind == LocKind::Gpr ? "x" : "v") + std::to_string(reg);
 }
 
@@ -149,11 +150,11 @@ Result<CallPlan> classify_for_abi(const Signature& sig) {
     case Abi::Win64:
       return classify_win64(sig);
     case Abi::Aapcs64:
+      return classify_aapcs64(sig);
     case Abi::AppleArm64:
-      break;
+      return classify_apple_arm64(sig);
   }
-  return Error(ErrorCode::Unsupported,
-               "no classifier for the " + std::string(abi_name(sig.abi())) + " ABI yet");
+  return Error(ErrorCode::Unsupported, "no classifier for this ABI");
 }
 
 }  // namespace

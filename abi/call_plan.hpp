@@ -34,6 +34,17 @@ constexpr std::uint32_t kSysVCalleeSavedGprs = 1u << rbx | 1u << rsp | 1u << rbp
 constexpr std::uint32_t kSysVCalleeSavedVecs = 0;
 }  // namespace x64
 
+namespace a64 {
+// AArch64 registers: x0-x30 by number, 31 is sp (as a base or a saved register); v0-v31.
+constexpr std::uint8_t kSp = 31;
+constexpr std::uint8_t kIndirectResult = 8;  // x8 (XR): the address of a result buffer
+// Registers an AAPCS64 function preserves (6.1.1, 6.1.2): x19-x29 and sp; of v8-v15 only
+// the low 64 bits. Both AArch64 variants use this set; the emitter needs it because the
+// handler a thunk calls is a host function.
+constexpr std::uint32_t kCalleeSavedGprs = 0x3FF80000u | 1u << kSp;
+constexpr std::uint32_t kCalleeSavedVecs = 0xFF00u;
+}  // namespace a64
+
 enum class LocKind : std::uint8_t {
   Gpr,    // integer register `reg`
   Vec,    // vector/floating register `reg` (xmmN, vN)
@@ -130,6 +141,8 @@ Result<CallPlan> classify(const Signature& sig);
 // Per-ABI classifiers, one file each in abi/.
 Result<CallPlan> classify_sysv_x64(const Signature& sig);
 Result<CallPlan> classify_win64(const Signature& sig);
+Result<CallPlan> classify_aapcs64(const Signature& sig);
+Result<CallPlan> classify_apple_arm64(const Signature& sig);
 
 // C facts that more than one classifier applies.
 //

@@ -7,9 +7,9 @@ std::vector<std::uint8_t> emit_call_stub(const abi::CallPlan& plan, const void* 
     case abi::Arch::X64:
       return emit_x64_call_stub(plan, bound_fn);
     case abi::Arch::A64:
-      break;
+      return emit_a64_call_stub(plan, bound_fn);
   }
-  throw Error(ErrorCode::HostAbi, "no AArch64 emitter yet");
+  throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
 }
 
 std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan) {
@@ -17,9 +17,9 @@ std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan) {
     case abi::Arch::X64:
       return emit_x64_call_stub(plan, nullptr, true);
     case abi::Arch::A64:
-      break;
+      return emit_a64_call_stub(plan, nullptr, true);
   }
-  throw Error(ErrorCode::HostAbi, "no AArch64 emitter yet");
+  throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
 }
 
 std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const void* handler,
@@ -28,9 +28,9 @@ std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const v
     case abi::Arch::X64:
       return emit_x64_thunk(plan, handler, user);
     case abi::Arch::A64:
-      break;
+      return emit_a64_thunk(plan, handler, user);
   }
-  throw Error(ErrorCode::HostAbi, "no AArch64 emitter yet");
+  throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
 }
 
 }  // namespace tramp::jit

@@ -31,5 +31,9 @@ std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const vo
                                              bool register_return = false);
 std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan, const void* handler,
                                          const void* user);
+std::vector<std::uint8_t> emit_a64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
+                                             bool register_return = false);
+std::vector<std::uint8_t> emit_a64_thunk(const abi::CallPlan& plan, const void* handler,
+                                         const void* user);
 
 }  // namespace tramp::jit

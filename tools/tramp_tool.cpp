@@ -229,11 +229,12 @@ int cmd_disasm(const std::vector<std::string>& args) {
   std::vector<std::uint8_t> code = o.callback ? tramp::jit::emit_callback_thunk(plan.value(), handler, user)
                                    : o.direct ? tramp::jit::emit_register_return_stub(plan.value())
                                               : tramp::jit::emit_call_stub(plan.value(), o.bound ? target : nullptr);
-  if (plan.value().arch != tramp::abi::Arch::X64)
-    throw tramp::Error(tramp::ErrorCode::Unsupported, "tramp disasm: no disassembler set up for this architecture");
+  // Code for either architecture is disassembled on any host.
+  const bool a64 = plan.value().arch == tramp::abi::Arch::A64;
   csh cs;
-  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-    throw tramp::Error(tramp::ErrorCode::Unsupported, "capstone cannot open its x86-64 disassembler");
+  if (cs_open(a64 ? CS_ARCH_ARM64 : CS_ARCH_X86, a64 ? CS_MODE_LITTLE_ENDIAN : CS_MODE_64, &cs) != CS_ERR_OK)
+    throw tramp::Error(tramp::ErrorCode::Unsupported,
+                       std::string("capstone cannot open its ") + (a64 ? "AArch64" : "x86-64") + " disassembler");
   cs_insn* insn = nullptr;
   std::size_t n = cs_disasm(cs, code.data(), code.size(), 0, 0, &insn);
   std::printf("; %s %s: %zu bytes, %zu instructions\n",

@@ -1,4 +1,5 @@
-// Golden tests: the text form of SysV x86-64 and Win64 plans for hand-picked signatures.
+// Golden tests: the text form of SysV x86-64, Win64, AAPCS64 and Apple arm64 plans for
+// hand-picked signatures. Classification is pure, so every ABI's plans are checked on every host.
 // TRAMP_BLESS=1 rewrites the golden file from the current classifier; review the diff.
 #include <catch2/catch.hpp>
 
@@ -97,9 +98,10 @@ TEST_CASE("SysV refuses unpromoted variadic arguments and names them", "[sysv]")
   CHECK_THAT(plan2.error().what(), Catch::Contains("argument 1") && Catch::Contains("int"));
 }
 
-TEST_CASE("Plans for other ABIs are refused with a reason until their classifier exists", "[abi]") {
-  auto sig = tramp::parse_signature("i32(i32)", tramp::Abi::Aapcs64);
-  auto plan = tramp::abi::classify(sig);
-  REQUIRE_FALSE(plan.ok());
-  CHECK_THAT(plan.error().what(), Catch::Contains("aapcs64"));
+TEST_CASE("AAPCS64 plans match the golden file", "[golden][aapcs64]") {
+  check_golden("aapcs64", tramp::Abi::Aapcs64);
+}
+
+TEST_CASE("Apple arm64 plans match the golden file", "[golden][apple]") {
+  check_golden("apple_arm64", tramp::Abi::AppleArm64);
 }
