@@ -241,4 +241,27 @@ std::size_t Engine::cached_stubs() const {
   return state_->stubs.size();
 }
 
+std::string plan_text(const Signature& sig) {
+  auto plan = abi::classify(sig);
+  if (!plan) throw plan.error();
+  return plan.value().str(sig);
+}
+
+std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn, const void* user) {
+  auto plan = abi::classify(sig);
+  if (!plan) throw plan.error();
+  switch (kind) {
+    case CodeKind::Invoke:
+      return jit::emit_call_stub(plan.value());
+    case CodeKind::Bound:
+      if (!fn) throw Error(ErrorCode::Unsupported, "a bound stub needs the target's address");
+      return jit::emit_call_stub(plan.value(), fn);
+    case CodeKind::RegisterReturn:
+      return jit::emit_register_return_stub(plan.value());
+    case CodeKind::Callback:
+      return jit::emit_callback_thunk(plan.value(), fn, user);
+  }
+  throw Error(ErrorCode::Unsupported, "unknown code kind");
+}
+
 }  // namespace tramp

@@ -29,8 +29,6 @@
 #include <string_view>
 #include <vector>
 
-#include "abi/call_plan.hpp"
-#include "jit/emitter.hpp"
 #include "tools/ffi_types.hpp"
 #include "tramp/tramp.hpp"
 
@@ -211,9 +209,7 @@ int cmd_plan(const std::vector<std::string>& args) {
   if (wants_help(args)) return std::fputs(kPlanHelp, stdout), 0;
   SigOptions o = parse_sig_options(args, false);
   tramp::Signature sig = describe(o.text, o.abi).sig;
-  auto plan = tramp::abi::classify(sig);
-  if (!plan) throw plan.error();
-  std::fputs(plan.value().str(sig).c_str(), stdout);
+  std::fputs(tramp::plan_text(sig).c_str(), stdout);
   return 0;
 }
 
@@ -221,16 +217,17 @@ int cmd_disasm(const std::vector<std::string>& args) {
   if (wants_help(args)) return std::fputs(kDisasmHelp, stdout), 0;
   SigOptions o = parse_sig_options(args, true);
   tramp::Signature sig = describe(o.text, o.abi).sig;
-  auto plan = tramp::abi::classify(sig);
-  if (!plan) throw plan.error();
   const auto* handler = reinterpret_cast<const void*>(std::uintptr_t{0x1111111111111111});
   const auto* user = reinterpret_cast<const void*>(std::uintptr_t{0x2222222222222222});
   const auto* target = reinterpret_cast<const void*>(std::uintptr_t{0x3333333333333333});
-  std::vector<std::uint8_t> code = o.callback ? tramp::jit::emit_callback_thunk(plan.value(), handler, user)
-                                   : o.direct ? tramp::jit::emit_register_return_stub(plan.value())
-                                              : tramp::jit::emit_call_stub(plan.value(), o.bound ? target : nullptr);
+  using tramp::CodeKind;
+  std::vector<std::uint8_t> code =
+      o.callback ? tramp::machine_code(sig, CodeKind::Callback, handler, user)
+      : o.direct ? tramp::machine_code(sig, CodeKind::RegisterReturn)
+      : o.bound  ? tramp::machine_code(sig, CodeKind::Bound, target)
+                 : tramp::machine_code(sig, CodeKind::Invoke);
   // Code for either architecture is disassembled on any host.
-  const bool a64 = plan.value().arch == tramp::abi::Arch::A64;
+  const bool a64 = sig.abi() == tramp::Abi::Aapcs64 || sig.abi() == tramp::Abi::AppleArm64;
   csh cs;
   if (cs_open(a64 ? CS_ARCH_ARM64 : CS_ARCH_X86, a64 ? CS_MODE_LITTLE_ENDIAN : CS_MODE_64, &cs) != CS_ERR_OK)
     throw tramp::Error(tramp::ErrorCode::Unsupported,

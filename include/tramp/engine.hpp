@@ -17,6 +17,7 @@
 #include <memory>
 #include <type_traits>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "tramp/signature.hpp"
@@ -176,6 +177,23 @@ class Engine {
  private:
   std::shared_ptr<detail::EngineState> state_;
 };
+
+// What tramp would generate for a signature, for every ABI on every host: nothing is
+// installed or run, so an x86-64 machine can show an AArch64 or Apple arm64 call.
+// The CallPlan in text: where every byte of every argument and of the result goes (the
+// format of `tramp plan` and of docs/abi/). Throws Error(Unsupported) like Engine::invoker.
+std::string plan_text(const Signature& sig);
+
+enum class CodeKind : std::uint8_t {
+  Invoke,          // Engine::invoker's stub: void(const void* fn, void* ret, void* const* args)
+  Bound,           // Engine::bind's stub, for a target at address `fn`
+  RegisterReturn,  // Invoker::direct<R>()'s stub: R(const void* fn, void* const* args)
+  Callback,        // Engine::callback's thunk, calling handler `fn` with `user`
+};
+// The machine code of that stub or thunk (position-independent; the addresses `fn` and
+// `user` are baked in as immediates and may be any value; Bound needs a non-null `fn`).
+std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn = nullptr,
+                                       const void* user = nullptr);
 
 // A loaded shared library (dlopen). Closing happens when the last copy goes away.
 class Library {
