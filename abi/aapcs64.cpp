@@ -1,5 +1,6 @@
 // Procedure Call Standard for the Arm 64-bit Architecture (AAPCS64), section 6.8 "Parameter
-// passing" (rules B.1-B.6 and C.1-C.16) and 6.9 "Result return", as gcc 12 implements it on
+// passing" (rules B.1-B.6 and C.1-C.17, numbered as in release 2020Q2 and later, where C.7
+// and C.8 are the SVE rules) and 6.9 "Result return", as gcc 12 implements it on
 // Linux; and Apple's arm64 variant ("Writing ARM64 code for Apple platforms": stack arguments
 // packed at their natural alignment, variadic arguments always on the stack in 8-byte slots,
 // small integers extended by the side that writes the register), as clang implements it.
@@ -9,7 +10,7 @@
 //   struct { float x, y, z; } s              an HFA of three floats: v0, v1, v2, one per member
 //   struct { double d; float f; } s          not an HFA (mixed base types), 16 bytes: x0, x1
 //   struct { long a, b, c; } s               over 16 bytes: a caller copy, its address in x0
-//   void f(int a, __int128 b)                x0, then x2:x3 (C.8: 16-byte alignment skips x1)
+//   void f(int a, __int128 b)                x0, then x2:x3 (C.10: 16-byte alignment skips x1)
 //   struct { long a, b, c; } f(void)         the caller's buffer address in x8
 //   int printf(const char*, ...)             Linux: variadic arguments as named ones;
 //                                            Apple: every variadic argument on the stack
@@ -28,10 +29,13 @@ struct Variant {
   // arguments, the callee for results). AAPCS64 leaves the upper bits unspecified.
   bool extend_small_ints;
   // Apple: a stack argument takes its natural size at its natural alignment instead of a
-  // whole 8-byte slot (rule C.14 rounds it up on Linux).
+  // whole 8-byte slot (rule C.16 rounds it up on Linux).
   bool packed_stack;
   // Apple: variadic arguments never use registers; each takes 8-byte stack slots.
   bool variadic_on_stack;
+  // AAPCS64 C.10: a 16-byte aligned argument starts at an even x register. clang for Apple
+  // takes any two consecutive registers (`f(int, __int128)`: x1:x2 there, x2:x3 on Linux).
+  bool even_register_pairs;
   // Apple: `long double` is double and there is no binary128 type.
   bool has_binary128;
   // gcc (AAPCS64 "natural alignment" of a composite): the largest alignment of its members,
@@ -40,8 +44,20 @@ struct Variant {
   bool composite_align_from_members;
 };
 
-constexpr Variant kAapcs64{Abi::Aapcs64, false, false, false, true, true};
-constexpr Variant kApple{Abi::AppleArm64, true, true, true, false, false};
+constexpr Variant kAapcs64{.abi = Abi::Aapcs64,
+                           .extend_small_ints = false,
+                           .packed_stack = false,
+                           .variadic_on_stack = false,
+                           .even_register_pairs = true,
+                           .has_binary128 = true,
+                           .composite_align_from_members = true};
+constexpr Variant kApple{.abi = Abi::AppleArm64,
+                         .extend_small_ints = true,
+                         .packed_stack = true,
+                         .variadic_on_stack = true,
+                         .even_register_pairs = false,
+                         .has_binary128 = false,
+                         .composite_align_from_members = false};
 
 constexpr std::uint8_t kArgRegs = 8;     // x0-x7 and v0-v7 (NGRN, NSRN < 8)
 constexpr std::uint32_t kMaxHfaMembers = 4;
@@ -51,11 +67,11 @@ std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / 
 
 // How a value travels, before registers are counted.
 enum class Way : std::uint8_t {
-  Integral,   // bool, integers up to 8 bytes, pointers: one general register (C.7)
-  Int128,     // __int128: an even general register pair (C.8, C.9)
+  Integral,   // bool, integers up to 8 bytes, pointers: one general register (C.9)
+  Int128,     // __int128: an even general register pair (C.10, C.11)
   Float,      // f32, f64, f128: one SIMD register (C.1)
   Hfa,        // homogeneous floating-point aggregate: consecutive SIMD registers (C.2)
-  Composite,  // other composites up to 16 bytes: consecutive general registers (C.10)
+  Composite,  // other composites up to 16 bytes: consecutive general registers (C.12)
   Indirect,   // larger composites: a caller copy, its address as an integral argument (B.4)
 };
 
@@ -108,7 +124,7 @@ std::uint32_t field_alignment(const Type* record) {
   return a;
 }
 
-// The "natural alignment" the rules C.8, C.12 and C.16 use.
+// The "natural alignment" that rules C.10 and C.14 use.
 std::uint32_t natural_alignment(const Variant& v, const Type* t) {
   if (t->is_record() && v.composite_align_from_members) return field_alignment(t);
   return static_cast<std::uint32_t>(t->align());
@@ -229,7 +245,7 @@ class Classifier {
  private:
   Ext extension(const Type* t) const { return v_.extend_small_ints ? small_int_extension(t) : Ext::None; }
 
-  // NSAA for a stack argument of natural alignment `align` (C.4, C.12: at least 8, at most
+  // NSAA for a stack argument of natural alignment `align` (C.4, C.14: at least 8, at most
   // 16, gcc's aarch64_function_arg_boundary). Apple packs non-variadic arguments at their
   // own alignment.
   std::uint32_t stack_slot(std::uint32_t align, bool packed) {
@@ -239,7 +255,7 @@ class Classifier {
     return c_.nsaa;
   }
 
-  // Puts `size` bytes on the stack: 8-byte slots (C.14, C.15), or exactly `size` bytes when
+  // Puts `size` bytes on the stack: 8-byte slots (C.16, C.17), or exactly `size` bytes when
   // the variant packs stack arguments.
   void to_stack(ArgPlan& arg, std::uint32_t size, std::uint32_t align, bool packed) {
     const std::uint32_t at = stack_slot(align, packed);
@@ -247,7 +263,7 @@ class Classifier {
     c_.nsaa = at + (packed ? size : align_up(size, 8));
   }
 
-  // C.7 (and C.11, C.14, C.15 when the registers are used up).
+  // C.9 (and C.13, C.16, C.17 when the registers are used up).
   void place_integral(ArgPlan& arg, std::uint32_t size, std::uint32_t align, Ext ext, bool variadic) {
     const bool on_stack = variadic && v_.variadic_on_stack;
     if (!on_stack && c_.ngrn < kArgRegs) {
@@ -292,16 +308,15 @@ class Classifier {
       case Way::Composite: {
         const std::uint32_t dwords = (arg.size + 7) / 8;
         if (!on_stack) {
-          // C.8: a 16-byte aligned argument starts at an even register.
-          if (dwords == 2 && align == 16 && c_.ngrn % 2) ++c_.ngrn;
-          if (c_.ngrn + dwords <= kArgRegs) {  // C.9, C.10
+          if (v_.even_register_pairs && dwords == 2 && align == 16 && c_.ngrn % 2) ++c_.ngrn;
+          if (c_.ngrn + dwords <= kArgRegs) {  // C.11, C.12
             push_gpr_pieces(arg.pieces, arg.size, c_.ngrn);
             c_.ngrn = static_cast<std::uint8_t>(c_.ngrn + dwords);
             return;
           }
-          c_.ngrn = kArgRegs;  // C.11
+          c_.ngrn = kArgRegs;  // C.13
         }
-        // C.12, C.13: composites keep whole doublewords on the stack in every variant (clang
+        // C.14, C.15: composites keep whole doublewords on the stack in every variant (clang
         // passes an Apple composite as an array of i64); an __int128 is 16 bytes anyway.
         to_stack(arg, arg.size, align, false);
         return;
