@@ -17,5 +17,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
 
-# ctest, Catch2's test discovery and custom commands run target programs through qemu.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu)
+# ctest, Catch2's test discovery and custom commands run target programs through qemu, with
+# the arm64 run-time libraries of the multiarch packages (libc6:arm64, libstdc++6:arm64, ...;
+# ./dev a64 installs them): `-L /` takes the dynamic loader from /lib too. With
+# `-L /usr/aarch64-linux-gnu` qemu would load the cross toolchain's ld.so next to libc.so.6
+# from /lib/aarch64-linux-gnu (ld.so.cache); when the two are different Debian builds of
+# glibc (2.36-8cross1 and 2.36-9+deb12u14 here), the first pthread_create spins forever.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /)

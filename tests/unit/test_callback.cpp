@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tramp/tramp.hpp"
+#include "host_arch.hpp"
 
 using tramp::Engine;
 using tramp::parse_signature;
@@ -28,23 +29,40 @@ void compare_handler(void* ret, void* const* args, void* user) {
   *static_cast<int*>(ret) = (a > b) - (a < b);
 }
 
-// A raw handler that records rsp mod 16 as it was on entry (8 when the thunk called it with
-// the psABI's 16-byte alignment). Written in assembly: a compiler may assume the alignment
-// and fold any check of it written in C++.
-extern "C" void tramp_test_record_entry_rsp(void*, void* const*, void*);
-extern "C" { long tramp_test_entry_rsp_mod16 = -1; }
+// A raw handler that records the stack pointer mod 16 as it was on entry (kEntrySpMod16 when
+// the thunk called it with the ABI's 16-byte alignment). Written in assembly: a compiler may
+// assume the alignment and fold any check of it written in C++.
+extern "C" void tramp_test_record_entry_sp(void*, void* const*, void*);
+extern "C" { long tramp_test_entry_sp_mod16 = -1; }
+#if defined(__x86_64__)
 asm(R"(
   .text
-  .globl tramp_test_record_entry_rsp
-  .type tramp_test_record_entry_rsp, @function
-tramp_test_record_entry_rsp:
+  .globl tramp_test_record_entry_sp
+  .type tramp_test_record_entry_sp, @function
+tramp_test_record_entry_sp:
   endbr64
   mov %rsp, %rax
   and $15, %rax
-  mov %rax, tramp_test_entry_rsp_mod16(%rip)
+  mov %rax, tramp_test_entry_sp_mod16(%rip)
   ret
-  .size tramp_test_record_entry_rsp, .-tramp_test_record_entry_rsp
+  .size tramp_test_record_entry_sp, .-tramp_test_record_entry_sp
 )");
+#elif defined(__aarch64__)
+asm(R"(
+  .text
+  .globl tramp_test_record_entry_sp
+  .type tramp_test_record_entry_sp, %function
+  .p2align 2
+tramp_test_record_entry_sp:
+  hint #34
+  mov x9, sp
+  and x9, x9, #15
+  adrp x10, tramp_test_entry_sp_mod16
+  str x9, [x10, :lo12:tramp_test_entry_sp_mod16]
+  ret
+  .size tramp_test_record_entry_sp, .-tramp_test_record_entry_sp
+)");
+#endif
 
 }  // namespace
 
@@ -87,7 +105,7 @@ TEST_CASE("callable handlers, struct arguments and returns", "[callback]") {
   CHECK(rb.b == 22);
   CHECK(rb.c == 33);
 
-  tramp::Callback ld = e.callback(parse_signature("f80(i32, f80, f80)"), [](void* ret, void* const* args) {
+  tramp::Callback ld = e.callback(parse_signature("longdouble(i32, longdouble, longdouble)"), [](void* ret, void* const* args) {
     *static_cast<long double*>(ret) =
         *static_cast<int*>(args[0]) * *static_cast<long double*>(args[1]) + *static_cast<long double*>(args[2]);
   });
@@ -103,7 +121,7 @@ TEST_CASE("callable handlers, struct arguments and returns", "[callback]") {
 }
 
 TEST_CASE("stack arguments reach the handler", "[callback]") {
-  auto sig = parse_signature("f64(i64, i64, i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64, f64, f80)");
+  auto sig = parse_signature("f64(i64, i64, i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64, f64, longdouble)");
   tramp::Callback cb = Engine::global().callback(sig, [](void* ret, void* const* args) {
     double sum = 0;
     for (int i = 0; i < 8; ++i) sum += static_cast<double>(*static_cast<long*>(args[i])) * (i + 1);
@@ -181,7 +199,7 @@ TEST_CASE("callbacks free their code for reuse", "[callback]") {
 
 TEST_CASE("callback errors", "[callback][errors]") {
   CHECK_THROWS_AS(Engine::global().callback(parse_signature("i32(i32)"), tramp::Handler{nullptr}), tramp::Error);
-  CHECK_THROWS_AS(Engine::global().callback(parse_signature("i32(i32)", tramp::Abi::Aapcs64), compare_handler),
+  CHECK_THROWS_AS(Engine::global().callback(parse_signature("i32(i32)", tramp::test::kForeignAbi), compare_handler),
                   tramp::Error);
 }
 
@@ -198,20 +216,20 @@ TEST_CASE("the handler is called with a 16-byte aligned stack", "[callback]") {
       "{i64, i64, i64}(i64)",
       "{i64, i64, i64}(i64, i64, i64, i64, i64, i64, i64, i64)",
       "{f64, f64}({i8, f64}, f32, {i64, i64} align(32))",
-      "f80(f80, i128, u8)",
+      "longdouble(longdouble, i128, u8)",
       "void(i64, ...f64, i64, {i64, i64, i64})",
   };
   for (const char* text : sigs) {
     INFO(text);
     tramp::Signature sig = parse_signature(text);
-    tramp::Callback cb = Engine::global().callback(sig, &tramp_test_record_entry_rsp);
-    // Called through a tramp stub, which gives the thunk exactly the psABI's alignment.
+    tramp::Callback cb = Engine::global().callback(sig, &tramp_test_record_entry_sp);
+    // Called through a tramp stub, which gives the thunk exactly the ABI's alignment.
     std::vector<unsigned char> storage(sig.arg_count() * 64 + 64, 0);
     std::vector<void*> args(sig.arg_count());
     for (std::size_t i = 0; i < args.size(); ++i) args[i] = storage.data() + 64 + i * 64;
     alignas(16) unsigned char ret[64] = {};
-    tramp_test_entry_rsp_mod16 = -1;
+    tramp_test_entry_sp_mod16 = -1;
     Engine::global().invoker(sig)(cb.code(), ret, args.data());
-    CHECK(tramp_test_entry_rsp_mod16 == 8);
+    CHECK(tramp_test_entry_sp_mod16 == tramp::test::kEntrySpMod16);
   }
 }

@@ -210,6 +210,8 @@ TEST_CASE("ABI names and the host ABI", "[signature]") {
 #elif defined(__aarch64__) && defined(__linux__)
   CHECK(tramp::host_abi() == Abi::Aapcs64);
   CHECK_FALSE(tramp::host_can_run(Abi::SysV_X64));
+  CHECK_FALSE(tramp::host_can_run(Abi::Win64));
+  CHECK_FALSE(tramp::host_can_run(Abi::AppleArm64));
 #endif
 }
 

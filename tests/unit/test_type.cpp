@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tramp/tramp.hpp"
+#include "host_arch.hpp"
 
 using tramp::FieldSpec;
 using tramp::RecordOptions;
@@ -18,6 +19,17 @@ using tramp::TypeKind;
 
 namespace {
 
+// tramp's f80 and f128 as this compiler lays them out. x86-64: long double is the x87 type,
+// gcc's __float128 binary128. AArch64 Linux has no x87 type (a 16-byte, 16-aligned stand-in
+// has the x86-64 psABI's layout), and its long double is binary128.
+#if defined(__x86_64__)
+using X87 = long double;
+using Binary128 = __float128;
+#else
+struct alignas(16) X87 { unsigned char bytes[16]; };
+using Binary128 = long double;
+#endif
+
 // The same shapes the tests describe in text, declared for the compiler to lay out.
 struct S1 { char a; double b; int c; };
 struct S2 { short a; char b; };
@@ -25,8 +37,9 @@ struct S3 { char a; short b; int c; long d; };
 struct S4 { float x[3]; };
 struct S5 { char a; S1 inner; short s[5]; };
 struct S6 { bool b; __int128 v; char c; };
-struct S7 { char c; long double x; };
-struct S8 { char c; __float128 q; };
+struct S7 { char c; X87 x; };
+struct S7L { char c; long double x; };  // "longdouble": the host's own
+struct S8 { char c; Binary128 q; };
 struct S9 { char a; void* p; unsigned char b; };
 struct S10 { int a[2][3]; char c; };
 struct S11 { char c; struct { char a; double b; } arr[2]; };
@@ -35,7 +48,7 @@ struct S13 { char a; unsigned __int128 b[2]; short c; };
 struct S14 { double d; char c[9]; };
 struct S15 { char a; union { char c; double d; } u; char b; };
 struct __attribute__((packed)) P1 { char a; int b; double c; };
-struct __attribute__((packed)) P2 { char a; long double b; __int128 c; };
+struct __attribute__((packed)) P2 { char a; X87 b; __int128 c; };
 struct __attribute__((packed, aligned(4))) P3 { char a; int b; char c; };
 struct __attribute__((packed)) P4 { char a; int b __attribute__((aligned(8))); char c; };
 struct __attribute__((packed)) P5 { char a; int b __attribute__((aligned(2))); char c; };
@@ -61,7 +74,7 @@ union U1 { char c[5]; double d; int i; };
 union __attribute__((packed)) U2 { char a; int b; double c[3]; };
 union __attribute__((aligned(16))) U3 { char c; };
 union U4 { char c; int i __attribute__((aligned(8))); };
-union U5 { S1 s; long double x; char c[33]; };
+union U5 { S1 s; X87 x; char c[33]; };
 union __attribute__((packed)) U6 { char a; int b __attribute__((aligned(4))); short c[3]; };
 
 struct Layout {
@@ -96,7 +109,7 @@ TEST_CASE("struct layout matches the compiler", "[type]") {
   check_layout("{i8, {i8, f64, i32}, i16[5]}", LAYOUT(S5, 0, offsetof(S5, inner), offsetof(S5, s)));
   check_layout("{bool, i128, i8}", LAYOUT(S6, 0, offsetof(S6, v), offsetof(S6, c)));
   check_layout("{i8, f80}", LAYOUT(S7, 0, offsetof(S7, x)));
-  check_layout("{i8, longdouble}", LAYOUT(S7, 0, offsetof(S7, x)));
+  check_layout("{i8, longdouble}", LAYOUT(S7L, 0, offsetof(S7L, x)));
   check_layout("{i8, f128}", LAYOUT(S8, 0, offsetof(S8, q)));
   check_layout("{i8, ptr, u8}", LAYOUT(S9, 0, offsetof(S9, p), offsetof(S9, b)));
   check_layout("{i8, void*, uchar}", LAYOUT(S9, 0, offsetof(S9, p), offsetof(S9, b)));
@@ -193,8 +206,8 @@ TEST_CASE("scalars have their LP64 sizes and classifications", "[type]") {
       {Type::u128(), TypeKind::U128, 16, 16, true, false, false, "u128"},
       {Type::f32(), TypeKind::F32, sizeof(float), alignof(float), false, false, true, "f32"},
       {Type::f64(), TypeKind::F64, sizeof(double), alignof(double), false, false, true, "f64"},
-      {Type::f80(), TypeKind::F80, sizeof(long double), alignof(long double), false, false, true, "f80"},
-      {Type::f128(), TypeKind::F128, sizeof(__float128), alignof(__float128), false, false, true, "f128"},
+      {Type::f80(), TypeKind::F80, sizeof(X87), alignof(X87), false, false, true, "f80"},
+      {Type::f128(), TypeKind::F128, sizeof(Binary128), alignof(Binary128), false, false, true, "f128"},
       {Type::pointer(), TypeKind::Pointer, sizeof(void*), alignof(void*), false, false, false, "ptr"},
   };
   for (const Row& r : rows) {
@@ -324,7 +337,8 @@ TEST_CASE("str() is the canonical text form and parses back to the same type", "
   CHECK(f("union {int, double}")->str() == "union{i32, f64}");
   CHECK(f("{i8, i32 align(16)}")->str() == "{i8, alignas(16) i32}");
   CHECK(f("{{i32} align(8) align(16)}")->str() == "{alignas(16) {i32} align(8)}");
-  CHECK(f("{longdouble}")->str() == "{f80}");
+  CHECK(f("{longdouble}")->str() == std::string("{") + tramp::test::kLongDouble + "}");
+  CHECK(tramp::parse_type("{longdouble}", tramp::Abi::SysV_X64)->str() == "{f80}");
 
   std::mt19937_64 rng(7);
   for (int i = 0; i < 3000; ++i) {

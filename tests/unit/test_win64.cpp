@@ -1,6 +1,9 @@
 // Win64 (Microsoft x64) through gcc's __attribute__((ms_abi)): calls into ms_abi functions,
 // thunks called by ms_abi callers, and the registers a Win64 callee must preserve.
 // (The generated conformance suite checks every byte for random signatures.)
+// x86-64 only: ms_abi functions and x86 assembly. Elsewhere Win64 plans exist but its code
+// cannot run (test_signature.cpp checks host_can_run, test_plan_golden.cpp the plans).
+#if defined(__x86_64__)
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -226,3 +229,27 @@ TEST_CASE("Win64 thunks preserve rsi, rdi and xmm6-xmm15 around a host handler",
   auto sysv = Engine::global().callback(parse_signature("sysv:void()"), &clobbering_handler);
   CHECK(tramp_test_call_ms_preserving(const_cast<void*>(sysv.code())) != 0);
 }
+
+#else  // not x86-64: Win64 plans exist, its code is refused before anything is emitted
+
+#include <catch2/catch.hpp>
+
+#include "tramp/tramp.hpp"
+
+TEST_CASE("Win64 code cannot be made on this host", "[win64][errors]") {
+  auto code_of = [](auto&& make) {
+    try {
+      make();
+    } catch (const tramp::Error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("win64"));
+      return e.code();
+    }
+    return tramp::ErrorCode::Syntax;  // no error: the CHECKs below fail
+  };
+  const tramp::Signature sig = tramp::parse_signature("win64:i32(i32, i32)");
+  CHECK(code_of([&] { tramp::Engine::global().invoker(sig); }) == tramp::ErrorCode::HostAbi);
+  CHECK(code_of([&] { tramp::Engine::global().callback(sig, [](void*, void* const*) {}); }) ==
+        tramp::ErrorCode::HostAbi);
+}
+
+#endif  // __x86_64__
