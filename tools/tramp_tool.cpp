@@ -27,8 +27,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "tools/bench_matrix.hpp"
+#include "tools/bench_report.hpp"
 #include "tools/ffi_types.hpp"
 #include "tramp/tramp.hpp"
 
@@ -50,6 +53,8 @@ const char* const kHelp =
     "                                       tramp generates, disassembled\n"
     "  bench LIBRARY 'C DECLARATION' [ARG...]\n"
     "                                       times a call of it through tramp and libffi\n"
+    "  bench [--quick]                      the call matrix: direct vs tramp vs libffi\n"
+    "  bench --scaling N                    N distinct signatures made and called\n"
     "  call LIBRARY 'C DECLARATION' [ARG...]\n"
     "  call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
     "                                       calls a function from LIBRARY (a file name for\n"
@@ -110,14 +115,26 @@ void benchmark_sink(T value) {
 }
 
 const char* const kBenchHelp =
-    "usage: tramp bench LIBRARY 'C DECLARATION' [ARG...] [--csv FILE] [--json FILE]\n"
-    "       tramp bench LIBRARY SYMBOL SIGNATURE [ARG...] [--csv FILE] [--json FILE]\n"
-    "Calls the function over and over with the given arguments (literals as for `tramp call`)\n"
-    "through a tramp invoker, a bound stub, the register-return variant (for scalar returns)\n"
-    "and libffi's ffi_call (where libffi can express the signature), and prints the median\n"
-    "ns per call of 7 batches of at least 10 ms each, with the ratio to tramp invoke. The\n"
-    "benchmark matrix of the project itself is `./dev bench`.\n"
-    "  tramp bench libm.so.6 'double hypot(double, double)' 3 4\n";
+    "usage: tramp bench LIBRARY 'C DECLARATION' [ARG...] [--csv FILE] [--json FILE] [--svg FILE]\n"
+    "       tramp bench LIBRARY SYMBOL SIGNATURE [ARG...] [--csv FILE] [--json FILE] [--svg FILE]\n"
+    "       tramp bench [--matrix] [--quick] [--reps N] [--batch-ms X] [--csv FILE] [--json FILE] [--svg FILE]\n"
+    "       tramp bench --scaling N [--points P] [--csv FILE] [--json FILE] [--svg FILE]\n"
+    "With a LIBRARY: calls the function over and over with the given arguments (literals as for\n"
+    "`tramp call`) through a tramp invoker, a bound stub, the register-return variant (for scalar\n"
+    "returns) and libffi's ffi_call (where libffi can express the signature), and prints the\n"
+    "median ns per call of 7 batches of at least 10 ms each, with the ratio to tramp invoke.\n"
+    "Without one: the call matrix of ./dev bench, measured in this process: seven signatures\n"
+    "(and three Win64 ones on x86-64) through a direct call, tramp bound, invoke, the C API,\n"
+    "the register-return variant and libffi; callbacks through a tramp thunk and a libffi\n"
+    "closure; setup costs and code bytes. The median of --reps batches (11) of at least\n"
+    "--batch-ms (10) each; --quick is 3 batches of 1 ms, for a check rather than numbers.\n"
+    "--scaling N makes and calls N distinct signatures through one engine and samples the time\n"
+    "per new stub and the memory at --points (20) points.\n"
+    "--csv, --json and --svg (a bar chart; for --scaling a line chart) write the results too.\n"
+    "A progress line goes to stderr.\n"
+    "  tramp bench libm.so.6 'double hypot(double, double)' 3 4\n"
+    "  tramp bench --svg overhead.svg\n"
+    "  tramp bench --scaling 100000 --svg scaling.svg\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "tramp: %s (try tramp --help)\n", message.c_str());
@@ -255,6 +272,14 @@ int cmd_disasm(const std::vector<std::string>& args) {
 
 // ---- tramp call: argument literals ----
 
+// IEEE binary128 (f128): gcc's __float128 on x86-64; on AArch64, which has no __float128,
+// `long double` is that format.
+#if defined(__x86_64__)
+using Quad = __float128;
+#else
+using Quad = long double;
+#endif
+
 class Literal {
  public:
   Literal(std::string_view text, std::string where) : s_(text), where_(std::move(where)) {}
@@ -327,7 +352,7 @@ class Literal {
         std::memset(dst, 0, 16);
         std::memcpy(dst, &v, 10);
       } else {  // F128
-        __float128 q = static_cast<__float128>(v);
+        Quad q = static_cast<Quad>(v);
         std::memcpy(dst, &q, 16);
       }
       return;
@@ -446,7 +471,7 @@ std::string format_value(const Type* t, const std::uint8_t* p) {
     case TypeKind::F64: { double d; std::memcpy(&d, p, 8); std::snprintf(buf, sizeof buf, "%.17g", d); return buf; }
     case TypeKind::F80: { long double d; std::memcpy(&d, p, 10); std::snprintf(buf, sizeof buf, "%.21Lg", d); return buf; }
     case TypeKind::F128: {
-      __float128 q; std::memcpy(&q, p, 16);
+      Quad q; std::memcpy(&q, p, 16);
       std::snprintf(buf, sizeof buf, "%.21Lg", static_cast<long double>(q));
       return buf;
     }
@@ -496,6 +521,7 @@ const Type* promoted_type_of(const std::string& literal, std::size_t index) {
 // them. Used by `call` and `bench`.
 struct PreparedCall {
   std::optional<tramp::Signature> sig;
+  std::string symbol;
   bool c_string = false;
   void* fn = nullptr;
   std::optional<tramp::Library> lib;
@@ -538,6 +564,7 @@ void prepare(const std::vector<std::string>& args, const char* command, Prepared
   tramp::Engine::global().invoker(sig);  // refuses unsupported types before the library opens
   pc.lib.emplace(args[0] == "-" ? tramp::Library::self() : tramp::Library::open(args[0]));
   pc.fn = pc.lib->symbol(symbol);
+  pc.symbol = symbol;
   for (std::size_t i = 0; i < sig.arg_count(); ++i) {
     const Type* t = sig.args()[i];
     pc.storage.emplace_back(t->size() + 16, 0);
@@ -598,15 +625,43 @@ double median_ns(F&& one_call) {
 
 int cmd_bench(const std::vector<std::string>& all_args) {
   if (wants_help(all_args)) return std::fputs(kBenchHelp, stdout), 0;
-  std::vector<std::string> args;
-  std::string csv, json;
+  // No LIBRARY (only options, or --matrix): the project's call matrix; --scaling N: the
+  // scaling run. Both in tools/bench_matrix.cpp.
+  bool matrix = false, positional = false;
   for (std::size_t i = 0; i < all_args.size(); ++i) {
-    if (all_args[i] == "--csv" || all_args[i] == "--json") {
-      if (i + 1 >= all_args.size()) usage_error(all_args[i] + " needs a FILE");
-      (all_args[i] == "--csv" ? csv : json) = all_args[i + 1];
+    const std::string& a = all_args[i];
+    if (a == "--scaling") {
+      try {
+        return tramp::tools::bench_scaling(all_args);
+      } catch (const tramp::tools::UsageError& e) {
+        usage_error(e.what());
+      }
+    }
+    if (a == "--matrix") matrix = true;
+    if (a == "--csv" || a == "--json" || a == "--svg" || a == "--reps" || a == "--batch-ms" || a == "--points")
+      ++i;  // its value
+    else if (a.rfind("--", 0) != 0)
+      positional = true;
+  }
+  if (matrix || !positional) {
+    try {
+      return tramp::tools::bench_matrix(all_args);
+    } catch (const tramp::tools::UsageError& e) {
+      usage_error(e.what());
+    }
+  }
+  std::vector<std::string> args;
+  std::string csv, json, svg;
+  for (std::size_t i = 0; i < all_args.size(); ++i) {
+    const std::string& a = all_args[i];
+    if (a == "--csv" || a == "--json" || a == "--svg") {
+      if (i + 1 >= all_args.size()) usage_error(a + " needs a FILE");
+      (a == "--csv" ? csv : a == "--json" ? json : svg) = all_args[i + 1];
       ++i;
+    } else if (a.rfind("--", 0) == 0) {
+      usage_error("unknown option '" + a + "' for a LIBRARY's function (--csv, --json, --svg FILE)");
     } else {
-      args.push_back(all_args[i]);
+      args.push_back(a);
     }
   }
   PreparedCall pc;
@@ -624,11 +679,8 @@ int cmd_bench(const std::vector<std::string>& all_args) {
     double ns;
   };
   std::vector<Result> results;
-  const std::size_t steps = 4;
-  auto progress = [&](std::size_t step, const char* what) {
-    std::fprintf(stderr, "\rtramp bench: %zu/%zu %-24s", step, steps, what);
-    std::fflush(stderr);
-  };
+  std::optional<tramp::tools::Progress> steps(std::in_place, 4);  // the progress line on stderr
+  auto progress = [&](std::size_t, const char* what) { steps->step(what); };
   progress(1, "tramp invoke");
   results.push_back({"tramp invoke", median_ns([&] { inv(pc.fn, r, argv); })});
   progress(2, "tramp bound");
@@ -669,9 +721,19 @@ int cmd_bench(const std::vector<std::string>& all_args) {
   alignas(16) std::uint8_t ffi_ret_buf[256 + 16];
   std::vector<std::uint8_t> big_ffi_ret(rt->size() + 32);
   std::uint8_t* fr = rt->size() <= 256 ? ffi_ret_buf : big_ffi_ret.data();
+  // libffi 3.4.4's ffi_call on x86-64 replaces avalue[i] of a record larger than 16 bytes (8
+  // for Win64) with the address of a copy in its own frame: it gets its own array, and every
+  // call puts the record arguments' pointers back.
+  std::vector<void*> ffi_argv(pc.argv);
+  std::vector<std::pair<std::size_t, void*>> restore;
+  for (std::size_t i = 0; i < ffi_args.size() && expressible; ++i)
+    if (ffi_args[i]->type == FFI_TYPE_STRUCT) restore.emplace_back(i, pc.argv[i]);
   if (expressible)
-    results.push_back({"libffi ffi_call", median_ns([&] { ffi_call(&cif, FFI_FN(pc.fn), fr, const_cast<void**>(argv)); })});
-  std::fprintf(stderr, "\r%60s\r", "");
+    results.push_back({"libffi ffi_call", median_ns([&] {
+                         for (const auto& [k, v] : restore) ffi_argv[k] = v;
+                         ffi_call(&cif, FFI_FN(pc.fn), fr, ffi_argv.data());
+                       })});
+  steps.reset();
 
   const double base = results[0].ns;
   std::printf("%s: median ns per call, 7 batches of at least 10 ms\n\n", sig.str(true).c_str());
@@ -691,6 +753,23 @@ int cmd_bench(const std::vector<std::string>& all_args) {
       out << (i ? ", " : "") << "{\"engine\": \"" << results[i].engine << "\", \"ns_per_call\": " << results[i].ns << "}";
     out << "]}\n";
     if (!out) throw tramp::Error(tramp::ErrorCode::Library, "cannot write " + json);
+  }
+  if (!svg.empty()) {
+    tramp::tools::BarSection section;
+    section.title = pc.symbol + ": " + sig.str(true) + "; in brackets the ratio to tramp invoke";
+    section.axis_label = "ns per call, median of 7 batches of at least 10 ms (shorter is faster)";
+    const char* const colours[] = {"#0072b2", "#56b4e9", "#cc79a7", "#e69f00"};
+    tramp::tools::BarGroup group{pc.symbol, sig.str(true), {}};
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      section.series.push_back(results[i].engine);
+      section.colours.push_back(colours[i % 4]);
+      group.values.push_back(results[i].ns);
+    }
+    section.ratio_to = "tramp invoke";
+    section.groups.push_back(group);
+    tramp::tools::write_text_file(
+        svg, tramp::tools::bar_chart_svg("tramp bench: " + pc.symbol + " through tramp and libffi",
+                                         tramp::tools::machine_info().line(), {section}));
   }
   return 0;
 }
