@@ -170,6 +170,15 @@ Result<CallPlan> classify(const Signature& sig) {
   return plan;
 }
 
+bool lies_in_place_on_stack(const ArgPlan& arg, std::uint32_t& at) {
+  if (arg.kind != PassKind::Direct || arg.pieces.empty()) return false;
+  const Piece& first = arg.pieces[0];
+  for (const Piece& p : arg.pieces)
+    if (p.loc.kind != LocKind::Stack || p.loc.offset - p.offset != first.loc.offset - first.offset) return false;
+  at = first.loc.offset - first.offset;
+  return true;
+}
+
 Error argument_area_error(std::uint64_t bytes) {
   return Error(ErrorCode::Unsupported,
                "the arguments need " + std::to_string(bytes) + " bytes of stack or more; tramp passes at most " +

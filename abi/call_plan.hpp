@@ -161,6 +161,10 @@ Result<bool> check_variadic_type(std::size_t index, const Type* t);
 // return it as soon as their running total passes the limit (before 32-bit offsets wrap).
 Error argument_area_error(std::uint64_t bytes);
 
+// Whether a Direct argument's pieces all lie on the caller's stack in the value's own C
+// layout, so that a callee can use the value where it is; `at` is then where it starts.
+bool lies_in_place_on_stack(const ArgPlan& arg, std::uint32_t& at);
+
 // Register name for printing, e.g. "rdi", "xmm3", "x8", "v0".
 std::string reg_name(Arch arch, LocKind kind, std::uint8_t reg);
 

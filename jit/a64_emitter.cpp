@@ -343,22 +343,6 @@ std::vector<std::uint8_t> emit_a64_call_stub(const CallPlan& plan, const void* b
   return s.finish();
 }
 
-namespace {
-
-// A Direct argument whose pieces all lie on the caller's stack in their C layout can be
-// handed to the handler in place; `at` is where the value starts.
-bool contiguous_on_stack(const abi::ArgPlan& arg, std::uint32_t& at) {
-  if (arg.pieces.empty()) return false;
-  for (const Piece& p : arg.pieces) {
-    if (p.loc.kind != LocKind::Stack) return false;
-    if (p.loc.offset - p.offset != arg.pieces[0].loc.offset - arg.pieces[0].offset) return false;
-  }
-  at = arg.pieces[0].loc.offset - arg.pieces[0].offset;
-  return true;
-}
-
-}  // namespace
-
 std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handler, const void* user) {
   A64Stub s;
   auto& a = s.a;
@@ -375,7 +359,7 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
   for (std::size_t i = 0; i < n; ++i) {
     const auto& arg = plan.args[i];
     if (arg.kind == abi::PassKind::Indirect) continue;
-    if (arg.kind == abi::PassKind::Direct && contiguous_on_stack(arg, in_place_at[i])) {
+    if (abi::lies_in_place_on_stack(arg, in_place_at[i])) {
       in_place[i] = true;
       continue;
     }

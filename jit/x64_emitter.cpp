@@ -331,22 +331,6 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
 //   [rsp + sret_at]            the caller's sret pointer, handed to the handler and echoed
 //   [rsp + frame + 8 + off]    the caller's stack arguments (above the return address)
 namespace tramp::jit {
-namespace {
-
-// A Direct argument whose pieces all lie on the caller's stack in their C layout can be
-// handed to the handler in place; the returned offset is where the value starts.
-bool contiguous_on_stack(const abi::ArgPlan& arg, std::uint32_t& at) {
-  if (arg.pieces.empty()) return false;
-  for (const Piece& p : arg.pieces) {
-    if (p.loc.kind != LocKind::Stack) return false;
-    if (p.loc.offset - p.offset != arg.pieces[0].loc.offset - arg.pieces[0].offset) return false;
-  }
-  at = arg.pieces[0].loc.offset - arg.pieces[0].offset;
-  return true;
-}
-
-}  // namespace
-
 std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handler, const void* user) {
   using namespace Xbyak::util;
   std::vector<std::uint8_t> buffer(capacity_for(plan) + 64);
@@ -365,7 +349,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   std::vector<std::uint32_t> in_place_at(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& arg = plan.args[i];
-    if (arg.kind == abi::PassKind::Direct && contiguous_on_stack(arg, in_place_at[i])) {
+    if (abi::lies_in_place_on_stack(arg, in_place_at[i])) {
       in_place[i] = true;
       continue;
     }

@@ -5,6 +5,7 @@
 
 #include <ffi.h>
 
+#include <cfloat>
 #include <cstddef>
 #include <memory>
 #include <unordered_map>
@@ -18,9 +19,19 @@ namespace tramp::tools {
 using tramp::Type;
 using tramp::TypeKind;
 
+// libffi's `long double` is the host's: the x87 format on x86-64 (tramp's f80), IEEE
+// binary128 on AArch64 Linux (tramp's f128). The other one has no libffi type.
+#if LDBL_MANT_DIG == 64
+constexpr TypeKind kFfiLongDouble = TypeKind::F80;
+#elif LDBL_MANT_DIG == 113
+constexpr TypeKind kFfiLongDouble = TypeKind::F128;
+#else
+constexpr TypeKind kFfiLongDouble = TypeKind::Void;
+#endif
+
 // libffi's description of a tramp Type, or nullptr where libffi cannot express it (unions,
-// packed or over-aligned records, __int128, __float128). Arrays inside structs become repeated
-// members, which libffi lays out the same way.
+// packed or over-aligned records, __int128, the long double format the host does not have).
+// Arrays inside structs become repeated members, which libffi lays out the same way.
 class FfiTypes {
  public:
   ffi_type* of(const Type* t) {
@@ -37,7 +48,8 @@ class FfiTypes {
       case TypeKind::U64: return &ffi_type_uint64;
       case TypeKind::F32: return &ffi_type_float;
       case TypeKind::F64: return &ffi_type_double;
-      case TypeKind::F80: return &ffi_type_longdouble;
+      case TypeKind::F80:
+      case TypeKind::F128: return t->kind() == kFfiLongDouble ? &ffi_type_longdouble : nullptr;
       case TypeKind::Pointer: return &ffi_type_pointer;
       case TypeKind::Struct: break;
       default: return nullptr;

@@ -285,82 +285,6 @@ bool libffi_r9_record_bug(const tramp::Signature& sig) {
   return false;
 }
 
-// libffi's `long double` is the host's: the x87 format on x86-64 (tramp's f80), IEEE
-// binary128 on AArch64 Linux (tramp's f128, and ffi_type_longdouble is 16 bytes, 16-aligned,
-// passed in q registers there). tools/ffi_types.hpp maps f80 only, so the runner maps long
-// double by the host's format and leaves everything else to it; records with a long double
-// member are built here with the same rules (nullptr: libffi cannot express the type).
-#if LDBL_MANT_DIG == 64
-constexpr TypeKind kFfiLongDouble = TypeKind::F80;
-#elif LDBL_MANT_DIG == 113
-constexpr TypeKind kFfiLongDouble = TypeKind::F128;
-#else
-constexpr TypeKind kFfiLongDouble = TypeKind::Void;  // no libffi type for either
-#endif
-
-class FfiMap {
- public:
-  ffi_type* of(const Type* t) {
-    if (t->kind() == TypeKind::F80 || t->kind() == TypeKind::F128)
-      return t->kind() == kFfiLongDouble ? &ffi_type_longdouble : nullptr;
-    if (t->kind() != TypeKind::Struct || !has_long_double(t)) return tools_.of(t);
-    auto it = structs_.find(t);
-    if (it != structs_.end()) return it->second;
-    ffi_type* made = make_struct(t);
-    structs_.emplace(t, made);
-    return made;
-  }
-
- private:
-  static bool has_long_double(const Type* t) {
-    switch (t->kind()) {
-      case TypeKind::F80:
-      case TypeKind::F128: return true;
-      case TypeKind::Array: return has_long_double(t->element());
-      case TypeKind::Struct:
-      case TypeKind::Union:
-        for (const auto& f : t->fields())
-          if (has_long_double(f.type)) return true;
-        return false;
-      default: return false;
-    }
-  }
-
-  // As tools::FfiTypes does it: no packed or aligned records or members, arrays flattened.
-  ffi_type* make_struct(const Type* t) {
-    if (t->packed() || t->declared_align()) return nullptr;
-    std::vector<ffi_type*> el;
-    for (const auto& f : t->fields()) {
-      if (f.align) return nullptr;
-      const Type* leaf = f.type;
-      std::size_t n = 1;
-      while (leaf->kind() == TypeKind::Array) {
-        n *= leaf->count();
-        leaf = leaf->element();
-      }
-      ffi_type* e = of(leaf);
-      if (!e || e == &ffi_type_void) return nullptr;
-      el.insert(el.end(), n, e);
-    }
-    auto elements = std::make_unique<ffi_type*[]>(el.size() + 1);
-    for (std::size_t i = 0; i < el.size(); ++i) elements[i] = el[i];
-    elements[el.size()] = nullptr;
-    auto ft = std::make_unique<ffi_type>();
-    ft->size = 0;  // ffi_prep_cif computes size and alignment
-    ft->alignment = 0;
-    ft->type = FFI_TYPE_STRUCT;
-    ft->elements = elements.get();
-    element_arrays_.push_back(std::move(elements));
-    types_.push_back(std::move(ft));
-    return types_.back().get();
-  }
-
-  tramp::tools::FfiTypes tools_;
-  std::unordered_map<const Type*, ffi_type*> structs_;
-  std::vector<std::unique_ptr<ffi_type>> types_;
-  std::vector<std::unique_ptr<ffi_type*[]>> element_arrays_;
-};
-
 // libffi 3.4.4 on AArch64 passes a record of more than 16 bytes (not an HFA) by reference, as
 // AAPCS64 says, but when the address goes on the stack it aligns that 8-byte slot to the
 // record's own alignment (ffi_call_int's `goto do_pointer` keeps the record's ffi_type for
@@ -685,7 +609,7 @@ class Runner {
   const Options& opt_;
   void* lib_;
   Rng rng_;
-  FfiMap ffi_;
+  tramp::tools::FfiTypes ffi_;
   Counts n_;
   std::uint8_t* conf_args_ = nullptr;
   std::uint8_t* conf_args_in_ = nullptr;
