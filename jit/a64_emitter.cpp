@@ -350,22 +350,13 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
   const bool direct_ret = plan.ret.kind == abi::RetKind::Direct;
   const bool sret = plan.ret.kind == abi::RetKind::Sret;
 
-  // Frame layout (offsets from sp after the prologue).
-  std::uint32_t at = static_cast<std::uint32_t>(n * 8);
+  // Frame layout: the handler's array and the argument slots, then what this emitter adds.
+  const ThunkArgSlots layout = thunk_arg_slots(plan);
+  const auto& slot = layout.slot;
+  const auto& in_place = layout.in_place;
+  const auto& in_place_at = layout.in_place_at;
   const std::uint32_t args_at = 0;
-  std::vector<std::uint32_t> slot(n, 0);
-  std::vector<bool> in_place(n, false);
-  std::vector<std::uint32_t> in_place_at(n, 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& arg = plan.args[i];
-    if (arg.kind == abi::PassKind::Indirect) continue;
-    if (abi::lies_in_place_on_stack(arg, in_place_at[i])) {
-      in_place[i] = true;
-      continue;
-    }
-    slot[i] = align_up(at, arg.align > 8 ? 16 : 8);
-    at = align_up(slot[i] + (arg.size ? arg.size : 1), 8);
-  }
+  std::uint32_t at = layout.end;
   const std::uint32_t ret_at = align_up(at, 16);
   if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
   // Registers this ABI's callers expect preserved that the host handler may clobber.

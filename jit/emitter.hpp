@@ -27,6 +27,19 @@ std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan);
 std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const void* handler,
                                               const void* user);
 
+// The argument part of a callback thunk's frame, the same for every architecture: the void*
+// array handed to the handler at offset 0 (8 bytes per argument), then one slot per argument
+// that arrives in registers, aligned to 8 or 16 (a register-passed value is at most 16 bytes
+// with alignment at most 16). An argument whose bytes lie on the caller's stack in its own
+// layout is used there; a by-reference argument is already an address.
+struct ThunkArgSlots {
+  std::vector<std::uint32_t> slot;         // frame offset of argument i's reassembled value
+  std::vector<bool> in_place;              // argument i is used where the caller put it
+  std::vector<std::uint32_t> in_place_at;  // ... at this offset in the caller's stack area
+  std::uint32_t end = 0;                   // first frame byte after the slots
+};
+ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan);
+
 std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
                                              bool register_return = false);
 std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan, const void* handler,
