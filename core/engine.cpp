@@ -10,6 +10,7 @@
 #include "abi/call_plan.hpp"
 #include "jit/code_arena.hpp"
 #include "jit/emitter.hpp"
+#include "jit/fork_safety.hpp"
 
 namespace tramp {
 namespace detail {
@@ -30,10 +31,19 @@ struct CallableBox {
   std::size_t ret_size = 0;
 };
 
-struct EngineState : std::enable_shared_from_this<EngineState> {
+// The cache's lock is held across fork() (a child must not inherit it taken by a thread that
+// does not exist there). It is never held while the arena's lock is taken.
+struct EngineState : std::enable_shared_from_this<EngineState>, private jit::ForkParticipant {
   jit::CodeArena arena;
   mutable std::shared_mutex mu;
   std::unordered_map<Signature, std::unique_ptr<StubInfo>> stubs;
+
+  EngineState() { enroll(); }
+  void fork_prepare() override { mu.lock(); }
+  void fork_parent() override { mu.unlock(); }
+  // A write-locked pthread rwlock can be released only by the thread id that took it, and the
+  // child's one thread has a new id: start the child with a new lock instead.
+  void fork_child() override { std::construct_at(&mu); }
 
   BoundCall make_bound(const abi::CallPlan& plan, const void* fn);
   Callback make_callback(const Signature& sig, Handler handler, void* user,
@@ -42,6 +52,7 @@ struct EngineState : std::enable_shared_from_this<EngineState> {
   const void* direct_code(const StubInfo& info);
 
   ~EngineState() {
+    withdraw();
     for (auto& [sig, info] : stubs) {
       arena.free(info->code);
       arena.free(info->direct.load());
@@ -83,12 +94,13 @@ const void* Invoker::direct_entry(bool floating, std::size_t size) const {
 
 const void* detail::EngineState::direct_code(const StubInfo& info) {
   if (const void* code = info.direct.load(std::memory_order_acquire)) return code;
-  std::unique_lock lock(mu);
-  if (const void* code = info.direct.load(std::memory_order_relaxed)) return code;
+  // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
   std::vector<std::uint8_t> bytes = jit::emit_register_return_stub(info.plan);
   const void* code = arena.install(bytes);
-  info.direct.store(code, std::memory_order_release);
-  return code;
+  const void* expected = nullptr;
+  if (info.direct.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
+  arena.free(code);
+  return expected;
 }
 
 BoundCall Invoker::bind(const void* fn) const {
@@ -220,12 +232,14 @@ Invoker Engine::invoker(const Signature& sig) {
   info->code_size = code.size();
   info->owner = state_.get();
 
-  std::unique_lock lock(state_->mu);
-  auto [it, inserted] = state_->stubs.try_emplace(sig, std::move(info));
-  if (!inserted) state_->arena.free(info->code);
   Invoker inv;
-  inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
-  inv.info_ = it->second.get();
+  {
+    std::unique_lock lock(state_->mu);
+    auto [it, inserted] = state_->stubs.try_emplace(sig, std::move(info));
+    inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
+    inv.info_ = it->second.get();
+  }
+  if (info) state_->arena.free(info->code);  // another thread's stub won the race
   return inv;
 }
 

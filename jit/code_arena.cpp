@@ -3,9 +3,12 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -51,6 +54,43 @@ void fill_with_traps(std::uint8_t* p, std::size_t n) {
 #endif
 }
 
+std::uint64_t random_bits() {
+  std::uint64_t r = 0;
+  if (getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r)) {
+    // No entropy to be had (an old kernel, a seccomp filter): the clock and where ASLR put
+    // the stack still differ between processes and calls.
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r = static_cast<std::uint64_t>(ts.tv_nsec) ^ (static_cast<std::uint64_t>(ts.tv_sec) << 30) ^
+        reinterpret_cast<std::uintptr_t>(&ts);
+  }
+  r += 0x9E3779B97F4A7C15u;  // splitmix64's finaliser: every input bit reaches every output bit
+  r = (r ^ (r >> 30)) * 0xBF58476D1CE4E5B9u;
+  r = (r ^ (r >> 27)) * 0x94D049BB133111EBu;
+  return r ^ (r >> 31);
+}
+
+// Maps the writable view of `fd` at an address drawn at random, independently of where the
+// executable view lies: with the views side by side (the kernel's own choice), one leaked
+// code address would tell where to write. The range is the middle of the user address space
+// below the stack (which sits near its top: 2^47 on x86-64, 2^48 or 2^39 on AArch64), far
+// from the executable, its heap and the region where the kernel places mappings.
+// MAP_FIXED_NOREPLACE never replaces a mapping; a kernel older than 4.17 takes the address
+// as a hint. After a few taken addresses the kernel chooses.
+void* map_writable_view(int fd, std::size_t size) {
+  int on_stack = 0;
+  const std::uintptr_t top = std::bit_floor(reinterpret_cast<std::uintptr_t>(&on_stack));
+  const std::uintptr_t lo = top / 64, hi = top / 2;
+  for (int attempt = 0; attempt < 8 && hi - lo > size; ++attempt) {
+    const std::uintptr_t at = (lo + random_bits() % (hi - lo - size)) & ~(page_size() - 1);
+    void* p = mmap(reinterpret_cast<void*>(at), size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+    if (p != MAP_FAILED) return p;
+    if (errno != EEXIST) break;  // anything else (no memory, a limit) the plain call reports
+  }
+  return mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+}
+
 struct Views {
   std::uint8_t* rw = nullptr;
   std::uint8_t* rx = nullptr;
@@ -72,8 +112,7 @@ Views map_twice(int fd, std::size_t size, const char*& step, bool keep_fd) {
   Views v;
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
     step = "ftruncate";
-  } else if (void* rw = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-             rw == MAP_FAILED) {
+  } else if (void* rw = map_writable_view(fd, size); rw == MAP_FAILED) {
     step = "mmap of the writable view";
   } else if (void* rx = mmap(nullptr, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
              rx == MAP_FAILED) {
@@ -231,6 +270,33 @@ struct CodeArena::Chunk {
   Chunk(const Chunk&) = delete;
   Chunk& operator=(const Chunk&) = delete;
 
+  // In a child of fork(): both views still map the parent's file. Copy the bytes into a new
+  // file, map it over the executable view at the same address (MAP_FIXED replaces the old
+  // mapping in one step, so code running there keeps running: the bytes are the same) and
+  // make its writable view ours. Throws Error(Jit) with the old views intact, except when
+  // the final mapping itself fails, which leaves a hole the kernel made (out of memory).
+  void make_private(bool keep_fd) {
+    Views fresh = map_chunk(size, /*keep_fd=*/true);
+    std::memcpy(fresh.rw, rx, size);
+    void* moved = mmap(rx, size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fresh.fd, 0);
+    int err = errno;
+    munmap(fresh.rx, size);
+    if (moved == MAP_FAILED) {
+      munmap(fresh.rw, size);
+      close(fresh.fd);
+      throw Error(ErrorCode::Jit, std::string("code arena: after fork(), mapping the child's copy of a chunk failed: ") +
+                                      std::strerror(err));
+    }
+    munmap(rw, size);
+    if (fd >= 0) close(fd);
+    rw = fresh.rw;
+    fd = fresh.fd;
+    if (!keep_fd) {
+      close(fd);
+      fd = -1;
+    }
+  }
+
   // First fit. Returns false when no free block is large enough.
   bool take(std::size_t n, std::size_t& offset) {
     if (free_bytes < n) return false;
@@ -266,8 +332,25 @@ struct CodeArena::Chunk {
   }
 };
 
-CodeArena::CodeArena() = default;
-CodeArena::~CodeArena() = default;  // each Chunk unmaps both of its views
+CodeArena::CodeArena() { enroll(); }
+CodeArena::~CodeArena() { withdraw(); }  // then each Chunk unmaps both of its views
+
+void CodeArena::fork_prepare() { mu_.lock(); }
+void CodeArena::fork_parent() { mu_.unlock(); }
+
+void CodeArena::fork_child() {
+  // Only this thread runs, and no reservation of another thread will ever be committed here.
+  for (auto& c : chunks_) {
+    try {
+      c->make_private(g_remap_on_commit.load(std::memory_order_relaxed));
+    } catch (const std::exception& e) {
+      // The remaining chunks stay shared: this process must not write to any of them.
+      shared_with_parent_ = e.what();
+      break;
+    }
+  }
+  mu_.unlock();
+}
 
 std::unique_ptr<CodeArena::Chunk> CodeArena::new_chunk(std::size_t min_size) {
   static const bool aliasing_works = [] {  // once per process, before the first chunk
@@ -289,6 +372,9 @@ CodeArena::Reservation CodeArena::reserve(std::size_t size) {
                 "code arena: request of " + std::to_string(size) + " bytes is too large");
   const std::size_t n = round_up(size ? size : 1, kGranule);
   std::lock_guard lock(mu_);
+  if (!shared_with_parent_.empty())
+    throw Error(ErrorCode::Jit, "code arena: this child of fork() shares its code with the parent, so it cannot "
+                                "make code (" + shared_with_parent_ + ")");
   Chunk* chunk = nullptr;
   std::size_t offset = 0;
   for (auto& c : chunks_)
@@ -353,6 +439,7 @@ void CodeArena::free(const void* executable) {
   std::lock_guard lock(mu_);
   auto it = blocks_.find(reinterpret_cast<std::uintptr_t>(executable));
   if (it == blocks_.end()) return;  // not a live block of ours: ignoring it corrupts nothing
+  if (!shared_with_parent_.empty()) return;  // the parent may still run it
   Block b = it->second;
   blocks_.erase(it);
   b.chunk->give_back(b.offset, b.size);

@@ -4,7 +4,11 @@
 // once read+execute (where it runs). No virtual page is ever both writable and executable,
 // stubs already running on a chunk are never disturbed by a later write elsewhere in it
 // (which mprotect flips would do), and no syscall happens per allocation once a chunk exists.
-// Freed blocks go back to a free list and are reused. All members are thread-safe.
+// The writable view is placed at a random address, so a code address says nothing about
+// where its bytes can be written. After fork() the child gives every chunk a file of its own
+// (same bytes, same executable address): code made before the fork runs in both processes,
+// and nothing either makes or frees afterwards reaches the other. Freed blocks go back to a
+// free list and are reused. All members are thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -13,7 +17,10 @@
 #include <mutex>
 #include <span>
 #include <unordered_map>
+#include <string>
 #include <vector>
+
+#include "jit/fork_safety.hpp"
 
 namespace tramp::jit {
 
@@ -25,7 +32,7 @@ struct ArenaStats {
   std::size_t total_allocs = 0;  // allocations ever made
 };
 
-class CodeArena {
+class CodeArena : private ForkParticipant {
  public:
   static constexpr std::size_t kGranule = 16;  // allocation unit and minimum code alignment
 
@@ -47,11 +54,16 @@ class CodeArena {
     const void* executable;
     std::size_t size;
   };
+  // Throws tramp::Error(Jit) if memory cannot be mapped, and in a child of fork() whose
+  // chunks could not be made its own (then nothing new can be made there; the inherited
+  // code still runs).
   Reservation reserve(std::size_t size);
   void commit(const Reservation& r);
 
   // Returns a block (by its executable address) to the free list. Null, an address this
-  // arena did not hand out, and a second free of the same block are ignored.
+  // arena did not hand out, and a second free of the same block are ignored. In a child of
+  // fork() that still shares its chunks with the parent, the block is not reused or
+  // overwritten.
   void free(const void* executable);
 
   ArenaStats stats() const;
@@ -66,10 +78,16 @@ class CodeArena {
   std::unique_ptr<Chunk> new_chunk(std::size_t min_size);
   void remap(const Reservation& r);  // commit's extra step under qemu-user/valgrind
 
+  void fork_prepare() override;
+  void fork_parent() override;
+  void fork_child() override;
+
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Chunk>> chunks_;        // chunks_[0] is kept while the arena lives
   std::unordered_map<std::uintptr_t, Block> blocks_;  // executable address -> live block
   ArenaStats stats_;
+  // Set in a child of fork() when some chunk could not be given a file of its own: why.
+  std::string shared_with_parent_;
 };
 
 }  // namespace tramp::jit

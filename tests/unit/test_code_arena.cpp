@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -501,3 +503,28 @@ TEST_CASE("arena: without memfd_create it falls back to a dual-mapped temporary 
   CHECK(WEXITSTATUS(status) == 0);
 }
 #endif
+
+// A code address must not tell where its bytes can be written: each chunk's writable view
+// lies at a random distance from its executable view, not next to it.
+TEST_CASE("arena: the writable view is not at a fixed distance from the code", "[arena]") {
+  std::vector<std::unique_ptr<CodeArena>> arenas;
+  std::set<std::intptr_t> distances;
+  for (int i = 0; i < 8; ++i) {
+    arenas.push_back(std::make_unique<CodeArena>());
+    CodeArena::Reservation r = arenas.back()->reserve(64);
+    arenas.back()->commit(r);
+    distances.insert(reinterpret_cast<std::intptr_t>(r.writable) - reinterpret_cast<std::intptr_t>(r.executable));
+  }
+  CHECK(distances.size() == 8);
+  // In the maps, no writable view of the arena touches an executable one.
+  std::vector<tramp::test::Mapping> views;
+  for (const tramp::test::Mapping& m : tramp::test::read_maps())
+    if (m.path.find("tramp-code") != std::string::npos) views.push_back(m);
+  for (const auto& w : views)
+    for (const auto& x : views)
+      if (w.writable() && x.executable()) {
+        INFO(w.line << "\n" << x.line);
+        CHECK(w.start != x.end);
+        CHECK(x.start != w.end);
+      }
+}
