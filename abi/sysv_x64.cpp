@@ -44,93 +44,101 @@ constexpr std::size_t kRetVecs = 2;  // xmm0, xmm1
 // larger is MEMORY (psABI 3.2.3, rule 1 and post-merger rule 5(c)).
 constexpr std::size_t kMaxRegAggregate = 16;
 
-// The classes of the eightbytes that start at byte `base` of the outermost aggregate. The
-// outermost one has two at most; a nested aggregate (classified again on its own, see below)
-// may straddle three.
+// The outermost aggregate's eightbytes: at most two (rule 1: larger ones are MEMORY).
 struct Eightbytes {
-  std::array<Cls, 3> cls{NoClass, NoClass, NoClass};
+  std::array<Cls, 2> cls{NoClass, NoClass};
   std::size_t count = 0;
-  std::size_t base = 0;
   bool memory = false;
 };
 
-void merge_into(Eightbytes& eb, std::size_t offset, Cls c) {
-  Cls& slot = eb.cls[(offset - eb.base) / 8];
-  slot = kMerge[slot][c];
-}
+// What a run of leaves does to one eightbyte: the class it leaves for each class the
+// eightbyte held before. Merging (rule 4) is not associative (X87, SSE, INTEGER merged in
+// that order is MEMORY; X87 with the merger of SSE and INTEGER is INTEGER), so a subtree's
+// leaves are composed in order as functions rather than merged into one class. Composing
+// once per node keeps classification linear in the size of the type.
+static_assert(kClsCount == 8, "Effect's identity lists every class");
+struct Effect {
+  std::array<Cls, kClsCount> after{NoClass, Integer, Sse, SseUp, X87, X87Up, ComplexX87, Memory};
 
-void classify_leaves(const Type* t, std::size_t offset, Eightbytes& eb, bool check_align,
-                     bool nested);
+  void then_merge(Cls c) {
+    for (Cls& a : after) a = kMerge[a][c];
+  }
+  void then(const Effect& next) {
+    for (Cls& a : after) a = next.after[a];
+  }
+};
 
-// gcc runs the post-merger cleanup on every nested aggregate too, over the eightbytes of the
-// outermost one that it covers. Of rule 5 only 5(b) can change the outcome there: an X87UP
-// that a member union leaves without its X87 sends the whole argument to memory, even when a
-// sibling member would have merged that eightbyte into INTEGER.
-bool nested_x87up_orphaned(const Type* t, std::size_t offset, bool check_align) {
-  Eightbytes local;
-  local.base = offset - offset % 8;
-  local.count = (offset % 8 + t->size() + 7) / 8;
-  for (const Field& f : t->fields())
-    classify_leaves(f.type, offset + f.offset, local, check_align, true);
-  if (local.memory) return false;  // the outer classification finds the same reason
-  for (std::size_t i = 0; i < local.count; ++i)
-    if (local.cls[i] == X87Up && (i == 0 || local.cls[i - 1] != X87)) return true;
-  return false;
-}
+// The effect of one subtree on each eightbyte of the outermost aggregate.
+struct Leaves {
+  std::array<Effect, 2> eightbyte;
+  bool memory = false;
 
-// Classifies the scalar leaves of `t` placed at byte `offset` of the outermost aggregate.
-// `check_align` is false inside array elements after the first: gcc (and clang, which follows
-// it for compatibility) classifies an array by its first element and repeats that element's
-// classes, so a packed element whose later copies land misaligned does not make it MEMORY.
-// `nested` is false only for the outermost aggregate.
-void classify_leaves(const Type* t, std::size_t offset, Eightbytes& eb, bool check_align,
-                     bool nested) {
-  if (eb.memory) return;
+  void merge(std::size_t offset, Cls c) { eightbyte[offset / 8].then_merge(c); }
+  void then(const Leaves& next) {
+    for (std::size_t i = 0; i < eightbyte.size(); ++i) eightbyte[i].then(next.eightbyte[i]);
+    memory = memory || next.memory;
+  }
+};
+
+// The classes of the scalar leaves of `t` placed at byte `offset` of the outermost aggregate,
+// in declaration order. `check_align` is false inside array elements after the first: gcc
+// (and clang, which follows it for compatibility) classifies an array by its first element
+// and repeats that element's classes, so a packed element whose later copies land misaligned
+// does not make it MEMORY. `nested` is false only for the outermost aggregate.
+Leaves classify_leaves(const Type* t, std::size_t offset, bool check_align, bool nested) {
+  Leaves leaves;
   switch (t->kind()) {
     case TypeKind::Struct:
-    case TypeKind::Union:
-      if (nested && nested_x87up_orphaned(t, offset, check_align)) {
-        eb.memory = true;
-        return;
+    case TypeKind::Union: {
+      for (const Field& f : t->fields()) leaves.then(classify_leaves(f.type, offset + f.offset, check_align, true));
+      // gcc runs the post-merger cleanup on every nested aggregate too, over the eightbytes
+      // of the outermost one that it covers. Of rule 5 only 5(b) can change the outcome
+      // there: an X87UP that a member union leaves without its X87 sends the whole argument
+      // to memory, even when a sibling member would have merged that eightbyte into INTEGER.
+      if (nested && !leaves.memory) {
+        const std::size_t first = offset / 8, last = (offset + t->size() - 1) / 8;
+        for (std::size_t i = first; i <= last; ++i) {
+          const Cls c = leaves.eightbyte[i].after[NoClass];
+          if (c == X87Up && (i == first || leaves.eightbyte[i - 1].after[NoClass] != X87)) leaves.memory = true;
+        }
       }
-      for (const Field& f : t->fields())
-        classify_leaves(f.type, offset + f.offset, eb, check_align, true);
-      return;
+      return leaves;
+    }
     case TypeKind::Array:
       for (std::size_t i = 0; i < t->count(); ++i)
-        classify_leaves(t->element(), offset + i * t->element()->size(), eb, check_align && i == 0,
-                        true);
-      return;
+        leaves.then(classify_leaves(t->element(), offset + i * t->element()->size(), check_align && i == 0, true));
+      return leaves;
     default:
       break;
   }
   // Rule 1(b): an aggregate with unaligned fields is MEMORY.
   if (check_align && offset % t->align() != 0) {
-    eb.memory = true;
-    return;
+    leaves.memory = true;
+    return leaves;
   }
   switch (t->kind()) {
     case TypeKind::F32:
     case TypeKind::F64:
-      merge_into(eb, offset, Sse);
-      return;
+      leaves.merge(offset, Sse);
+      break;
     case TypeKind::F80:  // long double: X87 for the significand, X87UP for the exponent word
-      merge_into(eb, offset, X87);
-      merge_into(eb, offset + 8, X87Up);
-      return;
+      leaves.merge(offset, X87);
+      leaves.merge(offset + 8, X87Up);
+      break;
     case TypeKind::F128:  // __float128: one vector register, SSE then SSEUP
-      merge_into(eb, offset, Sse);
-      merge_into(eb, offset + 8, SseUp);
-      return;
+      leaves.merge(offset, Sse);
+      leaves.merge(offset + 8, SseUp);
+      break;
     case TypeKind::I128:
     case TypeKind::U128:  // __int128: two INTEGER eightbytes
-      merge_into(eb, offset, Integer);
-      merge_into(eb, offset + 8, Integer);
-      return;
+      leaves.merge(offset, Integer);
+      leaves.merge(offset + 8, Integer);
+      break;
     default:  // bool, integers, pointers
-      merge_into(eb, offset, Integer);
-      return;
+      leaves.merge(offset, Integer);
+      break;
   }
+  return leaves;
 }
 
 Eightbytes classify_type(const Type* t) {
@@ -140,8 +148,12 @@ Eightbytes classify_type(const Type* t) {
     return eb;
   }
   eb.count = (t->size() + 7) / 8;
-  classify_leaves(t, 0, eb, true, false);
-  if (eb.memory) return eb;
+  const Leaves leaves = classify_leaves(t, 0, true, false);
+  if (leaves.memory) {
+    eb.memory = true;
+    return eb;
+  }
+  for (std::size_t i = 0; i < eb.count; ++i) eb.cls[i] = leaves.eightbyte[i].after[NoClass];
   // Post-merger cleanup, psABI 3.2.3 rule 5.
   for (std::size_t i = 0; i < eb.count; ++i) {
     if (eb.cls[i] == Memory) eb.memory = true;                                    // 5(a)

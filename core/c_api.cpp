@@ -10,6 +10,8 @@
 #include "abi/call_plan.hpp"
 #include "tramp/tramp.hpp"
 
+static_assert(TRAMP_MAX_TYPE_DEPTH == tramp::kMaxTypeDepth);
+
 struct tramp_signature {
   tramp::Signature sig;
 };
@@ -85,6 +87,20 @@ tramp_status bad_argument(const char* function, const char* what) {
   return fail(TRAMP_ERR_ARGUMENT, std::string(function) + ": " + what);
 }
 
+// A count the caller passes: refused above `limit` before anything is allocated for it.
+bool count_ok(const char* function, const char* name, size_t count, size_t limit, const char* why) {
+  if (count <= limit) return true;
+  fail(TRAMP_ERR_ARGUMENT, std::string(function) + ": " + name + " " + std::to_string(count) +
+                               " exceeds " + std::to_string(limit) + " (" + why + ")");
+  return false;
+}
+
+// No record is larger than kMaxTypeSize bytes, so none has more members; the same bound
+// serves unions and array lengths.
+constexpr const char* kTooManyMembers = "no type is larger than 2 GiB";
+// An API limit: far beyond what any ABI's argument area (1 MiB) holds.
+constexpr size_t kMaxArguments = size_t{1} << 20;
+
 size_t copy_out(const std::string& s, char* buf, size_t cap) {
   if (buf && cap > 0) {
     const size_t n = s.size() < cap - 1 ? s.size() : cap - 1;
@@ -99,6 +115,7 @@ tramp_status record(bool is_union, const tramp_type* const* members, const size_
                     const char* function) {
   if (!result) return bad_argument(function, "out is NULL");
   if (count > 0 && !members) return bad_argument(function, "members is NULL");
+  if (!count_ok(function, "count", count, tramp::kMaxTypeSize, kTooManyMembers)) return TRAMP_ERR_ARGUMENT;
   return guarded([&] {
     std::vector<tramp::FieldSpec> fields;
     fields.reserve(count);
@@ -157,6 +174,8 @@ tramp_status tramp_type_union(const tramp_type* const* members, const size_t* al
 
 tramp_status tramp_type_array(const tramp_type* element, size_t count, const tramp_type** result) {
   if (!element || !result) return bad_argument("tramp_type_array", "element or out is NULL");
+  if (!count_ok("tramp_type_array", "count", count, tramp::kMaxTypeSize, kTooManyMembers))
+    return TRAMP_ERR_ARGUMENT;
   return guarded([&] {
     *result = out(tramp::Type::array(in(element), count));
     return TRAMP_OK;
@@ -195,6 +214,11 @@ tramp_status tramp_signature_new(tramp_abi abi, const tramp_type* ret, const tra
   if (!ret || !result || (count > 0 && !args))
     return bad_argument("tramp_signature_new", "ret, args or out is NULL");
   if (!abi_of(abi, a)) return bad_argument("tramp_signature_new", "unknown ABI");
+  if (!count_ok("tramp_signature_new", "count", count, kMaxArguments, "the most arguments a signature may have"))
+    return TRAMP_ERR_ARGUMENT;
+  if (fixed != TRAMP_NOT_VARIADIC &&
+      !count_ok("tramp_signature_new", "fixed", fixed, count, "count, the number of arguments"))
+    return TRAMP_ERR_ARGUMENT;
   return guarded([&] {
     std::vector<const tramp::Type*> types(count);
     for (size_t i = 0; i < count; ++i) types[i] = in(args[i]);  // null: the Signature says which
@@ -274,6 +298,12 @@ tramp_status tramp_invoker_direct(const tramp_signature* sig, void** result) {
   return guarded([&] {
     const tramp::Type* rt = sig->sig.ret();
     const bool floating = rt->kind() == tramp::TypeKind::F32 || rt->kind() == tramp::TypeKind::F64;
+    const bool integral = (rt->is_integer() || rt->kind() == tramp::TypeKind::Pointer) && rt->size() <= 8;
+    if (!floating && !integral)
+      return fail(TRAMP_ERR_UNSUPPORTED, "tramp_invoker_direct: the return type " + rt->str() + " of " +
+                                             sig->sig.str(true) +
+                                             " is not bool, an integer up to 64 bits, a pointer, f32 or"
+                                             " f64; call it through tramp_invoker");
     void* entry = const_cast<void*>(tramp::Engine::global().invoker(sig->sig).direct_entry(floating, rt->size()));
     *result = entry;
     return TRAMP_OK;

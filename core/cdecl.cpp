@@ -18,7 +18,6 @@ namespace tramp {
 
 namespace {
 
-constexpr int kMaxDepth = 64;  // nested declarators, records and parentheses together
 constexpr std::size_t kMaxQuoted = 32;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
@@ -178,8 +177,10 @@ class CParser {
     }
   }
 
+  // Nested declarators, records and parentheses together are held to Type's own limit.
   void enter() {
-    if (++depth_ > kMaxDepth) error_at(pos_, ErrorCode::Syntax, "nesting deeper than 64 levels");
+    if (++depth_ > kMaxTypeDepth)
+      error_at(pos_, ErrorCode::Syntax, "nesting deeper than " + std::to_string(kMaxTypeDepth) + " levels");
   }
   void leave() { --depth_; }
 
@@ -506,8 +507,9 @@ class CParser {
 
   // declarator := pointer* direct ; direct := name | '(' declarator ')' | nothing, then
   // suffixes. Ops are appended so that the ones nearest the base come first.
+  // Only nested declarators and parameter lists count towards the nesting limit, so a member
+  // of a record 64 levels deep is not a 65th level.
   void declarator_ops(std::vector<Op>& ops, std::string& name, bool abstract_ok) {
-    enter();
     int pointers = 0;
     Attributes ignored;
     for (;;) {
@@ -521,7 +523,9 @@ class CParser {
     std::string_view t = peek();
     if (t == "(" && nested_declarator_follows()) {
       next();
+      enter();
       declarator_ops(inner, name, abstract_ok);
+      leave();
       expect(")", "')' closing the declarator");
     } else if (is_word(t) && !scope_.typedefs.count(t)) {
       name = std::string(next());
@@ -543,7 +547,9 @@ class CParser {
         suffixes.push_back(std::move(op));
       } else if (peek() == "(") {
         next();
+        enter();
         suffixes.push_back(parameters());
+        leave();
       } else {
         break;
       }
@@ -552,7 +558,6 @@ class CParser {
     for (int i = 0; i < pointers; ++i) ops.push_back(Op{Op::Pointer});
     for (auto it = suffixes.rbegin(); it != suffixes.rend(); ++it) ops.push_back(std::move(*it));
     for (Op& op : inner) ops.push_back(std::move(op));
-    leave();
   }
 
   // After '(' in a declarator: a nested declarator ("(*f)", "(name)") rather than a
@@ -700,15 +705,32 @@ class CParser {
     return r;
   }
 
+  // Prefix operators are collected in a loop and applied innermost first, so a long run of
+  // them ("~~~...1") costs no stack.
   std::int64_t unary() {
-    std::size_t at = pos_;
-    if (accept("-")) {
-      std::int64_t v = unary();
-      if (v == std::numeric_limits<std::int64_t>::min()) error_at(at, ErrorCode::Syntax, "the constant overflows 64 bits");
-      return -v;
+    std::vector<std::pair<char, std::size_t>> prefixes;
+    for (;;) {
+      const std::size_t at = pos_;
+      if (accept("-")) prefixes.emplace_back('-', at);
+      else if (accept("+")) prefixes.emplace_back('+', at);
+      else if (accept("~")) prefixes.emplace_back('~', at);
+      else break;
     }
-    if (accept("+")) return unary();
-    if (accept("~")) return ~unary();
+    std::int64_t v = primary();
+    for (auto it = prefixes.rbegin(); it != prefixes.rend(); ++it) {
+      if (it->first == '~') {
+        v = ~v;
+      } else if (it->first == '-') {
+        if (v == std::numeric_limits<std::int64_t>::min())
+          error_at(it->second, ErrorCode::Syntax, "the constant overflows 64 bits");
+        v = -v;
+      }
+    }
+    return v;
+  }
+
+  std::int64_t primary() {
+    std::size_t at = pos_;
     if (accept("(")) {
       enter();
       std::int64_t v = constant_expression();
@@ -762,7 +784,7 @@ class CParser {
 
   std::string_view s_;
   std::size_t pos_ = 0;
-  int depth_ = 0;
+  std::size_t depth_ = 0;
   detail::CScopeState& scope_;
 };
 

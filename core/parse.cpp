@@ -14,12 +14,9 @@
 namespace tramp {
 namespace {
 
-// Nesting limit for records and array dimensions together. Deep enough for any real C type,
-// shallow enough that the parser, Type::str() and the classifiers' recursion stay tiny.
-constexpr int kMaxDepth = 64;
 // Mirrors Type's limits, so the parser reports them as syntax at the number itself.
 constexpr std::size_t kMaxAlign = std::size_t{1} << 28;
-constexpr std::size_t kMaxCount = std::size_t{1} << 31;
+constexpr std::size_t kMaxCount = kMaxTypeSize;
 // Long words and numbers are cut in messages; fuzzed input can be megabytes.
 constexpr std::size_t kMaxQuoted = 32;
 
@@ -66,12 +63,10 @@ std::string quoted(std::string_view s) {
   return "'" + std::string(s) + "'";
 }
 
-// A parsed type and its nesting height (0 for a scalar, 1 + the deepest part otherwise),
-// which bounds how deep anything walking the Type later will recurse.
-struct Parsed {
-  const Type* type;
-  int height;
-};
+// What the parser says when a type nests deeper than kMaxTypeDepth (Type's own limit).
+std::string nesting_limit() {
+  return "a type nested at most " + std::to_string(kMaxTypeDepth) + " levels deep";
+}
 
 class Parser {
  public:
@@ -82,7 +77,7 @@ class Parser {
     abi_prefix();
     skip_ws();
     const std::size_t ret_pos = pos_;
-    const Type* ret = type(0).type;
+    const Type* ret = type(0);
     expect('(', "'(' after the return type");
 
     std::vector<const Type*> args;
@@ -113,7 +108,7 @@ class Parser {
           if (s_.substr(pos_, 3) == "...") fail("a type", pos_, "a second '...'");
         }
         positions.push_back(pos_);
-        args.push_back(type(0).type);
+        args.push_back(type(0));
         skip_ws();
         if (peek() == ',') {
           ++pos_;
@@ -143,7 +138,7 @@ class Parser {
 
   const Type* lone_type() {
     skip_ws();
-    const Type* t = type(0).type;
+    const Type* t = type(0);
     expect_end();
     return t;
   }
@@ -166,26 +161,24 @@ class Parser {
   }
 
   // type := base {'[' N ']' | '*'}
-  Parsed type(int depth) {
-    if (depth > kMaxDepth) fail("a type nested at most 64 levels deep", pos_, found());
+  const Type* type(std::size_t depth) {
+    if (depth > kMaxTypeDepth) fail(nesting_limit(), pos_, found());
     skip_ws();
     const std::size_t start = pos_;
-    Parsed t = base(depth);
+    const Type* t = base(depth);
     // Dimensions are collected and applied right to left: C order, i32[2][3] is 2 x (3 x i32).
     std::vector<std::size_t> dims;
     auto apply_dims = [&] {
       for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
         const std::size_t count = *it;
-        t.type = build(start, [&] { return Type::array(t.type, count); });
-        ++t.height;
+        t = build(start, [&] { return Type::array(t, count); });
       }
       dims.clear();
     };
     for (;;) {
       skip_ws();
       if (peek() == '[') {
-        if (t.height + static_cast<int>(dims.size()) >= kMaxDepth)
-          fail("a type nested at most 64 levels deep", pos_, "another '['");
+        if (t->depth() + dims.size() >= kMaxTypeDepth) fail(nesting_limit(), pos_, "another '['");
         ++pos_;
         skip_ws();
         const std::size_t at = pos_;
@@ -197,7 +190,7 @@ class Parser {
         // Any pointer is ptr; what it points to only needed to be well-formed.
         ++pos_;
         apply_dims();
-        t = {Type::pointer(), 0};
+        t = Type::pointer();
       } else {
         break;
       }
@@ -207,7 +200,7 @@ class Parser {
   }
 
   // base := scalar | ['packed'] ['union'] '{' member {',' member} '}' ['align' '(' N ')']
-  Parsed base(int depth) {
+  const Type* base(std::size_t depth) {
     const std::size_t start = pos_;
     std::string_view w = word();
     const bool packed = w == "packed";
@@ -224,12 +217,12 @@ class Parser {
     } else if (!packed && !w.empty()) {
       if (w == "longdouble") {
         pos_ += w.size();
-        return {Type::scalar(long_double_of(abi_)), 0};
+        return Type::scalar(long_double_of(abi_));
       }
       for (const ScalarName& s : kScalarNames) {
         if (s.name == w) {
           pos_ += w.size();
-          return {Type::scalar(s.kind), 0};
+          return Type::scalar(s.kind);
         }
       }
       fail("a type", start, quoted(w));
@@ -243,7 +236,7 @@ class Parser {
 
     std::vector<FieldSpec> members;
     std::vector<std::size_t> positions;
-    int height = 0;
+    std::size_t height = 0;
     for (;;) {
       skip_ws();
       positions.push_back(pos_);
@@ -254,9 +247,8 @@ class Parser {
         m.align = alignment();
         expect(')', "')'");
       }
-      const Parsed p = type(depth + 1);
-      m.type = p.type;
-      if (p.height > height) height = p.height;
+      m.type = type(depth + 1);
+      if (m.type->depth() > height) height = m.type->depth();
       skip_ws();
       // A trailing align(N) on a member; a record member's own "} align(N)" was already
       // taken by the inner record, so "{{i32} align(8) align(16)}" is record 8, member 16.
@@ -285,12 +277,12 @@ class Parser {
       options.align = alignment();
       expect(')', "')'");
     }
-    if (height + 1 > kMaxDepth) 
-      fail("a type nested at most 64 levels deep", start, "one nested " + std::to_string(height + 1) + " levels deep");
+    if (height + 1 > kMaxTypeDepth)
+      fail(nesting_limit(), start, "one nested " + std::to_string(height + 1) + " levels deep");
 
     try {
       const Type* t = kind == TypeKind::Struct ? Type::struct_(members, options) : Type::union_(members, options);
-      return {t, height + 1};
+      return t;
     } catch (const Error& e) {
       // Type names the offending member ("struct member 2: ..."); point at its text.
       std::size_t at = start;

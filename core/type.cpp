@@ -17,8 +17,6 @@ namespace {
 // gcc refuses larger alignments on ELF ("requested alignment exceeds maximum 268435456"),
 // and the text form accepts the same range, so every Type round-trips through str().
 constexpr std::size_t kMaxAlign = std::size_t{1} << 28;
-// No object may exceed 2 GiB; this keeps every size and offset far from overflow.
-constexpr std::size_t kMaxSize = std::size_t{1} << 31;
 
 bool is_pow2(std::size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
@@ -28,6 +26,15 @@ std::size_t mix(std::size_t h, std::size_t v) {
 }
 
 [[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::InvalidType, message); }
+
+// The depth of a record or array whose deepest part is `inner`, refused past the one limit.
+std::size_t nested_depth(const std::string& what, const Type* inner) {
+  const std::size_t depth = inner->depth() + 1;
+  if (depth > kMaxTypeDepth)
+    invalid(what + " nested " + std::to_string(depth) + " levels deep: the limit is " +
+            std::to_string(kMaxTypeDepth) + " (tramp::kMaxTypeDepth)");
+  return depth;
+}
 
 // The full description a user gave for a record. Two records are the same type exactly when
 // these agree (C would call them different types even then, but for calling purposes a
@@ -86,6 +93,7 @@ struct TypeFactory {
 
     RecordKey key{kind, options.packed, options.align, {}};
     key.members.reserve(specs.size());
+    const Type* deepest = specs[0].type;
     for (std::size_t i = 0; i < specs.size(); ++i) {
       const std::string where = what + " member " + std::to_string(i);
       const Type* m = specs[i].type;
@@ -93,13 +101,16 @@ struct TypeFactory {
       if (m->is_void()) invalid(where + ": void is not an object type");
       check_align(specs[i].align, where);
       key.members.emplace_back(m, specs[i].align);
+      if (m->depth() > deepest->depth()) deepest = m;
     }
+    const std::size_t depth = nested_depth(what, deepest);
 
     // Layout first, outside the lock: it depends only on the (immutable) member types.
     auto t = std::unique_ptr<Type>(new Type());
     t->kind_ = kind;
     t->packed_ = options.packed;
     t->declared_align_ = options.align;
+    t->depth_ = depth;
     t->fields_.reserve(specs.size());
     std::size_t end = 0;
     std::size_t align = 1;
@@ -118,12 +129,12 @@ struct TypeFactory {
         if (s.type->size() > end) end = s.type->size();
       }
       // Members are at most 2 GiB each, so checking per member keeps `end` from overflowing.
-      if (end > kMaxSize) invalid(what + " is larger than 2 GiB");
+      if (end > kMaxTypeSize) invalid(what + " is larger than 2 GiB");
     }
     if (options.align > align) align = options.align;
     t->align_ = align;
     t->size_ = round_up(end, align);
-    if (t->size_ > kMaxSize) invalid(what + " is larger than 2 GiB");
+    if (t->size_ > kMaxTypeSize) invalid(what + " is larger than 2 GiB");
 
     std::lock_guard lock(mu);
     auto [it, inserted] = records.try_emplace(std::move(key), std::move(t));
@@ -134,9 +145,10 @@ struct TypeFactory {
     if (element == nullptr) invalid("array element: null type");
     if (element->is_void()) invalid("array element: void is not an object type");
     if (count == 0) invalid("array length 0: C has no zero-length arrays");
-    if (count > kMaxSize / element->size())
+    if (count > kMaxTypeSize / element->size())
       invalid("array of " + std::to_string(count) + " x " + std::to_string(element->size()) +
               " bytes is larger than 2 GiB");
+    const std::size_t depth = nested_depth("array", element);
     std::lock_guard lock(mu);
     auto& slot = arrays[{element, count}];
     if (!slot) {
@@ -146,6 +158,7 @@ struct TypeFactory {
       slot->count_ = count;
       slot->size_ = element->size() * count;
       slot->align_ = element->align();
+      slot->depth_ = depth;
     }
     return slot.get();
   }

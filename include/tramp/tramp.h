@@ -74,12 +74,16 @@ const char* tramp_last_error(void);
 size_t tramp_last_error_position(void);
 
 /* ---- types (interned; never freed) ---- */
+/* Records and arrays nest at most this deep (a scalar is depth 0, a record or array 1 + its
+ * deepest part), however the type is made; a deeper one is TRAMP_ERR_INVALID_TYPE. */
+#define TRAMP_MAX_TYPE_DEPTH 64
 const tramp_type* tramp_type_scalar(tramp_scalar kind); /* NULL for an unknown kind */
 /* A type in the signature syntax ("{i32, f64[2]}", "packed {u8, i32}"); `abi` decides what
  * "longdouble" means. */
 tramp_status tramp_type_parse(const char* text, tramp_abi abi, const tramp_type** out);
 /* Records: `aligns` may be NULL (natural member alignment) or give an explicit alignment per
- * member (0 = natural); `align` is the record's own explicit alignment (0 = natural). */
+ * member (0 = natural); `align` is the record's own explicit alignment (0 = natural). A
+ * `count` (of members, or an array's length) above 2^31 is TRAMP_ERR_ARGUMENT. */
 tramp_status tramp_type_struct(const tramp_type* const* members, const size_t* aligns, size_t count,
                                int packed, size_t align, const tramp_type** out);
 tramp_status tramp_type_union(const tramp_type* const* members, const size_t* aligns, size_t count,
@@ -96,7 +100,8 @@ size_t tramp_type_format(const tramp_type* t, char* buf, size_t cap);
 #define TRAMP_NOT_VARIADIC ((size_t)-1)
 /* "[abi:]ret(args)", e.g. "win64:i32(ptr, ...f64)"; without a prefix the host's ABI. */
 tramp_status tramp_signature_parse(const char* text, tramp_signature** out);
-/* `fixed` = number of arguments before `...`, or TRAMP_NOT_VARIADIC. */
+/* `fixed` = number of arguments before `...` (at most `count`), or TRAMP_NOT_VARIADIC. A
+ * `count` above 2^20 is TRAMP_ERR_ARGUMENT. */
 tramp_status tramp_signature_new(tramp_abi abi, const tramp_type* ret, const tramp_type* const* args,
                                  size_t count, size_t fixed, tramp_signature** out);
 void tramp_signature_free(tramp_signature* sig);

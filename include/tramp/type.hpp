@@ -16,6 +16,14 @@
 
 namespace tramp {
 
+// How deeply records and arrays may nest: every Type, however it is made (the C++ factories
+// below, the signature parser, the C declaration parser, the C API), has depth() at most
+// this. It bounds every recursive walk over a Type (str(), the classifiers) to a small stack.
+inline constexpr std::size_t kMaxTypeDepth = 64;
+
+// No object may exceed 2 GiB; this keeps every size and offset far from overflow.
+inline constexpr std::size_t kMaxTypeSize = std::size_t{1} << 31;
+
 enum class TypeKind : std::uint8_t {
   Void,
   Bool,
@@ -68,6 +76,9 @@ class Type {
   const Type* element() const noexcept { return element_; }
   std::size_t count() const noexcept { return count_; }
 
+  // Nesting depth: 0 for a scalar, 1 + the deepest member or element for a record or array.
+  std::size_t depth() const noexcept { return depth_; }
+
   bool is_void() const noexcept { return kind_ == TypeKind::Void; }
   bool is_integer() const noexcept;   // bool and the integer kinds
   bool is_signed() const noexcept;    // signed integer kinds
@@ -100,7 +111,8 @@ class Type {
   static const Type* scalar(TypeKind kind);  // kind must be a scalar kind or Void
 
   // Aggregates. Throw tramp::Error(InvalidType) for an impossible description: no members,
-  // a void or function member, an alignment that is not a power of two, a zero-length array.
+  // a void or function member, an alignment that is not a power of two, a zero-length array,
+  // more than kMaxTypeSize bytes, a depth() over kMaxTypeDepth.
   static const Type* struct_(std::span<const FieldSpec> fields, RecordOptions options = {});
   static const Type* struct_(std::initializer_list<FieldSpec> fields, RecordOptions options = {});
   static const Type* union_(std::span<const FieldSpec> fields, RecordOptions options = {});
@@ -122,6 +134,7 @@ class Type {
   std::vector<Field> fields_;
   const Type* element_ = nullptr;
   std::size_t count_ = 0;
+  std::size_t depth_ = 0;
 };
 
 }  // namespace tramp

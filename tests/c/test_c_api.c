@@ -46,6 +46,39 @@ static void compare_ints(void* ret, void* const* args, void* user) {
 
 static int sum_pair(int a, int b) { return a + b; }
 
+/* Wraps `t` again and again, up to 100,000 times, with one of the builders; returns how deep
+ * the deepest type it made is (stopping at the first refusal, whose status is in *status) and
+ * leaves that type in *deepest. */
+enum { kWrapStruct, kWrapUnion, kWrapArray, kWrapArrayInStruct };
+static size_t wrap_deeply(int how, const tramp_type** deepest, tramp_status* status) {
+  const tramp_type* t = tramp_type_scalar(TRAMP_I32);
+  size_t depth = 0;
+  *status = TRAMP_OK;
+  while (depth < 100000) {
+    const tramp_type* next = NULL;
+    switch (how) {
+      case kWrapStruct: *status = tramp_type_struct(&t, NULL, 1, 0, 0, &next); break;
+      case kWrapUnion: *status = tramp_type_union(&t, NULL, 1, 0, 0, &next); break;
+      case kWrapArray: *status = tramp_type_array(t, 1, &next); break;
+      default: {
+        const tramp_type* array = NULL;
+        *status = tramp_type_array(t, 1, &array);
+        if (*status == TRAMP_OK) {
+          ++depth;
+          t = array;
+          *status = tramp_type_struct(&array, NULL, 1, 0, 0, &next);
+        }
+        break;
+      }
+    }
+    if (*status != TRAMP_OK) break;
+    ++depth;
+    t = next;
+  }
+  *deepest = t;
+  return depth;
+}
+
 int main(void) {
   tramp_library* libm = NULL;
   tramp_library* libc = NULL;
@@ -264,5 +297,63 @@ int main(void) {
   tramp_library_close(libm);
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   else printf("C API: all checks passed\n");
+  /* one nesting limit for every builder: 64 levels are made, the 65th is refused with a
+   * message naming the limit, and the deepest type formats and classifies */
+  {
+    int how;
+    for (how = kWrapStruct; how <= kWrapArrayInStruct; ++how) {
+      const tramp_type* deepest = NULL;
+      tramp_status status;
+      char text[16];
+      size_t depth = wrap_deeply(how, &deepest, &status);
+      CHECK(depth == TRAMP_MAX_TYPE_DEPTH);
+      CHECK(status == TRAMP_ERR_INVALID_TYPE);
+      CHECK(strstr(tramp_last_error(), "65 levels deep") != NULL &&
+            strstr(tramp_last_error(), "limit is 64") != NULL);
+      CHECK(tramp_type_format(deepest, text, sizeof text) > 64);
+      if (tramp_type_size(deepest) > 0 && how != kWrapArray) {
+        size_t length = 0;
+        CHECK(tramp_signature_new(TRAMP_ABI_SYSV_X64, deepest, &deepest, 1, TRAMP_NOT_VARIADIC, &sig) ==
+              TRAMP_OK);
+        CHECK(tramp_plan_format(sig, NULL, 0, &length) == TRAMP_OK && length > 0);
+        tramp_signature_free(sig);
+      }
+    }
+  }
+
+  /* counts no array of the caller's can hold are argument errors that name the parameter */
+  {
+    const size_t huge[2] = {(size_t)-1, (size_t)1 << 40};
+    const tramp_type* members[2];
+    const tramp_type* t = NULL;
+    size_t k;
+    members[0] = members[1] = tramp_type_scalar(TRAMP_I32);
+    for (k = 0; k < 2; ++k) {
+      CHECK(tramp_type_struct(members, NULL, huge[k], 0, 0, &t) == TRAMP_ERR_ARGUMENT);
+      CHECK(strstr(tramp_last_error(), "tramp_type_struct: count") != NULL);
+      CHECK(tramp_type_union(members, NULL, huge[k], 0, 0, &t) == TRAMP_ERR_ARGUMENT);
+      CHECK(strstr(tramp_last_error(), "tramp_type_union: count") != NULL);
+      CHECK(tramp_type_array(members[0], huge[k], &t) == TRAMP_ERR_ARGUMENT);
+      CHECK(strstr(tramp_last_error(), "tramp_type_array: count") != NULL);
+      CHECK(tramp_signature_new(TRAMP_ABI_HOST, members[0], members, huge[k], TRAMP_NOT_VARIADIC, &sig) ==
+            TRAMP_ERR_ARGUMENT);
+      CHECK(strstr(tramp_last_error(), "tramp_signature_new: count") != NULL);
+    }
+    CHECK(tramp_signature_new(TRAMP_ABI_HOST, members[0], members, 2, huge[1], &sig) == TRAMP_ERR_ARGUMENT);
+    CHECK(strstr(tramp_last_error(), "tramp_signature_new: fixed") != NULL);
+    CHECK(tramp_signature_new(TRAMP_ABI_HOST, members[0], members, 2, 2, &sig) == TRAMP_OK);
+    tramp_signature_free(sig);
+  }
+
+  /* tramp_invoker_direct refuses in the C caller's words, not C++ template parameters */
+  {
+    void* entry = NULL;
+    CHECK(tramp_signature_parse("{i64, i64, i64}(i32)", &sig) == TRAMP_OK);
+    CHECK(tramp_invoker_direct(sig, &entry) == TRAMP_ERR_UNSUPPORTED);
+    CHECK(strstr(tramp_last_error(), "tramp_invoker_direct: the return type {i64, i64, i64}") != NULL);
+    CHECK(strstr(tramp_last_error(), "<R>") == NULL && strstr(tramp_last_error(), " R ") == NULL);
+    tramp_signature_free(sig);
+  }
+
   return failures ? 1 : 0;
 }
