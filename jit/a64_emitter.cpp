@@ -195,14 +195,32 @@ class A64Stub {
     }
   }
 
-  // sp -= n / sp += n, for any n.
+  // sp -= `distance` (a register, destroyed; a multiple of 16), one probe per
+  // kStackProbeInterval bytes from the current sp down and one at the new sp, so no page is
+  // skipped (stack-clash protection, emitter.hpp). A bounded loop: frames reach a megabyte.
+  void probe_stack(const GpX& distance) {
+    const asmjit::Label loop = a.newLabel(), last = a.newLabel();
+    a.cmp(distance, kStackProbeInterval);
+    a.b_lo(last);
+    a.bind(loop);
+    a.sub(a64::sp, a64::sp, kStackProbeInterval);
+    a.str(a64::xzr, a64::ptr(a64::sp));
+    a.sub(distance, distance, kStackProbeInterval);
+    a.cmp(distance, kStackProbeInterval);
+    a.b_hs(loop);
+    a.bind(last);
+    a.sub(a64::sp, a64::sp, distance);
+    a.str(a64::xzr, a64::ptr(a64::sp));
+  }
+
+  // sp -= n / sp += n, for any n; a page or more is probed (through x17).
   void grow_stack(std::uint32_t n) {
     if (n == 0) return;
-    if (n < 4096) {
+    if (n < kStackProbeInterval) {
       a.sub(a64::sp, a64::sp, n);
     } else {
       mov_imm(kAddr, n);
-      a.sub(a64::sp, a64::sp, kAddr);
+      probe_stack(kAddr);
     }
   }
   void shrink_stack(std::uint32_t n) {
@@ -263,9 +281,18 @@ std::vector<std::uint8_t> emit_a64_call_stub(const CallPlan& plan, const void* b
     if (direct_ret) a.str(ret_in, a64::ptr(a64::sp, 16));
     if (realign) {
       // The copies need more than 16-byte alignment: align sp down (AND may write sp).
+      // sp is 16-aligned, so the `and` moves it by up to align - 16: that move counts
+      // towards the probe threshold.
+      const std::uint64_t mask = ~static_cast<std::uint64_t>(plan.stack_align - 1);
       s.mov_imm(kAddr, area);
       a.sub(kAddr, a64::sp, kAddr);
-      a.and_(a64::sp, kAddr, ~static_cast<std::uint64_t>(plan.stack_align - 1));
+      if (area + plan.stack_align - 16 < kStackProbeInterval) {
+        a.and_(a64::sp, kAddr, mask);
+      } else {
+        a.and_(kAddr, kAddr, mask);
+        a.sub(kAddr, a64::sp, kAddr);  // the distance to the realigned frame's bottom
+        s.probe_stack(kAddr);
+      }
     } else {
       s.grow_stack(area);
     }

@@ -40,6 +40,12 @@ struct ThunkArgSlots {
 };
 ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan);
 
+// Stack-clash protection: a stub or thunk that moves the stack pointer by this many bytes or
+// more (realignment included) touches every page from the stack pointer down, each probe at
+// most this far below the last touched address, so that a guard page of any size below a
+// thread's stack is hit before whatever is mapped under it. Smaller moves emit no probe.
+constexpr std::uint32_t kStackProbeInterval = 4096;
+
 std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
                                              bool register_return = false);
 std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan, const void* handler,

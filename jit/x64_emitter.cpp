@@ -125,6 +125,34 @@ class X64Stub : public Xbyak::CodeGenerator {
     }
   }
 
+  // rsp -= `distance` (a register, destroyed), one probe per kStackProbeInterval bytes from
+  // the current rsp down and one at the new rsp, so no page is skipped (stack-clash
+  // protection, emitter.hpp). A bounded loop: frames reach a megabyte.
+  void probe_stack(const Reg64& distance) {
+    Xbyak::Label loop, last;
+    cmp(distance, kStackProbeInterval);
+    jb(last);
+    L(loop);
+    sub(rsp, kStackProbeInterval);
+    or_(qword[rsp], 0);
+    sub(distance, kStackProbeInterval);
+    cmp(distance, kStackProbeInterval);
+    jae(loop);
+    L(last);
+    sub(rsp, distance);
+    or_(qword[rsp], 0);
+  }
+
+  // rsp -= n, probed when n is a page or more (through `scratch`).
+  void grow_stack(std::uint32_t n, const Reg64& scratch) {
+    if (n < kStackProbeInterval) {
+      if (n) sub(rsp, n);
+      return;
+    }
+    mov(scratch.cvt32(), n);
+    probe_stack(scratch);
+  }
+
   // FSTP m80fp (DB /7) with a [base + disp32] operand; xbyak has no 80-bit memory form.
   void fstp_m80(const Reg64& base, std::uint32_t disp) { x87_m80(7, base, disp); }
   void fld_m80(const Reg64& base, std::uint32_t disp) { x87_m80(5, base, disp); }
@@ -220,10 +248,23 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
     if (realign) {
       a.push(rbp);
       a.mov(rbp, rsp);
-      a.and_(rsp, -static_cast<std::int32_t>(plan.stack_align));
       frame = frame_core;
+      // rsp is 8-aligned here, so the `and` moves it by up to align - 8: that move counts
+      // towards the probe threshold. rax is free until phase 1.
+      const std::int32_t mask = -static_cast<std::int32_t>(plan.stack_align);
+      if (frame_core + plan.stack_align - 8 < kStackProbeInterval) {
+        a.and_(rsp, mask);
+        if (frame) a.sub(rsp, frame);
+      } else {
+        a.lea(rax, ptr[rsp - static_cast<std::int32_t>(frame_core)]);
+        a.and_(rax, mask);
+        a.neg(rax);
+        a.add(rax, rsp);  // the distance to the realigned frame's bottom
+        a.probe_stack(rax);
+      }
+    } else {
+      a.grow_stack(frame, rax);
     }
-    if (frame) a.sub(rsp, frame);
   }
   if (bound_fn) a.mov(fn, reinterpret_cast<std::uint64_t>(bound_fn));
   else if (fn != rdi) a.mov(fn, rdi);
@@ -363,7 +404,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   const std::uint32_t caller_args = frame + 8;       // above our return address
 
   a.endbr64();
-  a.sub(rsp, frame);
+  a.grow_stack(frame, rax);  // rax carries no argument (at most %al's count, unused here)
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t g = gprs_at, v = vecs_at;
     for (int r = 0; r < 16; ++r) {
