@@ -7,7 +7,8 @@
 // DECL is a C declaration or a signature string.
 //
 // Exit status: 0 done, 1 tramp refused (bad signature, unsupported type, missing library or
-// symbol), 2 wrong command line (unknown option, missing or malformed argument literal).
+// symbol), 2 wrong command line (unknown option, missing, malformed or out-of-range argument
+// literal, a symbol that is not a function).
 #include <capstone/capstone.h>
 #include <dlfcn.h>
 #include <link.h>
@@ -106,6 +107,8 @@ const char* const kCallHelp =
     "  floating   2.5, -1e-3, inf, nan\n"
     "  ptr        \"text\" (a NUL-terminated copy; \\n \\t \\\\ \\\" \\xHH escapes), 0x7f00..., null\n"
     "  records    {1, 2.5, {3, 4}}; arrays inside records as [1, 2, 3]\n"
+    "A literal outside its type's range (99999999999 for int, -1 for unsigned, 1e999 for\n"
+    "double) and a symbol that is data rather than a function are refused (exit status 2).\n"
     "  tramp call libm.so.6 'double hypot(double, double)' 3 4             prints 5\n"
     "  tramp call libc.so.6 'int printf(const char*, ...)' '\"%.2f %d\\n\"' 3.14159 42\n"
     "  tramp call libc.so.6 'typedef struct { int quot, rem; } div_t; div_t div(int, int)' 47 5\n"
