@@ -399,8 +399,8 @@ class Literal {
     unsigned __int128 magnitude = 0;
     bool too_big = false;
     for (; i < word.size(); ++i) {
-      const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(word[i])));
-      const unsigned d = c >= '0' && c <= '9' ? static_cast<unsigned>(c - '0') : c >= 'a' && c <= 'f' ? static_cast<unsigned>(c - 'a' + 10) : 99;
+      const int c = std::tolower(static_cast<unsigned char>(word[i]));
+      const auto d = static_cast<unsigned>(std::isdigit(c) ? c - '0' : std::isxdigit(c) ? c - 'a' + 10 : 99);
       if (d >= base) fail(not_one);
       if (magnitude > (~static_cast<unsigned __int128>(0) - d) / base) too_big = true;
       magnitude = magnitude * base + d;
@@ -597,7 +597,6 @@ void refuse_data_symbol(void* address, const std::string& symbol, const std::str
     case STT_GNU_IFUNC: return;
     case STT_OBJECT: kind = "a data object (STT_OBJECT)"; break;
     case STT_COMMON: kind = "a common data object (STT_COMMON)"; break;
-    case STT_TLS: kind = "a thread-local variable (STT_TLS)"; break;
     case STT_NOTYPE: kind = "a symbol without a type (STT_NOTYPE)"; break;
     default: kind = "of ELF symbol type " + std::to_string(ELF64_ST_TYPE(sym->st_info)); break;
   }
