@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/quote.hpp"
 #include "tramp/error.hpp"
 #include "tramp/type.hpp"
 
@@ -18,17 +19,12 @@ namespace tramp {
 
 namespace {
 
-constexpr std::size_t kMaxQuoted = 32;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::string quoted(std::string_view s) {
-  if (s.empty()) return "end of input";
-  if (s.size() > kMaxQuoted) return "'" + std::string(s.substr(0, kMaxQuoted)) + "...'";
-  return "'" + std::string(s) + "'";
-}
+using detail::quoted;
 
 // A type as declarations see it: complete, or only named (a tag declared but not defined, a
 // function type behind a typedef), which is fine behind a pointer and an error by value.
@@ -124,6 +120,8 @@ class CParser {
       while (end < s_.size() && (is_alpha(s_[end]) || is_digit(s_[end]))) ++end;
     } else if (is_digit(s_[end])) {
       while (end < s_.size() && (is_alpha(s_[end]) || is_digit(s_[end]))) ++end;
+    } else if (s_[end] == '"' || s_[end] == '\'') {
+      end = quoted_literal_end(end);
     } else if (s_.compare(end, 3, "...") == 0) {
       end += 3;
     } else if (s_.compare(end, 2, "<<") == 0 || s_.compare(end, 2, ">>") == 0) {
@@ -132,6 +130,17 @@ class CParser {
       ++end;
     }
     return s_.substr(pos_, end - pos_);
+  }
+  // One past the closing quote of the string or character literal starting at `at`; as in
+  // C, a literal ends on its line, so an unclosed one cannot swallow the declarations after it.
+  std::size_t quoted_literal_end(std::size_t at) {
+    const char quote = s_[at];
+    std::size_t i = at + 1;
+    while (i < s_.size() && s_[i] != quote && s_[i] != '\n') i += s_[i] == '\\' && i + 1 < s_.size() ? 2 : 1;
+    if (i >= s_.size() || s_[i] != quote)
+      fail_at(at, std::string(quote == '"' ? "'\"'" : "\"'\"") + " closing this literal",
+              i >= s_.size() ? "end of input" : "end of line");
+    return i + 1;
   }
   std::string_view next() {
     std::string_view t = peek();

@@ -3,22 +3,22 @@
 // byte position; no input can make the parser recurse or allocate without bound, because it
 // is fuzzed and fed untrusted strings by interpreters.
 #include <charconv>
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/quote.hpp"
 #include "tramp/signature.hpp"
 
 namespace tramp {
 namespace {
 
+using detail::quoted;
+
 // Mirrors Type's limits, so the parser reports them as syntax at the number itself.
 constexpr std::size_t kMaxAlign = std::size_t{1} << 28;
 constexpr std::size_t kMaxCount = kMaxTypeSize;
-// Long words and numbers are cut in messages; fuzzed input can be megabytes.
-constexpr std::size_t kMaxQuoted = 32;
 
 struct ScalarName {
   std::string_view name;
@@ -57,11 +57,6 @@ TypeKind long_double_of(Abi abi) {
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string quoted(std::string_view s) {
-  if (s.size() > kMaxQuoted) return "'" + std::string(s.substr(0, kMaxQuoted)) + "...'";
-  return "'" + std::string(s) + "'";
-}
 
 // What the parser says when a type nests deeper than kMaxTypeDepth (Type's own limit).
 std::string nesting_limit() {
@@ -368,11 +363,7 @@ class Parser {
       while (end < s_.size() && is_digit(s_[end])) ++end;
       return quoted(s_.substr(pos_, end - pos_));
     }
-    const auto c = static_cast<unsigned char>(s_[pos_]);
-    if (c >= 0x20 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "0x%02x", c);
-    return std::string("byte ") + buf;
+    return quoted(s_.substr(pos_, 1));
   }
 
   [[noreturn]] void fail(const std::string& expected, std::size_t at, const std::string& got) const {

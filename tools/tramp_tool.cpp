@@ -7,8 +7,11 @@
 // DECL is a C declaration or a signature string.
 //
 // Exit status: 0 done, 1 tramp refused (bad signature, unsupported type, missing library or
-// symbol), 2 wrong command line (unknown option, missing or malformed argument literal).
+// symbol), 2 wrong command line (unknown option, missing, malformed or out-of-range argument
+// literal, a symbol that is not a function).
 #include <capstone/capstone.h>
+#include <dlfcn.h>
+#include <link.h>
 #include <ffi.h>
 
 #include <algorithm>
@@ -17,12 +20,14 @@
 #include <cerrno>
 #include <climits>
 #include <cinttypes>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,6 +107,8 @@ const char* const kCallHelp =
     "  floating   2.5, -1e-3, inf, nan\n"
     "  ptr        \"text\" (a NUL-terminated copy; \\n \\t \\\\ \\\" \\xHH escapes), 0x7f00..., null\n"
     "  records    {1, 2.5, {3, 4}}; arrays inside records as [1, 2, 3]\n"
+    "A literal outside its type's range (99999999999 for int, -1 for unsigned, 1e999 for\n"
+    "double) and a symbol that is data rather than a function are refused (exit status 2).\n"
     "  tramp call libm.so.6 'double hypot(double, double)' 3 4             prints 5\n"
     "  tramp call libc.so.6 'int printf(const char*, ...)' '\"%.2f %d\\n\"' 3.14159 42\n"
     "  tramp call libc.so.6 'typedef struct { int quot, rem; } div_t; div_t div(int, int)' 47 5\n"
@@ -280,6 +287,35 @@ using Quad = __float128;
 using Quad = long double;
 #endif
 
+std::string int128_str(unsigned __int128 v, bool negative) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v);
+  return negative ? "-" + digits : digits;
+}
+
+// What an integer literal may hold for t: an integer kind's range, bool's 0 and 1, an address
+// for a pointer. A literal outside it is refused rather than cut to the type's size.
+struct IntRange {
+  bool is_signed;
+  unsigned bits;
+  unsigned __int128 max() const {
+    const unsigned value_bits = bits - (is_signed ? 1 : 0);
+    return value_bits == 128 ? ~static_cast<unsigned __int128>(0)
+                             : (static_cast<unsigned __int128>(1) << value_bits) - 1;
+  }
+  // The magnitude of the most negative value: 0 for unsigned types.
+  unsigned __int128 min_magnitude() const { return is_signed ? max() + 1 : 0; }
+  std::string str() const { return int128_str(min_magnitude(), is_signed) + " to " + int128_str(max(), false); }
+};
+
+IntRange int_range(const Type* t) {
+  if (t->kind() == TypeKind::Bool) return {false, 1};
+  return {t->is_signed(), 8 * static_cast<unsigned>(t->size())};
+}
+
 class Literal {
  public:
   Literal(std::string_view text, std::string where) : s_(text), where_(std::move(where)) {}
@@ -327,53 +363,86 @@ class Literal {
       return;
     }
     std::string word = token();
-    if (t->kind() == TypeKind::Pointer) {
-      std::uint64_t v = word == "null" || word == "NULL" ? 0 : integer(word);
-      std::memcpy(dst, &v, 8);
+    if (t->kind() == TypeKind::Pointer && (word == "null" || word == "NULL")) {
+      std::memset(dst, 0, t->size());
       return;
     }
-    if (t->kind() == TypeKind::Bool) {
-      std::uint8_t b = word == "true" || word == "1" ? 1 : word == "false" || word == "0" ? 0 : 2;
-      if (b == 2) fail("'" + word + "' is not a bool (true, false, 1, 0)");
-      *dst = b;
+    if (t->kind() == TypeKind::Bool && (word == "true" || word == "false")) {
+      *dst = word == "true";
       return;
     }
     if (t->is_float()) {
-      char* end = nullptr;
-      long double v = std::strtold(word.c_str(), &end);
-      if (word.empty() || *end) fail("'" + word + "' is not a number for " + t->str());
-      if (t->kind() == TypeKind::F32) {
-        float f = static_cast<float>(v);
-        std::memcpy(dst, &f, 4);
-      } else if (t->kind() == TypeKind::F64) {
-        double d = static_cast<double>(v);
-        std::memcpy(dst, &d, 8);
-      } else if (t->kind() == TypeKind::F80) {
-        std::memset(dst, 0, 16);
-        std::memcpy(dst, &v, 10);
-      } else {  // F128
-        Quad q = static_cast<Quad>(v);
-        std::memcpy(dst, &q, 16);
-      }
+      floating(t, word, dst);
       return;
     }
-    // Integers: two's complement, little-endian, truncated to the type's size.
-    const bool is_signed = t->is_signed();
-    std::uint64_t v = integer(word);
-    std::uint8_t bytes[16];
-    std::memcpy(bytes, &v, 8);
-    std::memset(bytes + 8, is_signed && static_cast<std::int64_t>(v) < 0 ? 0xff : 0, 8);
-    std::memcpy(dst, bytes, t->size());
+    // Integers, bool and addresses: two's complement, little-endian.
+    unsigned __int128 v = integer(word, t);
+    std::memcpy(dst, &v, t->size());
   }
 
-  std::uint64_t integer(const std::string& word) {
+  // The literal's value as t->size() bytes of two's complement; refused when t cannot hold it.
+  unsigned __int128 integer(const std::string& word, const Type* t) {
     if (word.empty()) fail("expected a number");
+    std::size_t i = 0;
+    const bool negative = word[0] == '-';
+    if (word[0] == '-' || word[0] == '+') ++i;
+    unsigned base = 10;
+    if (word.compare(i, 2, "0x") == 0 || word.compare(i, 2, "0X") == 0) {
+      base = 16;
+      i += 2;
+    } else if (word.size() > i + 1 && word[i] == '0') {
+      base = 8;  // C's octal, as strtoull reads it
+    }
+    const std::string not_one =
+        "'" + word + "' is not " + (t->kind() == TypeKind::Bool ? "a bool (true, false, 1, 0)" : "an integer");
+    if (i == word.size()) fail(not_one);
+    unsigned __int128 magnitude = 0;
+    bool too_big = false;
+    for (; i < word.size(); ++i) {
+      const int c = std::tolower(static_cast<unsigned char>(word[i]));
+      const auto d = static_cast<unsigned>(std::isdigit(c) ? c - '0' : std::isxdigit(c) ? c - 'a' + 10 : 99);
+      if (d >= base) fail(not_one);
+      if (magnitude > (~static_cast<unsigned __int128>(0) - d) / base) too_big = true;
+      magnitude = magnitude * base + d;
+    }
+    const IntRange range = int_range(t);
+    if (too_big || (negative ? magnitude > range.min_magnitude() : magnitude > range.max()))
+      fail(word + " is out of range for " + t->str() + " (" + range.str() + ")");
+    return negative ? -magnitude : magnitude;
+  }
+
+  // A floating literal; a finite one too large for t is refused rather than made infinite.
+  void floating(const Type* t, const std::string& word, std::uint8_t* dst) {
     errno = 0;
     char* end = nullptr;
-    std::uint64_t v = word[0] == '-' ? static_cast<std::uint64_t>(std::strtoll(word.c_str(), &end, 0))
-                                     : std::strtoull(word.c_str(), &end, 0);
-    if (*end || errno == ERANGE) fail("'" + word + "' is not an integer");
-    return v;
+    long double v = std::strtold(word.c_str(), &end);
+    if (word.empty() || *end) fail("'" + word + "' is not a number for " + t->str());
+    const bool overflows = (errno == ERANGE && std::isinf(v)) ||
+                           (!std::isinf(v) && t->kind() == TypeKind::F32 && std::isinf(static_cast<float>(v))) ||
+                           (!std::isinf(v) && t->kind() == TypeKind::F64 && std::isinf(static_cast<double>(v)));
+    if (overflows) {
+      char largest[64];
+      if (t->kind() == TypeKind::F32)
+        std::snprintf(largest, sizeof largest, "%.9g", static_cast<double>(std::numeric_limits<float>::max()));
+      else if (t->kind() == TypeKind::F64)
+        std::snprintf(largest, sizeof largest, "%.17g", std::numeric_limits<double>::max());
+      else
+        std::snprintf(largest, sizeof largest, "%.21Lg", std::numeric_limits<long double>::max());
+      fail(word + " is out of range for " + t->str() + " (largest finite magnitude " + largest + ")");
+    }
+    if (t->kind() == TypeKind::F32) {
+      float f = static_cast<float>(v);
+      std::memcpy(dst, &f, 4);
+    } else if (t->kind() == TypeKind::F64) {
+      double d = static_cast<double>(v);
+      std::memcpy(dst, &d, 8);
+    } else if (t->kind() == TypeKind::F80) {
+      std::memset(dst, 0, 16);
+      std::memcpy(dst, &v, 10);
+    } else {  // F128
+      Quad q = static_cast<Quad>(v);
+      std::memcpy(dst, &q, 16);
+    }
   }
 
   std::string string_literal() {
@@ -437,15 +506,6 @@ class Literal {
   std::string where_;
 };
 
-std::string int128_str(unsigned __int128 v, bool negative) {
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
-    v /= 10;
-  } while (v);
-  return negative ? "-" + digits : digits;
-}
-
 std::string format_value(const Type* t, const std::uint8_t* p) {
   char buf[64];
   switch (t->kind()) {
@@ -497,7 +557,8 @@ std::string format_value(const Type* t, const std::uint8_t* p) {
   }
 }
 
-// The type C's default argument promotions give a literal passed after `...`.
+// The type C's default argument promotions give a literal passed after `...`; `index` counts
+// the arguments from 1, as the user does.
 const Type* promoted_type_of(const std::string& literal, std::size_t index) {
   std::string s = literal;
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
@@ -515,6 +576,31 @@ const Type* promoted_type_of(const std::string& literal, std::size_t index) {
   long long v = std::strtoll(s.c_str(), &end, 0);
   if (*end) usage_error("argument " + std::to_string(index) + " ('" + literal + "'): not a number, string or null");
   return errno == 0 && v >= INT32_MIN && v <= INT32_MAX ? Type::i32() : Type::i64();
+}
+
+// Calling data jumps into it (environ: a crash). The dynamic symbol table says what a symbol
+// is; what it cannot say (an address no symbol covers, a function declared with the wrong
+// signature) docs/tool.md lists.
+void refuse_data_symbol(void* address, const std::string& symbol, const std::string& library) {
+  Dl_info info;
+  void* entry = nullptr;
+  const std::string where = "symbol '" + symbol + "' in " + (library == "-" ? "the running program" : library);
+  // A function lies in the object that defines it; dlsym gives a thread-local variable's
+  // address in this thread's TLS block, which no object covers (and dladdr skips STT_TLS).
+  if (dladdr1(address, &info, &entry, RTLD_DL_SYMENT) == 0)
+    usage_error(where + " is not a function: its address lies in no loaded object (a thread-local variable?)");
+  if (entry == nullptr) return;  // inside an object, but no dynamic symbol covers it
+  const auto* sym = static_cast<const ElfW(Sym)*>(entry);
+  std::string kind;
+  switch (ELF64_ST_TYPE(sym->st_info)) {  // the same bits in ELF32_ST_TYPE
+    case STT_FUNC:
+    case STT_GNU_IFUNC: return;
+    case STT_OBJECT: kind = "a data object (STT_OBJECT)"; break;
+    case STT_COMMON: kind = "a common data object (STT_COMMON)"; break;
+    case STT_NOTYPE: kind = "a symbol without a type (STT_NOTYPE)"; break;
+    default: kind = "of ELF symbol type " + std::to_string(ELF64_ST_TYPE(sym->st_info)); break;
+  }
+  usage_error(where + " is " + kind + ", not a function: it cannot be called");
 }
 
 // A call ready to make: the signature, the target, and the arguments as the literals gave
@@ -545,7 +631,7 @@ void prepare(const std::vector<std::string>& args, const char* command, Prepared
     if (d.variadic()) {  // the call's own variadic arguments, typed from their literals
       std::vector<const Type*> types(d.args().begin(), d.args().end());
       for (std::size_t i = first_arg + d.fixed_count(); i < args.size(); ++i)
-        types.push_back(promoted_type_of(args[i], i - first_arg));
+        types.push_back(promoted_type_of(args[i], i - first_arg + 1));
       pc.sig.emplace(d.ret(), std::move(types), d.abi(), d.fixed_count());
     } else {
       pc.sig.emplace(d);
@@ -564,6 +650,7 @@ void prepare(const std::vector<std::string>& args, const char* command, Prepared
   tramp::Engine::global().invoker(sig);  // refuses unsupported types before the library opens
   pc.lib.emplace(args[0] == "-" ? tramp::Library::self() : tramp::Library::open(args[0]));
   pc.fn = pc.lib->symbol(symbol);
+  refuse_data_symbol(pc.fn, symbol, args[0]);
   pc.symbol = symbol;
   for (std::size_t i = 0; i < sig.arg_count(); ++i) {
     const Type* t = sig.args()[i];
@@ -571,7 +658,7 @@ void prepare(const std::vector<std::string>& args, const char* command, Prepared
     auto* dst = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(pc.storage.back().data()) + 15) &
                                                 ~std::uintptr_t{15});
     const std::string& text = args[first_arg + i];
-    Literal lit(text, "argument " + std::to_string(i) + " ('" + text + "', " + t->str() + ")");
+    Literal lit(text, "argument " + std::to_string(i + 1) + " ('" + text + "', " + t->str() + ")");
     lit.value(t, dst, pc.strings);
     lit.finish();
     pc.argv.push_back(dst);

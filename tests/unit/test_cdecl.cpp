@@ -212,6 +212,54 @@ TEST_CASE("C declaration errors give line, column and what was expected", "[cdec
   CHECK(v.signature.fixed_count() == 1);
 }
 
+TEST_CASE("skipped strings, attributes and asm labels must be closed", "[cdecl][errors]") {
+  auto error_of = [](const char* text) -> std::string {
+    try {
+      CScope().parse(text);
+    } catch (const tramp::Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  // An unclosed string is reported where it starts, and swallows nothing after it.
+  CHECK(error_of("int f(void) __asm__(\"abc);") ==
+        "line 1, column 21: expected '\"' closing this literal, found end of input");
+  CHECK(error_of("int f(void) __attribute__((section(\"abc)") ==
+        "line 1, column 36: expected '\"' closing this literal, found end of input");
+  CHECK(error_of("int f(void) __asm__(\"abc);\nint g(void);") ==
+        "line 1, column 21: expected '\"' closing this literal, found end of line");
+  CHECK(error_of("int f(void) __attribute__((x('a)));") ==
+        "line 1, column 30: expected \"'\" closing this literal, found end of input");
+  // Unbalanced parentheses in what is skipped, at end of input.
+  CHECK(error_of("int f(void) __asm__(\"f\"") == "line 1, column 20: expected ')' closing this '(', found end of input");
+  CHECK(error_of("int f(void) __attribute__((nonnull(1") ==
+        "line 1, column 35: expected ')' closing this '(', found end of input");
+  CHECK(error_of("int f(void) __attribute__((nonnull(1))") ==
+        "line 1, column 39: expected '))' closing __attribute__, found end of input");
+  // A closed string holds any text, parentheses and escaped quotes included.
+  CScope scope;
+  scope.parse("int f(void) __asm__(\"f)(\\\"\"); int g(void) __attribute__((section(\")\"), cold));");
+  CHECK(scope.function("f") != nullptr);
+  CHECK(scope.function("g") != nullptr);
+}
+
+TEST_CASE("C declaration errors show bytes that are not printable ASCII as byte 0xNN", "[cdecl][errors]") {
+  auto error_of = [](const std::string& text) -> std::string {
+    try {
+      CScope().parse(text);
+    } catch (const tramp::Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK(error_of("int f(\xff);") == "line 1, column 7: expected a type, found byte 0xff");
+  CHECK(error_of("\x01 f(void);") == "line 1, column 1: expected a type, found byte 0x01");
+  CHECK(error_of("int f(void) \"a\xff" "b\";") ==
+        "line 1, column 13: expected ';' after the declaration, found '\"a\\xffb\"'");
+  // The signature parser words it the same way (one helper, core/quote.hpp).
+  CHECK_THROWS_WITH(parse_signature("i32(\xc3\xa9)"), Catch::EndsWith("found byte 0xc3"));
+}
+
 TEST_CASE("nesting is bounded and random input only ever raises tramp::Error", "[cdecl][errors]") {
   std::string deep = "int f(" + std::string(5000, '(') + ");";
   CHECK_THROWS_AS(CScope().parse(deep), tramp::Error);
