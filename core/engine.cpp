@@ -4,7 +4,6 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
 
 #include "abi/call_plan.hpp"
@@ -32,18 +31,18 @@ struct CallableBox {
 };
 
 // The cache's lock is held across fork() (a child must not inherit it taken by a thread that
-// does not exist there). It is never held while the arena's lock is taken.
+// does not exist there), and never while the arena's lock is taken. It is a plain mutex: a
+// write-locked pthread rwlock can be released only by the thread id that took it, and the
+// child's one thread has a new id.
 struct EngineState : std::enable_shared_from_this<EngineState>, private jit::ForkParticipant {
   jit::CodeArena arena;
-  mutable std::shared_mutex mu;
+  mutable std::mutex mu;
   std::unordered_map<Signature, std::unique_ptr<StubInfo>> stubs;
 
   EngineState() { enroll(); }
   void fork_prepare() override { mu.lock(); }
   void fork_parent() override { mu.unlock(); }
-  // A write-locked pthread rwlock can be released only by the thread id that took it, and the
-  // child's one thread has a new id: start the child with a new lock instead.
-  void fork_child() override { std::construct_at(&mu); }
+  void fork_child() override { mu.unlock(); }
 
   BoundCall make_bound(const abi::CallPlan& plan, const void* fn);
   Callback make_callback(const Signature& sig, Handler handler, void* user,
@@ -215,7 +214,7 @@ Engine& Engine::global() {
 
 Invoker Engine::invoker(const Signature& sig) {
   {
-    std::shared_lock lock(state_->mu);
+    std::lock_guard lock(state_->mu);
     auto it = state_->stubs.find(sig);
     if (it != state_->stubs.end()) {
       Invoker inv;
@@ -234,7 +233,7 @@ Invoker Engine::invoker(const Signature& sig) {
 
   Invoker inv;
   {
-    std::unique_lock lock(state_->mu);
+    std::lock_guard lock(state_->mu);
     auto [it, inserted] = state_->stubs.try_emplace(sig, std::move(info));
     inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
     inv.info_ = it->second.get();
@@ -251,7 +250,7 @@ CodeStats Engine::code_stats() const {
 }
 
 std::size_t Engine::cached_stubs() const {
-  std::shared_lock lock(state_->mu);
+  std::lock_guard lock(state_->mu);
   return state_->stubs.size();
 }
 

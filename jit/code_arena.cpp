@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -72,21 +71,30 @@ std::uint64_t random_bits() {
 
 // Maps the writable view of `fd` at an address drawn at random, independently of where the
 // executable view lies: with the views side by side (the kernel's own choice), one leaked
-// code address would tell where to write. The range is the middle of the user address space
-// below the stack (which sits near its top: 2^47 on x86-64, 2^48 or 2^39 on AArch64), far
-// from the executable, its heap and the region where the kernel places mappings.
-// MAP_FIXED_NOREPLACE never replaces a mapping; a kernel older than 4.17 takes the address
-// as a hint. After a few taken addresses the kernel chooses.
+// code address would tell where to write. The view goes to a random page of a hole reserved
+// for the purpose (PROT_NONE, no memory behind it) where the kernel puts mappings, and the
+// rest of the hole is given back at once: the address keeps to memory the kernel (and a
+// sanitizer's runtime, which refuses mappings in its shadow ranges) hands out, and is
+// unpredictable within the hole (2^24 pages for 64 GiB). A smaller hole is tried where the
+// address space or RLIMIT_AS has no room; then the kernel chooses.
 void* map_writable_view(int fd, std::size_t size) {
-  int on_stack = 0;
-  const std::uintptr_t top = std::bit_floor(reinterpret_cast<std::uintptr_t>(&on_stack));
-  const std::uintptr_t lo = top / 64, hi = top / 2;
-  for (int attempt = 0; attempt < 8 && hi - lo > size; ++attempt) {
-    const std::uintptr_t at = (lo + random_bits() % (hi - lo - size)) & ~(page_size() - 1);
-    void* p = mmap(reinterpret_cast<void*>(at), size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
-    if (p != MAP_FAILED) return p;
-    if (errno != EEXIST) break;  // anything else (no memory, a limit) the plain call reports
+  const std::size_t page = page_size();
+  for (std::size_t hole : {std::size_t{64} << 30, std::size_t{1} << 30}) {
+    if (hole / page < 2 || size > hole) continue;
+    void* reserved = mmap(nullptr, hole + size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (reserved == MAP_FAILED) continue;
+    auto* base = static_cast<std::uint8_t*>(reserved);
+    const std::size_t at = random_bits() % (hole / page) * page;
+    void* p = mmap(base + at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    if (p == MAP_FAILED) {
+      int saved = errno;
+      munmap(base, hole + size);
+      errno = saved;
+      return p;
+    }
+    if (at) munmap(base, at);
+    munmap(base + at + size, hole - at);
+    return p;
   }
   return mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 }
