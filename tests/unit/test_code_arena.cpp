@@ -27,6 +27,7 @@
 
 #include "jit/code_arena.hpp"
 #include "tramp/error.hpp"
+#include "sandbox.hpp"
 #include "wx_check.hpp"
 
 using tramp::jit::ArenaStats;
@@ -462,16 +463,8 @@ TEST_CASE("arena: without memfd_create it falls back to a dual-mapped temporary 
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_memfd_create, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog = {static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
     // No seccomp here (qemu-user, some containers): nothing to test, say so.
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(kNoSeccomp);
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) _exit(kNoSeccomp);
+    if (!tramp::test::deny_code_memory(ENOSYS, /*deny_file_creation=*/false)) _exit(kNoSeccomp);
     int status = 0;
     try {
       CodeArena arena;

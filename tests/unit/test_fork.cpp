@@ -15,10 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__linux__)
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#endif
 
 #include <atomic>
 #include <cstdint>
@@ -32,6 +28,7 @@
 
 #include "tramp/tramp.h"
 #include "tramp/tramp.hpp"
+#include "sandbox.hpp"
 
 namespace {
 
@@ -124,69 +121,71 @@ int wait_child(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
 }
 
+// What both fork tests make before the fork: an engine, a callback that lives on, one that
+// one process frees after the fork, a callback, invoker and bound stub, and a pipe.
+struct BeforeFork {
+  Engine e;
+  Callback keep = e.callback(cb_sig(), &add_user, user_value(5000));
+  Callback inherited = e.callback(cb_sig(), &add_user, user_value(6000));
+  Made before{e, 10};
+  int to_child[2] = {-1, -1};
+
+  BeforeFork() { REQUIRE(pipe(to_child) == 0); }
+  ~BeforeFork() {
+    close(to_child[0]);
+    close(to_child[1]);
+  }
+  bool kept_ok() const { return before.ok() && callback_ok(keep, 5000); }
+};
+
 }  // namespace
 
 TEST_CASE("fork: what the child frees or makes does not reach the parent", "[fork]") {
-  Engine e;
-  Callback keep = e.callback(cb_sig(), &add_user, user_value(5000));
-  Callback inherited = e.callback(cb_sig(), &add_user, user_value(6000));  // the child frees it
-  Made before(e, 10);
-  int to_child[2], to_parent[2];
-  REQUIRE(pipe(to_child) == 0);
-  REQUIRE(pipe(to_parent) == 0);
+  BeforeFork f;
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     alarm(60);  // a deadlock fails the test instead of holding it
-    wait_fd(to_child[0]);
+    wait_fd(f.to_child[0]);
     int status = 0;
-    if (!callback_ok(inherited, 6000)) status |= 1;  // inherited code runs in the child
-    inherited = Callback();                           // freed here: traps fill the child's copy
-    Made mine(e, 21);                                 // may take the blocks the parent took
+    if (!callback_ok(f.inherited, 6000)) status |= 1;  // inherited code runs in the child
+    f.inherited = Callback();                           // freed here: traps fill the child's copy
+    Made mine(f.e, 21);                                 // may take the blocks the parent took
     if (!mine.ok()) status |= 2;
-    if (!before.ok() || !callback_ok(keep, 5000)) status |= 4;
+    if (!f.kept_ok()) status |= 4;
     _exit(status);
   }
   // The parent makes its own code after the fork, then lets the child free and make.
-  Made mine(e, 30);
-  signal_fd(to_child[1]);
+  Made mine(f.e, 30);
+  signal_fd(f.to_child[1]);
   CHECK(wait_child(pid) == 0);
-  CHECK(callback_ok(inherited, 6000));  // the child's free did not fill it with traps
-  CHECK(mine.ok());                     // the child's new code did not overwrite it
-  CHECK(before.ok());
-  CHECK(callback_ok(keep, 5000));
-  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
+  CHECK(callback_ok(f.inherited, 6000));  // the child's free did not fill it with traps
+  CHECK(mine.ok());                       // the child's new code did not overwrite it
+  CHECK(f.kept_ok());
 }
 
 TEST_CASE("fork: what the parent frees or makes does not reach the child", "[fork]") {
-  Engine e;
-  Callback keep = e.callback(cb_sig(), &add_user, user_value(5000));
-  Callback inherited = e.callback(cb_sig(), &add_user, user_value(6000));  // the parent frees it
-  Made before(e, 10);
-  int to_child[2], to_parent[2];
-  REQUIRE(pipe(to_child) == 0);
-  REQUIRE(pipe(to_parent) == 0);
+  BeforeFork f;
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     alarm(60);
-    Made mine(e, 21);  // made before the parent makes its own
-    wait_fd(to_child[0]);
+    Made mine(f.e, 21);  // made before the parent makes its own
+    wait_fd(f.to_child[0]);
     int status = 0;
-    if (!callback_ok(inherited, 6000)) status |= 1;  // the parent's free did not reach us
-    if (!mine.ok()) status |= 2;                     // nor did its new code
-    if (!before.ok() || !callback_ok(keep, 5000)) status |= 4;
-    Made later(e, 41);
+    if (!callback_ok(f.inherited, 6000)) status |= 1;  // the parent's free did not reach us
+    if (!mine.ok()) status |= 2;                       // nor did its new code
+    if (!f.kept_ok()) status |= 4;
+    Made later(f.e, 41);
     if (!later.ok()) status |= 8;
     _exit(status);
   }
-  inherited = Callback();
-  Made mine(e, 30);
-  signal_fd(to_child[1]);
+  f.inherited = Callback();
+  Made mine(f.e, 30);
+  signal_fd(f.to_child[1]);
   CHECK(wait_child(pid) == 0);
   CHECK(mine.ok());
-  CHECK(before.ok());
-  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
+  CHECK(f.kept_ok());
 }
 
 TEST_CASE("fork: a grandchild still runs and makes code", "[fork]") {
@@ -291,7 +290,7 @@ std::set<std::string> arena_files() {
 }
 }  // namespace
 
-#if defined(SYS_memfd_create) && defined(SECCOMP_MODE_FILTER)
+#if defined(SYS_memfd_create) && defined(SECCOMP_MODE_FILTER)  // as sandbox.hpp
 // A sandbox that denies memfd_create and the creation of files: every source fails, the
 // error names each one, nothing is left behind, and code made before still runs.
 TEST_CASE("faults: with no memfd and no file creation, Error(Jit) names every source", "[fork][faults]") {
@@ -303,20 +302,7 @@ TEST_CASE("faults: with no memfd and no file creation, Error(Jit) names every so
   REQUIRE(pid >= 0);
   if (pid == 0) {
     alarm(60);
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_memfd_create, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 3),
-        // openat's flags, the low half of args[2] (little-endian hosts).
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args) + 2 * sizeof(std::uint64_t)),
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, O_CREAT, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog = {static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(kNoSeccomp);
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) _exit(kNoSeccomp);
+    if (!tramp::test::deny_code_memory(EPERM, /*deny_file_creation=*/true)) _exit(kNoSeccomp);
     int status = 0;
     try {
       Engine fresh;
