@@ -170,15 +170,19 @@ TEST_CASE("parsed declarations call real functions", "[cdecl]") {
   CHECK((r[0] == 9 && r[1] == 2));
 }
 
+namespace {
+// The message a C declaration parse fails with, or "no error".
+std::string error_of(const std::string& text) {
+  try {
+    CScope().parse(text);
+  } catch (const tramp::Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
 TEST_CASE("C declaration errors give line, column and what was expected", "[cdecl][errors]") {
-  auto error_of = [](const char* text) -> std::string {
-    try {
-      CScope().parse(text);
-    } catch (const tramp::Error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   CHECK(error_of("int f(int") == "line 1, column 10: expected ',' or ')' in the parameter list, found end of input");
   CHECK(error_of("int f(int);\nstruct b { int a : 3; };") ==
         "line 2, column 18: bit-field 'a': bit-fields are not supported");
@@ -213,14 +217,6 @@ TEST_CASE("C declaration errors give line, column and what was expected", "[cdec
 }
 
 TEST_CASE("skipped strings, attributes and asm labels must be closed", "[cdecl][errors]") {
-  auto error_of = [](const char* text) -> std::string {
-    try {
-      CScope().parse(text);
-    } catch (const tramp::Error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   // An unclosed string is reported where it starts, and swallows nothing after it.
   CHECK(error_of("int f(void) __asm__(\"abc);") ==
         "line 1, column 21: expected '\"' closing this literal, found end of input");
@@ -244,14 +240,6 @@ TEST_CASE("skipped strings, attributes and asm labels must be closed", "[cdecl][
 }
 
 TEST_CASE("C declaration errors show bytes that are not printable ASCII as byte 0xNN", "[cdecl][errors]") {
-  auto error_of = [](const std::string& text) -> std::string {
-    try {
-      CScope().parse(text);
-    } catch (const tramp::Error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   CHECK(error_of("int f(\xff);") == "line 1, column 7: expected a type, found byte 0xff");
   CHECK(error_of("\x01 f(void);") == "line 1, column 1: expected a type, found byte 0x01");
   CHECK(error_of("int f(void) \"a\xff" "b\";") ==
