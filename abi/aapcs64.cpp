@@ -136,7 +136,8 @@ struct Shape {
   std::uint32_t hfa_count = 0;
 };
 
-// Whether a value of type t holds a leaf of kind k anywhere.
+// Whether a value of type t holds a leaf of kind k anywhere. Like hfa_members, it visits an
+// array's element once, so it makes at most t->node_count() visits.
 bool contains(const Type* t, TypeKind k) {
   if (t->kind() == k) return true;
   if (t->kind() == TypeKind::Array) return contains(t->element(), k);

@@ -105,6 +105,10 @@ Leaves classify_leaves(const Type* t, std::size_t offset, bool check_align, bool
       return leaves;
     }
     case TypeKind::Array:
+      // The one walk that repeats an array's element, so Type::node_count() alone does not
+      // bound it: classify_type gets here only for types of at most 16 bytes, and as an
+      // array's count times its element's size is its size, a type of S bytes makes at most
+      // S x node_count() visits.
       for (std::size_t i = 0; i < t->count(); ++i)
         leaves.then(classify_leaves(t->element(), offset + i * t->element()->size(), check_align && i == 0, true));
       return leaves;
@@ -143,6 +147,7 @@ Leaves classify_leaves(const Type* t, std::size_t offset, bool check_align, bool
 
 Eightbytes classify_type(const Type* t) {
   Eightbytes eb;
+  // Checked before any walk: it is also what bounds classify_leaves' repeated array elements.
   if (t->size() > kMaxRegAggregate) {
     eb.memory = true;
     return eb;

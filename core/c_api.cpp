@@ -11,6 +11,7 @@
 #include "tramp/tramp.hpp"
 
 static_assert(TRAMP_MAX_TYPE_DEPTH == tramp::kMaxTypeDepth);
+static_assert(TRAMP_MAX_TYPE_NODES == tramp::kMaxTypeNodes);
 
 struct tramp_signature {
   tramp::Signature sig;

@@ -36,6 +36,17 @@ std::size_t nested_depth(const std::string& what, const Type* inner) {
   return depth;
 }
 
+// The expanded size of a record or array whose parts expand to `parts` nodes in all, refused
+// past the limit: without it a walk over shared members would be exponential in depth.
+std::size_t expanded_nodes(const std::string& what, std::size_t parts) {
+  const std::size_t nodes = parts + 1;
+  if (nodes > kMaxTypeNodes)
+    invalid(what + " expands to " + std::to_string(nodes) +
+            " nodes (a member counted each time it is used): the limit is " + std::to_string(kMaxTypeNodes) +
+            " (tramp::kMaxTypeNodes)");
+  return nodes;
+}
+
 // The full description a user gave for a record. Two records are the same type exactly when
 // these agree (C would call them different types even then, but for calling purposes a
 // record is its layout and its member types).
@@ -94,6 +105,9 @@ struct TypeFactory {
     RecordKey key{kind, options.packed, options.align, {}};
     key.members.reserve(specs.size());
     const Type* deepest = specs[0].type;
+    // Each member is at most kMaxTypeNodes and there are at most kMaxTypeSize of them, so the
+    // sum cannot overflow.
+    std::size_t parts = 0;
     for (std::size_t i = 0; i < specs.size(); ++i) {
       const std::string where = what + " member " + std::to_string(i);
       const Type* m = specs[i].type;
@@ -102,8 +116,10 @@ struct TypeFactory {
       check_align(specs[i].align, where);
       key.members.emplace_back(m, specs[i].align);
       if (m->depth() > deepest->depth()) deepest = m;
+      parts += m->node_count();
     }
     const std::size_t depth = nested_depth(what, deepest);
+    const std::size_t nodes = expanded_nodes(what, parts);
 
     // Layout first, outside the lock: it depends only on the (immutable) member types.
     auto t = std::unique_ptr<Type>(new Type());
@@ -111,6 +127,7 @@ struct TypeFactory {
     t->packed_ = options.packed;
     t->declared_align_ = options.align;
     t->depth_ = depth;
+    t->nodes_ = nodes;
     t->fields_.reserve(specs.size());
     std::size_t end = 0;
     std::size_t align = 1;
@@ -149,6 +166,7 @@ struct TypeFactory {
       invalid("array of " + std::to_string(count) + " x " + std::to_string(element->size()) +
               " bytes is larger than 2 GiB");
     const std::size_t depth = nested_depth("array", element);
+    const std::size_t nodes = expanded_nodes("array", element->node_count());
     std::lock_guard lock(mu);
     auto& slot = arrays[{element, count}];
     if (!slot) {
@@ -159,6 +177,7 @@ struct TypeFactory {
       slot->size_ = element->size() * count;
       slot->align_ = element->align();
       slot->depth_ = depth;
+      slot->nodes_ = nodes;
     }
     return slot.get();
   }

@@ -77,6 +77,10 @@ size_t tramp_last_error_position(void);
 /* Records and arrays nest at most this deep (a scalar is depth 0, a record or array 1 + its
  * deepest part), however the type is made; a deeper one is TRAMP_ERR_INVALID_TYPE. */
 #define TRAMP_MAX_TYPE_DEPTH 64
+/* And expand to at most this many nodes: a scalar is 1, a record 1 + the sum over its members
+ * (a member type used twice counts twice), an array 1 + its element's count. The same member
+ * used again at every level doubles the count; a larger type is TRAMP_ERR_INVALID_TYPE. */
+#define TRAMP_MAX_TYPE_NODES 65536
 const tramp_type* tramp_type_scalar(tramp_scalar kind); /* NULL for an unknown kind */
 /* A type in the signature syntax ("{i32, f64[2]}", "packed {u8, i32}"); `abi` decides what
  * "longdouble" means. */

@@ -21,6 +21,13 @@ namespace tramp {
 // this. It bounds every recursive walk over a Type (str(), the classifiers) to a small stack.
 inline constexpr std::size_t kMaxTypeDepth = 64;
 
+// How many nodes a type may expand to (Type::node_count()): what one walk over it visits, a
+// member counted each time it is used. Depth alone bounds no walk's time: interning shares a
+// member type, so 64 levels of `union{U, U}` are 64 distinct types but 2^64 leaves. Real C
+// records have at most a few thousand leaves; at this limit str() or a classifier takes a few
+// milliseconds.
+inline constexpr std::size_t kMaxTypeNodes = std::size_t{1} << 16;
+
 // No object may exceed 2 GiB; this keeps every size and offset far from overflow.
 inline constexpr std::size_t kMaxTypeSize = std::size_t{1} << 31;
 
@@ -79,6 +86,12 @@ class Type {
   // Nesting depth: 0 for a scalar, 1 + the deepest member or element for a record or array.
   std::size_t depth() const noexcept { return depth_; }
 
+  // Expanded size: 1 for a scalar; 1 + the sum over the members for a record (a member type
+  // used twice counts twice); 1 + the element's count for an array, since walks visit an
+  // array's element type once, not count() times (the SysV classifier, which repeats
+  // elements, does so only within 16 bytes). At most kMaxTypeNodes.
+  std::size_t node_count() const noexcept { return nodes_; }
+
   bool is_void() const noexcept { return kind_ == TypeKind::Void; }
   bool is_integer() const noexcept;   // bool and the integer kinds
   bool is_signed() const noexcept;    // signed integer kinds
@@ -112,7 +125,8 @@ class Type {
 
   // Aggregates. Throw tramp::Error(InvalidType) for an impossible description: no members,
   // a void or function member, an alignment that is not a power of two, a zero-length array,
-  // more than kMaxTypeSize bytes, a depth() over kMaxTypeDepth.
+  // more than kMaxTypeSize bytes, a depth() over kMaxTypeDepth, a node_count() over
+  // kMaxTypeNodes.
   static const Type* struct_(std::span<const FieldSpec> fields, RecordOptions options = {});
   static const Type* struct_(std::initializer_list<FieldSpec> fields, RecordOptions options = {});
   static const Type* union_(std::span<const FieldSpec> fields, RecordOptions options = {});
@@ -135,6 +149,7 @@ class Type {
   const Type* element_ = nullptr;
   std::size_t count_ = 0;
   std::size_t depth_ = 0;
+  std::size_t nodes_ = 1;
 };
 
 }  // namespace tramp

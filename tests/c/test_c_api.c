@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tramp/tramp.h"
 
@@ -295,6 +296,37 @@ int main(void) {
 
   tramp_library_close(libc);
   tramp_library_close(libm);
+  /* a member used twice per level doubles the expanded size: refused past
+   * TRAMP_MAX_TYPE_NODES long before 64 levels (2^64 leaves), quickly, and the largest type
+   * made formats and plans for every ABI */
+  {
+    const clock_t start = clock();
+    const tramp_type* t = tramp_type_scalar(TRAMP_I32);
+    const tramp_type* next = NULL;
+    tramp_status status = TRAMP_OK;
+    size_t levels = 0, length = 0;
+    int abi;
+    while (levels < TRAMP_MAX_TYPE_DEPTH) {
+      const tramp_type* halves[2];
+      halves[0] = halves[1] = t;
+      status = tramp_type_union(halves, NULL, 2, 0, 0, &next);
+      if (status != TRAMP_OK) break;
+      ++levels;
+      t = next;
+    }
+    CHECK(levels == 15); /* 2^16 - 1 nodes; the 16th level would have 2^17 - 1 */
+    CHECK(status == TRAMP_ERR_INVALID_TYPE);
+    CHECK(strstr(tramp_last_error(), "union expands to 131071 nodes") != NULL &&
+          strstr(tramp_last_error(), "the limit is 65536") != NULL);
+    CHECK(tramp_type_format(t, NULL, 0) > 65536);
+    for (abi = TRAMP_ABI_SYSV_X64; abi <= TRAMP_ABI_APPLE_ARM64; ++abi) {
+      CHECK(tramp_signature_new((tramp_abi)abi, t, &t, 1, TRAMP_NOT_VARIADIC, &sig) == TRAMP_OK);
+      CHECK(tramp_plan_format(sig, NULL, 0, &length) == TRAMP_OK && length > 65536);
+      tramp_signature_free(sig);
+    }
+    CHECK((double)(clock() - start) / CLOCKS_PER_SEC < 1.0);
+  }
+
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   else printf("C API: all checks passed\n");
   /* one nesting limit for every builder: 64 levels are made, the 65th is refused with a
