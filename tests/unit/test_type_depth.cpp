@@ -115,6 +115,16 @@ TEST_CASE("100,000 prefix operators in a C constant are no stack overflow", "[cd
                     Catch::Contains("overflows"));
 }
 
+// Not a speed check (timings are for benchmarks): the exponential walks these tests guard
+// against never end, and this bound turns such a hang into a failure, even under
+// sanitizers, qemu and a loaded CI machine, where the linear walks take well under it.
+namespace {
+constexpr double kNoHang = 60.0;
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
 TEST_CASE("every ABI classifies types at the nesting limit in linear time", "[abi][sysv][win64][aapcs64]") {
   auto nested = [](const std::string& open, const std::string& leaf, const std::string& close, std::size_t n) {
     return repeat(open, n) + leaf + repeat(close, n);
@@ -143,15 +153,10 @@ TEST_CASE("every ABI classifies types at the nesting limit in linear time", "[ab
     }
   }
   // Exponential classification took 1.3 s at 28 levels and never ended at 40.
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  CHECK(seconds_since(start) < kNoHang);
 }
 
 namespace {
-
-// Seconds since `start`.
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // The signature-string text of `levels` levels of `union{T, T}` around `leaf`: the text holds
 // every node, since the parser builds each member from its own text.
@@ -208,7 +213,7 @@ TEST_CASE("a member used twice per level is refused past kMaxTypeNodes instead o
     CHECK_THAT(message, Catch::Contains("nodes (a member counted each time it is used): the limit is 65536 "
                                         "(tramp::kMaxTypeNodes)"));
     walk_everything(deepest);
-    CHECK(seconds_since(start) < 1.0);
+    CHECK(seconds_since(start) < kNoHang);
   }
 
   // The limit is inclusive, whatever the record's shape; an array counts its element once.
@@ -242,7 +247,7 @@ TEST_CASE("the signature parser can spell a shared member only by writing it out
   }
   CHECK_THROWS_WITH(tramp::parse_type("{" + repeat("u8, ", 65536) + "u8}"),
                     Catch::Contains("struct expands to 65538 nodes"));
-  CHECK(seconds_since(start) < 1.0);
+  CHECK(seconds_since(start) < kNoHang);
 }
 
 TEST_CASE("the C declaration parser refuses typedefs and tags used twice per level past kMaxTypeNodes",
@@ -283,7 +288,7 @@ TEST_CASE("the C declaration parser refuses typedefs and tags used twice per lev
     REQUIRE(largest != nullptr);
     CHECK(largest->node_count() == 65535);
     walk_everything(largest);
-    CHECK(seconds_since(start) < 1.0);
+    CHECK(seconds_since(start) < kNoHang);
   }
 }
 
@@ -320,5 +325,5 @@ TEST_CASE("every ABI classifies and prints types just under kMaxTypeNodes fast",
     }
   }
   // About 10 ms a plan: each prints the type twice (400 kB of text each) and walks it a few times.
-  CHECK(seconds_since(start) < 2.0);
+  CHECK(seconds_since(start) < kNoHang);
 }
