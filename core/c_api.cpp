@@ -2,7 +2,9 @@
 // a status and a per-thread message.
 #include "tramp/tramp.h"
 
+#include <cstdint>
 #include <cstring>
+#include <deque>
 #include <new>
 #include <string>
 #include <vector>
@@ -30,6 +32,9 @@ struct tramp_scope {
 };
 struct tramp_cfunction {
   tramp::CFunction f;
+};
+struct tramp_strings {
+  std::deque<std::string> strings;
 };
 
 namespace {
@@ -551,5 +556,72 @@ tramp_status tramp_cfunction_returns_c_string(const tramp_cfunction* f, int* res
 }
 
 void tramp_cfunction_free(tramp_cfunction* f) { delete f; }
+
+}  // extern "C"
+
+// ---- C values as text ----
+
+extern "C" {
+
+tramp_status tramp_strings_new(tramp_strings** result) {
+  if (!result) return bad_argument("tramp_strings_new", "out is NULL");
+  return guarded([&] {
+    *result = new tramp_strings{};
+    return TRAMP_OK;
+  });
+}
+
+void tramp_strings_free(tramp_strings* strings) { delete strings; }
+
+tramp_status tramp_value_parse(const tramp_type* t, const char* text, void* dst, tramp_strings* strings) {
+  if (!t || !text || !dst) return bad_argument("tramp_value_parse", "t, text or dst is NULL");
+  if (in(t)->is_void()) return bad_argument("tramp_value_parse", "no value has type void");
+  return guarded([&] {
+    // Into a copy first: nothing reaches dst or strings unless the whole literal is good.
+    std::vector<unsigned char> bytes(in(t)->size() + 16);
+    auto* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(bytes.data()) + 15) &
+                                                     ~std::uintptr_t{15});
+    // Strings go straight into their final deque (moving a short string would move its
+    // characters); on failure the ones this call added are dropped again.
+    std::deque<std::string> none;
+    std::deque<std::string>& held = strings ? strings->strings : none;
+    const size_t before = held.size();
+    try {
+      tramp::parse_value(text, in(t), aligned, held);
+    } catch (...) {
+      held.resize(before);
+      throw;
+    }
+    if (!strings && !none.empty())
+      return bad_argument("tramp_value_parse", "a string literal needs a tramp_strings to hold its copy (strings is NULL)");
+    std::memcpy(dst, aligned, in(t)->size());
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_value_format(const tramp_type* t, const void* src, char* buf, size_t cap, size_t* length) {
+  if (!t || !src) return bad_argument("tramp_value_format", "t or src is NULL");
+  if (!buf && cap > 0) return bad_argument("tramp_value_format", "buf is NULL but cap is not 0");
+  if (in(t)->is_void()) return bad_argument("tramp_value_format", "no value has type void");
+  return guarded([&] {
+    const size_t n = copy_out(tramp::format_value(in(t), src), buf, cap);
+    if (length) *length = n;
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_value_promoted_type(const char* literal, const tramp_type** result) {
+  if (!literal || !result) return bad_argument("tramp_value_promoted_type", "literal or out is NULL");
+  return guarded([&] {
+    *result = out(tramp::promoted_literal_type(literal));
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_text_is_c_declaration(const char* text, int* result) {
+  if (!text || !result) return bad_argument("tramp_text_is_c_declaration", "text or out is NULL");
+  *result = tramp::looks_like_c_declaration(text) ? 1 : 0;
+  return TRAMP_OK;
+}
 
 }  // extern "C"

@@ -197,6 +197,34 @@ tramp_status tramp_cfunction_signature(const tramp_cfunction* f, tramp_signature
 tramp_status tramp_cfunction_returns_c_string(const tramp_cfunction* f, int* out);
 void tramp_cfunction_free(tramp_cfunction* f);
 
+/* ---- C values as text (C++ include/tramp/values.hpp) ----
+ * The `tramp call` literal syntax: integers (42, -7, 0x1f), bool (true, false, 0, 1),
+ * floating (2.5, -1e-3, inf, nan), pointers ("text" with \n \t \r \0 \\ \" \xHH escapes,
+ * 0x7f00..., null), records {1, 2.5, {3, 4}} (a union: its first member), arrays [1, 2, 3].
+ * A literal outside its type's range is refused, never cut to size. */
+typedef struct tramp_strings tramp_strings;
+/* Holds the copies of string literals that parsed pointer values point to: keep it while the
+ * values are used; tramp_strings_free (NULL accepted) frees every copy. */
+tramp_status tramp_strings_new(tramp_strings** out);
+void tramp_strings_free(tramp_strings* strings);
+/* Writes the value `text` spells for `t` at `dst` (tramp_type_size(t) bytes, C's
+ * representation); nothing is written on failure. A string literal is copied into `strings`
+ * (NULL: a string literal is TRAMP_ERR_ARGUMENT). A malformed or out-of-range literal is
+ * TRAMP_ERR_SYNTAX: the message says what ("256 is out of range for u8 (0 to 255)") and
+ * tramp_last_error_position() where. */
+tramp_status tramp_value_parse(const tramp_type* t, const char* text, void* dst, tramp_strings* strings);
+/* The value at `src` as a literal tramp_value_parse reads back, into buf (NUL-terminated,
+ * truncated to cap; buf may be NULL with cap 0); *length (if not NULL) its full length. */
+tramp_status tramp_value_format(const tramp_type* t, const void* src, char* buf, size_t cap, size_t* length);
+/* The type a literal passed after `...` has under C's default argument promotions: ptr for a
+ * string or null, f64 for a number with '.', 'e', inf or nan, i32 for an integer (i64 when it
+ * does not fit); TRAMP_ERR_SYNTAX for an empty, record, array or other literal. */
+tramp_status tramp_value_promoted_type(const char* literal, const tramp_type** out);
+/* 1 when `text` reads as a C declaration ("double hypot(double, double)"), 0 when as the
+ * signature syntax ("f64(f64, f64)"): the `tramp` tool's heuristic, for inputs that may be
+ * either; the chosen parser has the last word. */
+tramp_status tramp_text_is_c_declaration(const char* text, int* out);
+
 /* ---- calls and callbacks (the process-wide engine) ---- */
 /* The signature's call stub, cached; valid until the process ends. */
 tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* out);

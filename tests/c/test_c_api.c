@@ -247,6 +247,79 @@ static void test_describe(void) {
   tramp_scope_free(scope);
 }
 
+/* Values as text: literals to C bytes and back, promoted types, C or signature syntax. */
+static void test_values(void) {
+  tramp_strings* strings = NULL;
+  const tramp_type* t = NULL;
+  char text[128];
+  size_t length = 0;
+  int flag = -1;
+
+  CHECK(tramp_strings_new(&strings) == TRAMP_OK);
+  {
+    struct {
+      signed char c;
+      double d;
+      unsigned short u[3];
+    } v;
+    memset(&v, 0, sizeof v);
+    CHECK(tramp_type_parse("{i8, f64, u16[3]}", TRAMP_ABI_HOST, &t) == TRAMP_OK);
+    CHECK(tramp_value_parse(t, "{-3, 2.5, [1, 0x10, 65535]}", &v, NULL) == TRAMP_OK);
+    CHECK(v.c == -3 && v.d == 2.5 && v.u[0] == 1 && v.u[1] == 16 && v.u[2] == 65535);
+    CHECK(tramp_value_format(t, &v, text, sizeof text, &length) == TRAMP_OK);
+    CHECK(strcmp(text, "{-3, 2.5, [1, 16, 65535]}") == 0 && length == strlen(text));
+    CHECK(tramp_value_format(t, &v, NULL, 0, &length) == TRAMP_OK && length == strlen(text));
+    CHECK(tramp_value_format(t, &v, text, 4, NULL) == TRAMP_OK && strcmp(text, "{-3") == 0);
+    /* range: refused, nothing written */
+    CHECK(tramp_value_parse(t, "{-3, 2.5, [1, 2, 65536]}", &v, NULL) == TRAMP_ERR_SYNTAX);
+    CHECK(strstr(tramp_last_error(), "65536 is out of range for u16 (0 to 65535)") != NULL);
+    CHECK(v.u[1] == 16);
+    CHECK(tramp_value_parse(t, "{1, 2}", &v, NULL) == TRAMP_ERR_SYNTAX);
+    CHECK(strstr(tramp_last_error(), "expected ','") != NULL && tramp_last_error_position() == 5);
+  }
+  {
+    const char* p = NULL;
+    const tramp_type* ptr = tramp_type_scalar(TRAMP_POINTER);
+    CHECK(tramp_value_parse(ptr, "\"a\\tb\"", &p, strings) == TRAMP_OK);
+    CHECK(p != NULL && strcmp(p, "a\tb") == 0);
+    p = NULL;
+    CHECK(tramp_value_parse(ptr, "\"x\"", &p, NULL) == TRAMP_ERR_ARGUMENT && p == NULL);
+    CHECK(strstr(tramp_last_error(), "strings is NULL") != NULL);
+    CHECK(tramp_value_parse(ptr, "null", &p, NULL) == TRAMP_OK && p == NULL);
+  }
+  {
+    float f = 0;
+    CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_F32), "1e39", &f, NULL) == TRAMP_ERR_SYNTAX);
+    CHECK(strstr(tramp_last_error(), "1e39 is out of range for f32") != NULL);
+    CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_F32), "0.1", &f, NULL) == TRAMP_OK);
+    CHECK(tramp_value_format(tramp_type_scalar(TRAMP_F32), &f, text, sizeof text, NULL) == TRAMP_OK);
+    CHECK(strcmp(text, "0.100000001") == 0);
+  }
+  CHECK(tramp_value_promoted_type("2.5", &t) == TRAMP_OK && t == tramp_type_scalar(TRAMP_F64));
+  CHECK(tramp_value_promoted_type("7", &t) == TRAMP_OK && t == tramp_type_scalar(TRAMP_I32));
+  CHECK(tramp_value_promoted_type("\"s\"", &t) == TRAMP_OK && t == tramp_type_scalar(TRAMP_POINTER));
+  CHECK(tramp_value_promoted_type("{1}", &t) == TRAMP_ERR_SYNTAX);
+  CHECK(tramp_text_is_c_declaration("double hypot(double, double)", &flag) == TRAMP_OK && flag == 1);
+  CHECK(tramp_text_is_c_declaration("f64(f64, f64)", &flag) == TRAMP_OK && flag == 0);
+
+  /* NULLs */
+  CHECK(tramp_strings_new(NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_parse(NULL, "1", text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_I32), NULL, text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_I32), "1", NULL, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_VOID), "1", text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_format(NULL, text, text, sizeof text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_format(tramp_type_scalar(TRAMP_I32), NULL, text, sizeof text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_format(tramp_type_scalar(TRAMP_I32), text, NULL, 8, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_promoted_type(NULL, &t) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_promoted_type("1", NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_text_is_c_declaration(NULL, &flag) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_text_is_c_declaration("f64()", NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "tramp_text_is_c_declaration") != NULL);
+  tramp_strings_free(strings);
+  tramp_strings_free(NULL);
+}
+
 int main(void) {
   tramp_library* libm = NULL;
   tramp_library* libc = NULL;
@@ -494,8 +567,6 @@ int main(void) {
     CHECK((double)(clock() - start) / CLOCKS_PER_SEC < 1.0);
   }
 
-  if (failures) fprintf(stderr, "%d checks failed\n", failures);
-  else printf("C API: all checks passed\n");
   /* one nesting limit for every builder: 64 levels are made, the 65th is refused with a
    * message naming the limit, and the deepest type formats and classifies */
   {
@@ -555,5 +626,8 @@ int main(void) {
   }
 
   test_describe();
+  test_values();
+  if (failures) fprintf(stderr, "%d checks failed\n", failures);
+  else printf("C API: all checks passed\n");
   return failures ? 1 : 0;
 }
