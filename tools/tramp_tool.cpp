@@ -323,10 +323,10 @@ void prepare(const std::vector<std::string>& args, const char* command, Prepared
     first_arg = 2;
     const tramp::Signature& d = f.signature;
     if (d.variadic()) {  // the call's own variadic arguments, typed from their literals
-      std::vector<const Type*> types(d.args().begin(), d.args().end());
+      std::vector<const Type*> extra;
       for (std::size_t i = first_arg + d.fixed_count(); i < args.size(); ++i)
-        types.push_back(promoted_type_of(args[i], i - first_arg + 1));
-      pc.sig.emplace(d.ret(), std::move(types), d.abi(), d.fixed_count());
+        extra.push_back(promoted_type_of(args[i], i - first_arg + 1));
+      pc.sig.emplace(d.with_variadic(extra));
     } else {
       pc.sig.emplace(d);
     }
