@@ -2,7 +2,9 @@
 // a status and a per-thread message.
 #include "tramp/tramp.h"
 
+#include <cstdint>
 #include <cstring>
+#include <deque>
 #include <new>
 #include <string>
 #include <vector>
@@ -27,6 +29,12 @@ struct tramp_library {
 };
 struct tramp_scope {
   tramp::CScope scope;
+};
+struct tramp_cfunction {
+  tramp::CFunction f;
+};
+struct tramp_strings {
+  std::deque<std::string> strings;
 };
 
 namespace {
@@ -113,7 +121,7 @@ size_t copy_out(const std::string& s, char* buf, size_t cap) {
 
 tramp_status record(bool is_union, const tramp_type* const* members, const size_t* aligns,
                     size_t count, int packed, size_t align, const tramp_type** result,
-                    const char* function) {
+                    const char* function, const char* const* names = nullptr) {
   if (!result) return bad_argument(function, "out is NULL");
   if (count > 0 && !members) return bad_argument(function, "members is NULL");
   if (!count_ok(function, "count", count, tramp::kMaxTypeSize, kTooManyMembers)) return TRAMP_ERR_ARGUMENT;
@@ -123,7 +131,7 @@ tramp_status record(bool is_union, const tramp_type* const* members, const size_
     for (size_t i = 0; i < count; ++i) {
       if (!members[i])
         return bad_argument(function, ("member " + std::to_string(i) + " is NULL").c_str());
-      fields.push_back({in(members[i]), aligns ? aligns[i] : 0});
+      fields.push_back({in(members[i]), aligns ? aligns[i] : 0, names && names[i] ? names[i] : ""});
     }
     tramp::RecordOptions options{packed != 0, align};
     *result = out(is_union ? tramp::Type::union_(fields, options) : tramp::Type::struct_(fields, options));
@@ -353,5 +361,267 @@ tramp_status tramp_library_symbol(const tramp_library* lib, const char* name, vo
 }
 
 void tramp_library_close(tramp_library* lib) { delete lib; }
+
+}  // extern "C"
+
+// ---- describing types, signatures and C declarations ----
+
+static_assert(TRAMP_KIND_VOID == static_cast<int>(tramp::TypeKind::Void));
+static_assert(TRAMP_KIND_POINTER == static_cast<int>(tramp::TypeKind::Pointer));
+static_assert(TRAMP_KIND_STRUCT == static_cast<int>(tramp::TypeKind::Struct));
+static_assert(TRAMP_KIND_UNION == static_cast<int>(tramp::TypeKind::Union));
+static_assert(TRAMP_KIND_ARRAY == static_cast<int>(tramp::TypeKind::Array));
+static_assert(TRAMP_POINTER == static_cast<int>(tramp::TypeKind::Pointer));  // tramp_scalar is the same order
+
+namespace {
+
+// "f: index 3 out of range (the record {i32} has 1 member(s))"
+std::string index_message(const char* function, size_t i, const std::string& what, size_t count, const char* noun) {
+  return std::string(function) + ": index " + std::to_string(i) + " out of range (" + what + " has " +
+         std::to_string(count) + " " + noun + ")";
+}
+
+tramp_abi abi_out(tramp::Abi abi) {
+  switch (abi) {
+    case tramp::Abi::SysV_X64: return TRAMP_ABI_SYSV_X64;
+    case tramp::Abi::Win64: return TRAMP_ABI_WIN64;
+    case tramp::Abi::Aapcs64: return TRAMP_ABI_AAPCS64;
+    case tramp::Abi::AppleArm64: return TRAMP_ABI_APPLE_ARM64;
+  }
+  return TRAMP_ABI_HOST;
+}
+
+}  // namespace
+
+extern "C" {
+
+tramp_status tramp_type_kind_of(const tramp_type* t, tramp_type_kind* result) {
+  if (!t || !result) return bad_argument("tramp_type_kind_of", "t or out is NULL");
+  *result = static_cast<tramp_type_kind>(in(t)->kind());
+  return TRAMP_OK;
+}
+
+tramp_status tramp_type_scalar_kind(const tramp_type* t, tramp_scalar* result) {
+  if (!t || !result) return bad_argument("tramp_type_scalar_kind", "t or out is NULL");
+  if (in(t)->kind() > tramp::TypeKind::Pointer)
+    return fail(TRAMP_ERR_ARGUMENT, "tramp_type_scalar_kind: " + in(t)->str() + " is not a scalar type");
+  *result = static_cast<tramp_scalar>(in(t)->kind());
+  return TRAMP_OK;
+}
+
+tramp_status tramp_type_field(const tramp_type* t, size_t i, const tramp_type** type, size_t* offset,
+                              const char** name) {
+  if (!t) return bad_argument("tramp_type_field", "t is NULL");
+  const auto fields = in(t)->fields();
+  if (i >= fields.size())
+    return fail(TRAMP_ERR_ARGUMENT,
+                index_message("tramp_type_field", i, (in(t)->is_record() ? "the record " : "the non-record type ") + in(t)->str(),
+                              fields.size(), "member(s)"));
+  if (type) *type = out(fields[i].type);
+  if (offset) *offset = fields[i].offset;
+  if (name) *name = fields[i].name.empty() ? nullptr : fields[i].name.c_str();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_type_element(const tramp_type* t, const tramp_type** element, size_t* count) {
+  if (!t) return bad_argument("tramp_type_element", "t is NULL");
+  if (in(t)->kind() != tramp::TypeKind::Array)
+    return fail(TRAMP_ERR_ARGUMENT, "tramp_type_element: " + in(t)->str() + " is not an array");
+  if (element) *element = out(in(t)->element());
+  if (count) *count = in(t)->count();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_type_struct_named(const tramp_type* const* members, const size_t* aligns,
+                                     const char* const* names, size_t count, int packed, size_t align,
+                                     const tramp_type** result) {
+  return record(false, members, aligns, count, packed, align, result, "tramp_type_struct_named", names);
+}
+
+tramp_status tramp_type_union_named(const tramp_type* const* members, const size_t* aligns,
+                                    const char* const* names, size_t count, int packed, size_t align,
+                                    const tramp_type** result) {
+  return record(true, members, aligns, count, packed, align, result, "tramp_type_union_named", names);
+}
+
+tramp_status tramp_signature_abi(const tramp_signature* sig, tramp_abi* result) {
+  if (!sig || !result) return bad_argument("tramp_signature_abi", "sig or out is NULL");
+  *result = abi_out(sig->sig.abi());
+  return TRAMP_OK;
+}
+
+tramp_status tramp_signature_return(const tramp_signature* sig, const tramp_type** result) {
+  if (!sig || !result) return bad_argument("tramp_signature_return", "sig or out is NULL");
+  *result = out(sig->sig.ret());
+  return TRAMP_OK;
+}
+
+tramp_status tramp_signature_arg_count(const tramp_signature* sig, size_t* result) {
+  if (!sig || !result) return bad_argument("tramp_signature_arg_count", "sig or out is NULL");
+  *result = sig->sig.arg_count();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_signature_arg(const tramp_signature* sig, size_t i, const tramp_type** result) {
+  if (!sig || !result) return bad_argument("tramp_signature_arg", "sig or out is NULL");
+  if (i >= sig->sig.arg_count())
+    return fail(TRAMP_ERR_ARGUMENT, index_message("tramp_signature_arg", i, "the signature " + sig->sig.str(),
+                                                  sig->sig.arg_count(), "argument(s)"));
+  *result = out(sig->sig.args()[i]);
+  return TRAMP_OK;
+}
+
+tramp_status tramp_signature_fixed_count(const tramp_signature* sig, size_t* result) {
+  if (!sig || !result) return bad_argument("tramp_signature_fixed_count", "sig or out is NULL");
+  *result = sig->sig.fixed_count();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_signature_is_variadic(const tramp_signature* sig, int* result) {
+  if (!sig || !result) return bad_argument("tramp_signature_is_variadic", "sig or out is NULL");
+  *result = sig->sig.variadic() ? 1 : 0;
+  return TRAMP_OK;
+}
+
+tramp_status tramp_signature_with_variadic(const tramp_signature* declared, const tramp_type* const* extra,
+                                           size_t n, tramp_signature** result) {
+  if (!declared || !result || (n > 0 && !extra))
+    return bad_argument("tramp_signature_with_variadic", "declared, extra or out is NULL");
+  if (!count_ok("tramp_signature_with_variadic", "n", n, kMaxArguments, "the most arguments a signature may have"))
+    return TRAMP_ERR_ARGUMENT;
+  return guarded([&] {
+    std::vector<const tramp::Type*> types(n);
+    for (size_t i = 0; i < n; ++i) types[i] = in(extra[i]);  // null: with_variadic says which
+    *result = new tramp_signature{declared->sig.with_variadic(types)};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_cfunction_parse(const char* source, tramp_abi abi, tramp_cfunction** result) {
+  tramp::Abi a;
+  if (!source || !result) return bad_argument("tramp_cfunction_parse", "source or out is NULL");
+  if (!abi_of(abi, a)) return bad_argument("tramp_cfunction_parse", "unknown ABI");
+  return guarded([&] {
+    *result = new tramp_cfunction{tramp::parse_c_function(source, a)};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_scope_cfunction(const tramp_scope* scope, const char* name, tramp_cfunction** result) {
+  if (!scope || !name || !result) return bad_argument("tramp_scope_cfunction", "scope, name or out is NULL");
+  return guarded([&] {
+    const tramp::CFunction* f = scope->scope.function(name);
+    if (!f) return fail(TRAMP_ERR_ARGUMENT, std::string("tramp_scope_cfunction: no function '") + name + "' declared");
+    *result = new tramp_cfunction{*f};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_scope_function_count(const tramp_scope* scope, size_t* result) {
+  if (!scope || !result) return bad_argument("tramp_scope_function_count", "scope or out is NULL");
+  *result = scope->scope.functions().size();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_scope_function_at(const tramp_scope* scope, size_t i, tramp_cfunction** result) {
+  if (!scope || !result) return bad_argument("tramp_scope_function_at", "scope or out is NULL");
+  const auto& functions = scope->scope.functions();
+  if (i >= functions.size())
+    return fail(TRAMP_ERR_ARGUMENT,
+                index_message("tramp_scope_function_at", i, "the scope", functions.size(), "function(s)"));
+  return guarded([&] {
+    *result = new tramp_cfunction{functions[i]};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_cfunction_name(const tramp_cfunction* f, const char** result) {
+  if (!f || !result) return bad_argument("tramp_cfunction_name", "f or out is NULL");
+  *result = f->f.name.c_str();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_cfunction_signature(const tramp_cfunction* f, tramp_signature** result) {
+  if (!f || !result) return bad_argument("tramp_cfunction_signature", "f or out is NULL");
+  return guarded([&] {
+    *result = new tramp_signature{f->f.signature};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_cfunction_returns_c_string(const tramp_cfunction* f, int* result) {
+  if (!f || !result) return bad_argument("tramp_cfunction_returns_c_string", "f or out is NULL");
+  *result = f->f.returns_c_string ? 1 : 0;
+  return TRAMP_OK;
+}
+
+void tramp_cfunction_free(tramp_cfunction* f) { delete f; }
+
+}  // extern "C"
+
+// ---- C values as text ----
+
+extern "C" {
+
+tramp_status tramp_strings_new(tramp_strings** result) {
+  if (!result) return bad_argument("tramp_strings_new", "out is NULL");
+  return guarded([&] {
+    *result = new tramp_strings{};
+    return TRAMP_OK;
+  });
+}
+
+void tramp_strings_free(tramp_strings* strings) { delete strings; }
+
+tramp_status tramp_value_parse(const tramp_type* t, const char* text, void* dst, tramp_strings* strings) {
+  if (!t || !text || !dst) return bad_argument("tramp_value_parse", "t, text or dst is NULL");
+  if (in(t)->is_void()) return bad_argument("tramp_value_parse", "no value has type void");
+  return guarded([&] {
+    // Into a copy first: nothing reaches dst or strings unless the whole literal is good.
+    std::vector<unsigned char> bytes(in(t)->size() + 16);
+    auto* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(bytes.data()) + 15) &
+                                                     ~std::uintptr_t{15});
+    // Strings go straight into their final deque (moving a short string would move its
+    // characters); on failure the ones this call added are dropped again.
+    std::deque<std::string> none;
+    std::deque<std::string>& held = strings ? strings->strings : none;
+    const size_t before = held.size();
+    try {
+      tramp::parse_value(text, in(t), aligned, held);
+    } catch (...) {
+      held.resize(before);
+      throw;
+    }
+    if (!strings && !none.empty())
+      return bad_argument("tramp_value_parse", "a string literal needs a tramp_strings to hold its copy (strings is NULL)");
+    std::memcpy(dst, aligned, in(t)->size());
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_value_format(const tramp_type* t, const void* src, char* buf, size_t cap, size_t* length) {
+  if (!t || !src) return bad_argument("tramp_value_format", "t or src is NULL");
+  if (!buf && cap > 0) return bad_argument("tramp_value_format", "buf is NULL but cap is not 0");
+  if (in(t)->is_void()) return bad_argument("tramp_value_format", "no value has type void");
+  return guarded([&] {
+    const size_t n = copy_out(tramp::format_value(in(t), src), buf, cap);
+    if (length) *length = n;
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_value_promoted_type(const char* literal, const tramp_type** result) {
+  if (!literal || !result) return bad_argument("tramp_value_promoted_type", "literal or out is NULL");
+  return guarded([&] {
+    *result = out(tramp::promoted_literal_type(literal));
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_text_is_c_declaration(const char* text, int* result) {
+  if (!text || !result) return bad_argument("tramp_text_is_c_declaration", "text or out is NULL");
+  *result = tramp::looks_like_c_declaration(text) ? 1 : 0;
+  return TRAMP_OK;
+}
 
 }  // extern "C"

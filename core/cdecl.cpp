@@ -418,7 +418,7 @@ class CParser {
       while (attribute(attrs)) {}
       if (peek() == ":") error_at(pos_, ErrorCode::Unsupported, "bit-field '" + name + "': bit-fields are not supported");
       if (derived.is_function()) error_at(dat, ErrorCode::InvalidType, "member '" + name + "' is a function");
-      fields.push_back({object_of(derived.object, dat), attrs.aligned});
+      fields.push_back({object_of(derived.object, dat), attrs.aligned, name});
     } while (accept(","));
     expect(";", "';' after a member");
   }

@@ -1,6 +1,8 @@
 // Signatures: validation, hashing, text form; ABI names and the host ABI.
 #include "tramp/signature.hpp"
 
+#include "abi/call_plan.hpp"
+
 #include <functional>
 #include <string>
 #include <utility>
@@ -79,6 +81,24 @@ Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, st
   h = mix(h, fixed_count_);
   for (const Type* t : args_) h = mix(h, std::hash<const void*>{}(t));
   hash_ = h;
+}
+
+Signature Signature::with_variadic(std::span<const Type* const> extra) const {
+  if (!variadic())
+    throw Error(ErrorCode::InvalidType, "with_variadic: " + str(true) + " is not variadic (no '...')");
+  std::vector<const Type*> args(args_.begin(), args_.begin() + static_cast<std::ptrdiff_t>(fixed_count_));
+  for (std::size_t k = 0; k < extra.size(); ++k) {
+    const Type* t = extra[k];
+    if (t == nullptr) throw Error(ErrorCode::InvalidType, "argument " + std::to_string(fixed_count_ + k) + ": null type");
+    // The classifiers' own rule and message: one place says what C promotes.
+    if (auto ok = abi::check_variadic_type(fixed_count_ + k, t); !ok) throw ok.error();
+    args.push_back(t);
+  }
+  try {
+    return Signature(ret_, std::move(args), abi_, fixed_count_);
+  } catch (const Error& e) {  // void or an array: the constructor's message already names the argument
+    throw Error(ErrorCode::InvalidType, std::string("with_variadic: ") + e.what());
+  }
 }
 
 std::string Signature::str(bool with_abi) const {

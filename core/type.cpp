@@ -48,13 +48,21 @@ std::size_t expanded_nodes(const std::string& what, std::size_t parts) {
 }
 
 // The full description a user gave for a record. Two records are the same type exactly when
-// these agree (C would call them different types even then, but for calling purposes a
-// record is its layout and its member types).
+// these agree (C would call them different types even then). Names are part of it: for
+// calling, a record is its layout and member types, but a binding that reads or writes
+// members by name must get the names it declared, not those of the first layout-equal
+// record made.
 struct RecordKey {
   TypeKind kind;
   bool packed;
   std::size_t align;
-  std::vector<std::pair<const Type*, std::size_t>> members;  // (type, explicit align)
+  struct Member {
+    const Type* type;
+    std::size_t align;  // explicit, 0 = natural
+    std::string name;
+    friend bool operator==(const Member&, const Member&) = default;
+  };
+  std::vector<Member> members;
 
   friend bool operator==(const RecordKey&, const RecordKey&) = default;
 };
@@ -63,7 +71,8 @@ struct RecordKeyHash {
   std::size_t operator()(const RecordKey& k) const noexcept {
     std::size_t h = mix(static_cast<std::size_t>(k.kind), k.packed);
     h = mix(h, k.align);
-    for (const auto& [t, a] : k.members) h = mix(mix(h, std::hash<const Type*>{}(t)), a);
+    for (const auto& m : k.members)
+      h = mix(mix(mix(h, std::hash<const Type*>{}(m.type)), m.align), std::hash<std::string>{}(m.name));
     return h;
   }
 };
@@ -114,7 +123,7 @@ struct TypeFactory {
       if (m == nullptr) invalid(where + ": null type");
       if (m->is_void()) invalid(where + ": void is not an object type");
       check_align(specs[i].align, where);
-      key.members.emplace_back(m, specs[i].align);
+      key.members.push_back({m, specs[i].align, specs[i].name});
       if (m->depth() > deepest->depth()) deepest = m;
       parts += m->node_count();
     }
@@ -139,10 +148,10 @@ struct TypeFactory {
       if (a > align) align = a;
       if (kind == TypeKind::Struct) {
         const std::size_t offset = round_up(end, a);
-        t->fields_.push_back({s.type, offset, s.align});
+        t->fields_.push_back({s.type, offset, s.align, s.name});
         end = offset + s.type->size();
       } else {
-        t->fields_.push_back({s.type, 0, s.align});
+        t->fields_.push_back({s.type, 0, s.align, s.name});
         if (s.type->size() > end) end = s.type->size();
       }
       // Members are at most 2 GiB each, so checking per member keeps `end` from overflowing.

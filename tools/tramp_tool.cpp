@@ -193,28 +193,6 @@ SigOptions parse_sig_options(const std::vector<std::string>& args, bool allow_ki
   return o;
 }
 
-// Does `text` read as C (a declarator name after a type: "double hypot(", "char* f(", or a
-// ';') rather than tramp's signature syntax ("f64(", "{i32, i32}(", "win64:i32(")?
-bool looks_like_c(const std::string& text) {
-  if (text.find(';') != std::string::npos) return true;
-  std::size_t w = 0;
-  while (w < text.size() && std::isspace(static_cast<unsigned char>(text[w]))) ++w;
-  for (const char* kw : {"__attribute__", "typedef", "struct", "enum", "extern", "static", "const"})
-    if (text.compare(w, std::strlen(kw), kw) == 0) return true;
-  const std::size_t paren = text.find('(');
-  if (paren == std::string::npos) return false;
-  std::size_t end = paren;
-  while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
-  std::size_t begin = end;
-  while (begin > 0 && (std::isalnum(static_cast<unsigned char>(text[begin - 1])) || text[begin - 1] == '_')) --begin;
-  if (begin == end) return false;  // no name right before '('
-  std::size_t before = begin;
-  while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1]))) --before;
-  if (before == 0) return false;
-  const char c = text[before - 1];
-  return c == '*' || c == ')' || std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
-
 struct Described {
   std::string name;  // the C declaration's function name; empty for a signature string
   tramp::Signature sig;
@@ -222,7 +200,7 @@ struct Described {
 
 // DECL: a C declaration or a signature string; the error of the form it looks like.
 Described describe(const std::string& text, tramp::Abi abi) {
-  if (looks_like_c(text)) {
+  if (tramp::looks_like_c_declaration(text)) {
     tramp::CFunction f = tramp::parse_c_function(text, abi);
     return {f.name, f.signature};
   }
@@ -279,303 +257,19 @@ int cmd_disasm(const std::vector<std::string>& args) {
 
 // ---- tramp call: argument literals ----
 
-// IEEE binary128 (f128): gcc's __float128 on x86-64; on AArch64, which has no __float128,
-// `long double` is that format.
-#if defined(__x86_64__)
-using Quad = __float128;
-#else
-using Quad = long double;
-#endif
-
-std::string int128_str(unsigned __int128 v, bool negative) {
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
-    v /= 10;
-  } while (v);
-  return negative ? "-" + digits : digits;
-}
-
-// What an integer literal may hold for t: an integer kind's range, bool's 0 and 1, an address
-// for a pointer. A literal outside it is refused rather than cut to the type's size.
-struct IntRange {
-  bool is_signed;
-  unsigned bits;
-  unsigned __int128 max() const {
-    const unsigned value_bits = bits - (is_signed ? 1 : 0);
-    return value_bits == 128 ? ~static_cast<unsigned __int128>(0)
-                             : (static_cast<unsigned __int128>(1) << value_bits) - 1;
-  }
-  // The magnitude of the most negative value: 0 for unsigned types.
-  unsigned __int128 min_magnitude() const { return is_signed ? max() + 1 : 0; }
-  std::string str() const { return int128_str(min_magnitude(), is_signed) + " to " + int128_str(max(), false); }
-};
-
-IntRange int_range(const Type* t) {
-  if (t->kind() == TypeKind::Bool) return {false, 1};
-  return {t->is_signed(), 8 * static_cast<unsigned>(t->size())};
-}
-
-class Literal {
- public:
-  Literal(std::string_view text, std::string where) : s_(text), where_(std::move(where)) {}
-
-  // Writes a value of type t at dst (t->size() bytes); strings go to `strings`.
-  void value(const Type* t, std::uint8_t* dst, std::deque<std::string>& strings) {
-    skip();
-    switch (t->kind()) {
-      case TypeKind::Struct:
-      case TypeKind::Union: {
-        expect('{');
-        const auto fields = t->fields();
-        const std::size_t n = t->kind() == TypeKind::Union ? 1 : fields.size();
-        for (std::size_t i = 0; i < n; ++i) {
-          if (i) expect(',');
-          value(fields[i].type, dst + fields[i].offset, strings);
-        }
-        expect('}');
-        return;
-      }
-      case TypeKind::Array:
-        expect('[');
-        for (std::size_t i = 0; i < t->count(); ++i) {
-          if (i) expect(',');
-          value(t->element(), dst + i * t->element()->size(), strings);
-        }
-        expect(']');
-        return;
-      default:
-        scalar(t, dst, strings);
-    }
-  }
-
-  void finish() {
-    skip();
-    if (pos_ != s_.size()) fail("unexpected '" + std::string(s_.substr(pos_)) + "' after the value");
-  }
-
- private:
-  void scalar(const Type* t, std::uint8_t* dst, std::deque<std::string>& strings) {
-    if (t->kind() == TypeKind::Pointer && pos_ < s_.size() && s_[pos_] == '"') {
-      strings.push_back(string_literal());
-      const char* p = strings.back().c_str();
-      std::memcpy(dst, &p, sizeof p);
-      return;
-    }
-    std::string word = token();
-    if (t->kind() == TypeKind::Pointer && (word == "null" || word == "NULL")) {
-      std::memset(dst, 0, t->size());
-      return;
-    }
-    if (t->kind() == TypeKind::Bool && (word == "true" || word == "false")) {
-      *dst = word == "true";
-      return;
-    }
-    if (t->is_float()) {
-      floating(t, word, dst);
-      return;
-    }
-    // Integers, bool and addresses: two's complement, little-endian.
-    unsigned __int128 v = integer(word, t);
-    std::memcpy(dst, &v, t->size());
-  }
-
-  // The literal's value as t->size() bytes of two's complement; refused when t cannot hold it.
-  unsigned __int128 integer(const std::string& word, const Type* t) {
-    if (word.empty()) fail("expected a number");
-    std::size_t i = 0;
-    const bool negative = word[0] == '-';
-    if (word[0] == '-' || word[0] == '+') ++i;
-    unsigned base = 10;
-    if (word.compare(i, 2, "0x") == 0 || word.compare(i, 2, "0X") == 0) {
-      base = 16;
-      i += 2;
-    } else if (word.size() > i + 1 && word[i] == '0') {
-      base = 8;  // C's octal, as strtoull reads it
-    }
-    const std::string not_one =
-        "'" + word + "' is not " + (t->kind() == TypeKind::Bool ? "a bool (true, false, 1, 0)" : "an integer");
-    if (i == word.size()) fail(not_one);
-    unsigned __int128 magnitude = 0;
-    bool too_big = false;
-    for (; i < word.size(); ++i) {
-      const int c = std::tolower(static_cast<unsigned char>(word[i]));
-      const auto d = static_cast<unsigned>(std::isdigit(c) ? c - '0' : std::isxdigit(c) ? c - 'a' + 10 : 99);
-      if (d >= base) fail(not_one);
-      if (magnitude > (~static_cast<unsigned __int128>(0) - d) / base) too_big = true;
-      magnitude = magnitude * base + d;
-    }
-    const IntRange range = int_range(t);
-    if (too_big || (negative ? magnitude > range.min_magnitude() : magnitude > range.max()))
-      fail(word + " is out of range for " + t->str() + " (" + range.str() + ")");
-    return negative ? -magnitude : magnitude;
-  }
-
-  // A floating literal; a finite one too large for t is refused rather than made infinite.
-  void floating(const Type* t, const std::string& word, std::uint8_t* dst) {
-    errno = 0;
-    char* end = nullptr;
-    long double v = std::strtold(word.c_str(), &end);
-    if (word.empty() || *end) fail("'" + word + "' is not a number for " + t->str());
-    const bool overflows = (errno == ERANGE && std::isinf(v)) ||
-                           (!std::isinf(v) && t->kind() == TypeKind::F32 && std::isinf(static_cast<float>(v))) ||
-                           (!std::isinf(v) && t->kind() == TypeKind::F64 && std::isinf(static_cast<double>(v)));
-    if (overflows) {
-      char largest[64];
-      if (t->kind() == TypeKind::F32)
-        std::snprintf(largest, sizeof largest, "%.9g", static_cast<double>(std::numeric_limits<float>::max()));
-      else if (t->kind() == TypeKind::F64)
-        std::snprintf(largest, sizeof largest, "%.17g", std::numeric_limits<double>::max());
-      else
-        std::snprintf(largest, sizeof largest, "%.21Lg", std::numeric_limits<long double>::max());
-      fail(word + " is out of range for " + t->str() + " (largest finite magnitude " + largest + ")");
-    }
-    if (t->kind() == TypeKind::F32) {
-      float f = static_cast<float>(v);
-      std::memcpy(dst, &f, 4);
-    } else if (t->kind() == TypeKind::F64) {
-      double d = static_cast<double>(v);
-      std::memcpy(dst, &d, 8);
-    } else if (t->kind() == TypeKind::F80) {
-      std::memset(dst, 0, 16);
-      std::memcpy(dst, &v, 10);
-    } else {  // F128
-      Quad q = static_cast<Quad>(v);
-      std::memcpy(dst, &q, 16);
-    }
-  }
-
-  std::string string_literal() {
-    std::string out;
-    ++pos_;  // opening quote
-    while (pos_ < s_.size() && s_[pos_] != '"') {
-      char c = s_[pos_++];
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= s_.size()) break;
-      char e = s_[pos_++];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case '0': out += '\0'; break;
-        case '\\': out += '\\'; break;
-        case '"': out += '"'; break;
-        case 'x': {
-          if (pos_ + 2 > s_.size()) fail("\\x needs two hex digits");
-          std::string hex(s_.substr(pos_, 2));
-          char* end = nullptr;
-          long v = std::strtol(hex.c_str(), &end, 16);
-          if (*end) fail("\\x needs two hex digits");
-          out += static_cast<char>(v);
-          pos_ += 2;
-          break;
-        }
-        default: fail(std::string("unknown escape \\") + e);
-      }
-    }
-    if (pos_ >= s_.size()) fail("string literal without its closing quote");
-    ++pos_;
-    return out;
-  }
-
-  std::string token() {
-    skip();
-    std::size_t start = pos_;
-    while (pos_ < s_.size() && std::strchr(",{}[] \t", s_[pos_]) == nullptr) ++pos_;
-    return std::string(s_.substr(start, pos_ - start));
-  }
-
-  void skip() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
-  }
-
-  void expect(char c) {
-    skip();
-    if (pos_ >= s_.size() || s_[pos_] != c)
-      fail(std::string("expected '") + c + "' at offset " + std::to_string(pos_));
-    ++pos_;
-  }
-
-  [[noreturn]] void fail(const std::string& what) { usage_error(where_ + ": " + what); }
-
-  std::string_view s_;
-  std::size_t pos_ = 0;
-  std::string where_;
-};
-
-std::string format_value(const Type* t, const std::uint8_t* p) {
-  char buf[64];
-  switch (t->kind()) {
-    case TypeKind::Struct:
-    case TypeKind::Union: {
-      std::string s = "{";
-      const auto fields = t->fields();
-      for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (i) s += ", ";
-        s += format_value(fields[i].type, p + fields[i].offset);
-        if (t->kind() == TypeKind::Union) break;  // the first member, as C initialises it
-      }
-      return s + "}";
-    }
-    case TypeKind::Array: {
-      std::string s = "[";
-      for (std::size_t i = 0; i < t->count(); ++i)
-        s += (i ? ", " : "") + format_value(t->element(), p + i * t->element()->size());
-      return s + "]";
-    }
-    case TypeKind::Bool: return *p ? "true" : "false";
-    case TypeKind::F32: { float f; std::memcpy(&f, p, 4); std::snprintf(buf, sizeof buf, "%.9g", f); return buf; }
-    case TypeKind::F64: { double d; std::memcpy(&d, p, 8); std::snprintf(buf, sizeof buf, "%.17g", d); return buf; }
-    case TypeKind::F80: { long double d; std::memcpy(&d, p, 10); std::snprintf(buf, sizeof buf, "%.21Lg", d); return buf; }
-    case TypeKind::F128: {
-      Quad q; std::memcpy(&q, p, 16);
-      std::snprintf(buf, sizeof buf, "%.21Lg", static_cast<long double>(q));
-      return buf;
-    }
-    case TypeKind::Pointer: { std::uint64_t v; std::memcpy(&v, p, 8); std::snprintf(buf, sizeof buf, "0x%" PRIx64, v); return buf; }
-    case TypeKind::I128:
-    case TypeKind::U128: {
-      unsigned __int128 v; std::memcpy(&v, p, 16);
-      const bool neg = t->kind() == TypeKind::I128 && static_cast<__int128>(v) < 0;
-      return int128_str(neg ? -v : v, neg);
-    }
-    default: {  // integers up to 64 bits
-      std::uint64_t v = 0;
-      std::memcpy(&v, p, t->size());
-      if (t->is_signed()) {
-        const unsigned shift = 64 - 8 * static_cast<unsigned>(t->size());
-        std::int64_t sv = static_cast<std::int64_t>(v << shift) >> shift;
-        std::snprintf(buf, sizeof buf, "%" PRId64, sv);
-      } else {
-        std::snprintf(buf, sizeof buf, "%" PRIu64, v);
-      }
-      return buf;
-    }
-  }
-}
-
 // The type C's default argument promotions give a literal passed after `...`; `index` counts
 // the arguments from 1, as the user does.
 const Type* promoted_type_of(const std::string& literal, std::size_t index) {
-  std::string s = literal;
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
-  if (s.empty()) usage_error("argument " + std::to_string(index) + ": empty");
-  if (s[0] == '"' || s == "null" || s == "NULL") return Type::pointer();
-  if (s[0] == '{' || s[0] == '[')
+  const std::size_t start = literal.find_first_not_of(" \t\n\v\f\r");
+  if (start == std::string::npos) usage_error("argument " + std::to_string(index) + ": empty");
+  if (literal[start] == '{' || literal[start] == '[')
     usage_error("argument " + std::to_string(index) + " ('" + literal +
                 "'): a record after '...' needs its type: use SYMBOL and a signature string");
-  const bool hex = s.find("0x") != std::string::npos || s.find("0X") != std::string::npos;
-  if (!hex && (s.find_first_of(".eE") != std::string::npos || s.find("inf") != std::string::npos ||
-               s.find("nan") != std::string::npos))
-    return Type::f64();
-  errno = 0;
-  char* end = nullptr;
-  long long v = std::strtoll(s.c_str(), &end, 0);
-  if (*end) usage_error("argument " + std::to_string(index) + " ('" + literal + "'): not a number, string or null");
-  return errno == 0 && v >= INT32_MIN && v <= INT32_MAX ? Type::i32() : Type::i64();
+  try {
+    return tramp::promoted_literal_type(literal);
+  } catch (const tramp::Error& e) {
+    usage_error("argument " + std::to_string(index) + " ('" + literal + "'): " + e.what());
+  }
 }
 
 // Calling data jumps into it (environ: a crash). The dynamic symbol table says what a symbol
@@ -622,17 +316,17 @@ void prepare(const std::vector<std::string>& args, const char* command, Prepared
     usage_error(std::string(command) + " needs LIBRARY 'C DECLARATION' [ARG...] or LIBRARY SYMBOL SIGNATURE [ARG...]");
   std::string symbol;
   std::size_t first_arg;
-  if (looks_like_c(args[1])) {
+  if (tramp::looks_like_c_declaration(args[1])) {
     tramp::CFunction f = tramp::parse_c_function(args[1]);
     symbol = f.name;
     pc.c_string = f.returns_c_string;
     first_arg = 2;
     const tramp::Signature& d = f.signature;
     if (d.variadic()) {  // the call's own variadic arguments, typed from their literals
-      std::vector<const Type*> types(d.args().begin(), d.args().end());
+      std::vector<const Type*> extra;
       for (std::size_t i = first_arg + d.fixed_count(); i < args.size(); ++i)
-        types.push_back(promoted_type_of(args[i], i - first_arg + 1));
-      pc.sig.emplace(d.ret(), std::move(types), d.abi(), d.fixed_count());
+        extra.push_back(promoted_type_of(args[i], i - first_arg + 1));
+      pc.sig.emplace(d.with_variadic(extra));
     } else {
       pc.sig.emplace(d);
     }
@@ -658,9 +352,11 @@ void prepare(const std::vector<std::string>& args, const char* command, Prepared
     auto* dst = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(pc.storage.back().data()) + 15) &
                                                 ~std::uintptr_t{15});
     const std::string& text = args[first_arg + i];
-    Literal lit(text, "argument " + std::to_string(i + 1) + " ('" + text + "', " + t->str() + ")");
-    lit.value(t, dst, pc.strings);
-    lit.finish();
+    try {
+      tramp::parse_value(text, t, dst, pc.strings);
+    } catch (const tramp::Error& e) {
+      usage_error("argument " + std::to_string(i + 1) + " ('" + text + "', " + t->str() + "): " + e.what());
+    }
     pc.argv.push_back(dst);
   }
 }
@@ -681,7 +377,7 @@ int cmd_call(const std::vector<std::string>& args) {
     std::memcpy(&str, r, sizeof str);
     std::printf("%s\n", str ? ("\"" + std::string(str) + "\"").c_str() : "null");
   } else if (!sig.ret()->is_void()) {
-    std::printf("%s\n", format_value(sig.ret(), r).c_str());
+    std::printf("%s\n", tramp::format_value(sig.ret(), r).c_str());
   }
   return 0;
 }

@@ -57,6 +57,16 @@ class Signature {
   }
   bool is_variadic_arg(std::size_t i) const noexcept { return variadic() && i >= fixed_count_; }
 
+  // One call of a variadic function: this signature's fixed arguments followed by `extra`,
+  // the types that call passes after `...` (replacing any variadic arguments this signature
+  // already lists), with the same return type, ABI and fixed_count(). A C caller passes
+  // what C's default argument promotions make (C11 6.5.2.2p7): f32, bool and integers
+  // narrower than int are refused with Error(Unsupported) naming the argument (counted from 0
+  // over the whole call, as elsewhere) and the promoted type to pass ("pass f64", "pass
+  // i32"), the classifiers' own message; a null, void or array type, or a signature that is
+  // not variadic, with Error(InvalidType).
+  Signature with_variadic(std::span<const Type* const> extra) const;
+
   // Text form accepted by parse_signature; the ABI prefix is written when `with_abi` or
   // when the ABI is not the host's.
   std::string str(bool with_abi = false) const;

@@ -126,6 +126,105 @@ tramp_status tramp_scope_function(const tramp_scope* scope, const char* name, tr
 const tramp_type* tramp_scope_type(const tramp_scope* scope, const char* name);
 void tramp_scope_free(tramp_scope* scope);
 
+/* ---- describing types, signatures and C declarations ----
+ * What a type, a signature or a parsed declaration means, for a binding to convert values.
+ * Each returns TRAMP_ERR_ARGUMENT, with a message, for a NULL handle or out pointer and for
+ * an index out of range; nothing is written to the out pointers then. */
+typedef enum tramp_type_kind { /* mirrors tramp::TypeKind */
+  TRAMP_KIND_VOID, TRAMP_KIND_BOOL,
+  TRAMP_KIND_I8, TRAMP_KIND_U8, TRAMP_KIND_I16, TRAMP_KIND_U16, TRAMP_KIND_I32, TRAMP_KIND_U32,
+  TRAMP_KIND_I64, TRAMP_KIND_U64, TRAMP_KIND_I128, TRAMP_KIND_U128,
+  TRAMP_KIND_F32, TRAMP_KIND_F64, TRAMP_KIND_F80, TRAMP_KIND_F128,
+  TRAMP_KIND_POINTER,
+  TRAMP_KIND_STRUCT, TRAMP_KIND_UNION, TRAMP_KIND_ARRAY
+} tramp_type_kind;
+typedef struct tramp_cfunction tramp_cfunction;
+
+tramp_status tramp_type_kind_of(const tramp_type* t, tramp_type_kind* out);
+/* The tramp_scalar of void or a scalar type (tramp_type_scalar(*out) == t); TRAMP_ERR_ARGUMENT
+ * for a struct, union or array. */
+tramp_status tramp_type_scalar_kind(const tramp_type* t, tramp_scalar* out);
+/* The i-th member (i < tramp_type_field_count(t)) of a struct or union: any of type, offset
+ * and name may be NULL when not wanted. *name is the member's name, or NULL for an unnamed
+ * member (types from the signature syntax, tramp_type_struct, C11 anonymous members); it
+ * lives as long as the type (for ever). */
+tramp_status tramp_type_field(const tramp_type* t, size_t i, const tramp_type** type, size_t* offset,
+                              const char** name);
+/* An array's element type and length (either out may be NULL); TRAMP_ERR_ARGUMENT for another kind. */
+tramp_status tramp_type_element(const tramp_type* t, const tramp_type** element, size_t* count);
+/* tramp_type_struct / tramp_type_union with member names: `names` may be NULL (no names) or
+ * give one per member, each NULL or "" for an unnamed member. Names are part of a record's
+ * identity: {x, y} and {w, h} of the same types are two types (same layout). */
+tramp_status tramp_type_struct_named(const tramp_type* const* members, const size_t* aligns,
+                                     const char* const* names, size_t count, int packed, size_t align,
+                                     const tramp_type** out);
+tramp_status tramp_type_union_named(const tramp_type* const* members, const size_t* aligns,
+                                    const char* const* names, size_t count, int packed, size_t align,
+                                    const tramp_type** out);
+
+/* The signature's ABI (never TRAMP_ABI_HOST: the convention it resolved to). */
+tramp_status tramp_signature_abi(const tramp_signature* sig, tramp_abi* out);
+tramp_status tramp_signature_return(const tramp_signature* sig, const tramp_type** out);
+tramp_status tramp_signature_arg_count(const tramp_signature* sig, size_t* out);
+tramp_status tramp_signature_arg(const tramp_signature* sig, size_t i, const tramp_type** out);
+/* Arguments before `...` (all of them when not variadic), and whether there is a `...`. */
+tramp_status tramp_signature_fixed_count(const tramp_signature* sig, size_t* out);
+tramp_status tramp_signature_is_variadic(const tramp_signature* sig, int* out);
+/* One call of a variadic function: `declared`'s fixed arguments, then the `n` types that
+ * call passes after `...`, replacing any variadic ones `declared` lists (a new handle: free
+ * it). C's default argument promotions decide those: f32, bool and integers narrower than
+ * int are TRAMP_ERR_UNSUPPORTED with a message naming the argument and what to pass ("pass
+ * f64", "pass i32"); a NULL type in `extra`, void, an array, or a `declared` that is not
+ * variadic are TRAMP_ERR_INVALID_TYPE. */
+tramp_status tramp_signature_with_variadic(const tramp_signature* declared, const tramp_type* const* extra,
+                                           size_t n, tramp_signature** out);
+
+/* A parsed C function declaration (C++ tramp::CFunction): each handle is the caller's own
+ * copy, freed with tramp_cfunction_free (NULL accepted). */
+/* A single prototype ("double hypot(double, double)"); errors as for tramp_scope_parse. */
+tramp_status tramp_cfunction_parse(const char* source, tramp_abi abi, tramp_cfunction** out);
+/* The function declared as `name` in the scope (the latest), or the i-th in source order. */
+tramp_status tramp_scope_cfunction(const tramp_scope* scope, const char* name, tramp_cfunction** out);
+tramp_status tramp_scope_function_count(const tramp_scope* scope, size_t* out);
+tramp_status tramp_scope_function_at(const tramp_scope* scope, size_t i, tramp_cfunction** out);
+/* The declared name; it lives as long as the handle. */
+tramp_status tramp_cfunction_name(const tramp_cfunction* f, const char** out);
+/* The declared signature (a new handle: free it); for a variadic declaration the fixed
+ * arguments only: complete it per call with tramp_signature_with_variadic. */
+tramp_status tramp_cfunction_signature(const tramp_cfunction* f, tramp_signature** out);
+/* 1 when the declared return type is a pointer to char (`char*`, `const char*`, `unsigned
+ * char*`): a C string as far as the declaration says; 0 otherwise. */
+tramp_status tramp_cfunction_returns_c_string(const tramp_cfunction* f, int* out);
+void tramp_cfunction_free(tramp_cfunction* f);
+
+/* ---- C values as text (C++ include/tramp/values.hpp) ----
+ * The `tramp call` literal syntax: integers (42, -7, 0x1f), bool (true, false, 0, 1),
+ * floating (2.5, -1e-3, inf, nan), pointers ("text" with \n \t \r \0 \\ \" \xHH escapes,
+ * 0x7f00..., null), records {1, 2.5, {3, 4}} (a union: its first member), arrays [1, 2, 3].
+ * A literal outside its type's range is refused, never cut to size. */
+typedef struct tramp_strings tramp_strings;
+/* Holds the copies of string literals that parsed pointer values point to: keep it while the
+ * values are used; tramp_strings_free (NULL accepted) frees every copy. */
+tramp_status tramp_strings_new(tramp_strings** out);
+void tramp_strings_free(tramp_strings* strings);
+/* Writes the value `text` spells for `t` at `dst` (tramp_type_size(t) bytes, C's
+ * representation); nothing is written on failure. A string literal is copied into `strings`
+ * (NULL: a string literal is TRAMP_ERR_ARGUMENT). A malformed or out-of-range literal is
+ * TRAMP_ERR_SYNTAX: the message says what ("256 is out of range for u8 (0 to 255)") and
+ * tramp_last_error_position() where. */
+tramp_status tramp_value_parse(const tramp_type* t, const char* text, void* dst, tramp_strings* strings);
+/* The value at `src` as a literal tramp_value_parse reads back, into buf (NUL-terminated,
+ * truncated to cap; buf may be NULL with cap 0); *length (if not NULL) its full length. */
+tramp_status tramp_value_format(const tramp_type* t, const void* src, char* buf, size_t cap, size_t* length);
+/* The type a literal passed after `...` has under C's default argument promotions: ptr for a
+ * string or null, f64 for a number with '.', 'e', inf or nan, i32 for an integer (i64 when it
+ * does not fit); TRAMP_ERR_SYNTAX for an empty, record, array or other literal. */
+tramp_status tramp_value_promoted_type(const char* literal, const tramp_type** out);
+/* 1 when `text` reads as a C declaration ("double hypot(double, double)"), 0 when as the
+ * signature syntax ("f64(f64, f64)"): the `tramp` tool's heuristic, for inputs that may be
+ * either; the chosen parser has the last word. */
+tramp_status tramp_text_is_c_declaration(const char* text, int* out);
+
 /* ---- calls and callbacks (the process-wide engine) ---- */
 /* The signature's call stub, cached; valid until the process ends. */
 tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* out);

@@ -6,3 +6,4 @@
 #include "tramp/error.hpp"
 #include "tramp/signature.hpp"
 #include "tramp/type.hpp"
+#include "tramp/values.hpp"

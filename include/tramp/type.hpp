@@ -1,7 +1,10 @@
 // tramp: C types with their C layout.
 //
 // A Type is immutable and interned: building the same description twice yields the same
-// pointer, so `const Type*` compares and hashes by identity. Types live until the process
+// pointer, so `const Type*` compares and hashes by identity. A record's description includes
+// its members' names: `struct {int x, y;}` and `struct {int w, h;}` are two types (same
+// layout, same classification) and each keeps its own names; an unnamed `{i32, i32}` (the
+// signature syntax, builders without names) is a third. Types live until the process
 // ends. Layout (size, alignment, field offsets) is computed once, at construction, with the
 // rules gcc uses for LP64 targets (x86-64 and AArch64 agree on all of them except long
 // double, which is a distinct kind per format).
@@ -52,13 +55,16 @@ struct Field {
   const Type* type;
   std::size_t offset;
   std::size_t align;  // explicit __attribute__((aligned(N))) on the member, 0 if none
+  std::string name;   // the member's name (C declarations, named FieldSpecs); empty if none
 };
 
-// What the user writes for a member: its type and an optional explicit alignment
-// (`T m __attribute__((aligned(N)))`, N a power of two; 0 = natural).
+// What the user writes for a member: its type, an optional explicit alignment
+// (`T m __attribute__((aligned(N)))`, N a power of two; 0 = natural) and an optional name
+// (empty = unnamed; C11 anonymous members and the signature syntax have none).
 struct FieldSpec {
   const Type* type;
   std::size_t align = 0;
+  std::string name = {};
 };
 
 // Attributes of a whole struct or union.
@@ -100,7 +106,8 @@ class Type {
   bool is_scalar() const noexcept;    // integer, float or pointer
 
   // The signature-string spelling of this type, e.g. "{i32, f64[2]}" (see docs/signatures.md).
-  // Parsing it yields this same Type.
+  // Member names are not written (the syntax has none): parsing it yields this same Type when
+  // no record in it has names, and otherwise the layout-equal unnamed Type.
   std::string str() const;
 
   // Scalars. Each returns the one interned instance.

@@ -80,6 +80,246 @@ static size_t wrap_deeply(int how, const tramp_type** deepest, tramp_status* sta
   return depth;
 }
 
+/* Describing what the API makes: type kinds, members with names, arrays, signatures, parsed
+ * declarations, variadic calls; every NULL and out-of-range index an argument error. */
+static void test_describe(void) {
+  tramp_scope* scope = NULL;
+  tramp_cfunction* f = NULL;
+  tramp_signature* sig = NULL;
+  tramp_signature* call = NULL;
+  const tramp_type* t = NULL;
+  const tramp_type* member = NULL;
+  const char* name = NULL;
+  size_t n = 0, offset = 0;
+  int flag = -1;
+  tramp_type_kind kind;
+  tramp_scalar scalar;
+  tramp_abi abi;
+
+  /* kinds and scalar kinds */
+  CHECK(tramp_type_kind_of(tramp_type_scalar(TRAMP_F64), &kind) == TRAMP_OK && kind == TRAMP_KIND_F64);
+  CHECK(tramp_type_scalar_kind(tramp_type_scalar(TRAMP_U16), &scalar) == TRAMP_OK && scalar == TRAMP_U16);
+  CHECK(tramp_type_scalar_kind(tramp_type_scalar(TRAMP_VOID), &scalar) == TRAMP_OK && scalar == TRAMP_VOID);
+  CHECK(tramp_type_kind_of(NULL, &kind) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "tramp_type_kind_of") != NULL);
+  CHECK(tramp_type_kind_of(tramp_type_scalar(TRAMP_I8), NULL) == TRAMP_ERR_ARGUMENT);
+
+  /* a C declaration's record keeps its member names */
+  CHECK(tramp_scope_new(TRAMP_ABI_HOST, &scope) == TRAMP_OK);
+  CHECK(tramp_scope_parse(scope,
+                          "struct point { double x, y; char tag[4]; union { int i; float f; }; };"
+                          "char* label(struct point p, int n);"
+                          "int logf_(const char* fmt, ...);") == TRAMP_OK);
+  t = tramp_scope_type(scope, "struct point");
+  CHECK(t != NULL);
+  CHECK(tramp_type_kind_of(t, &kind) == TRAMP_OK && kind == TRAMP_KIND_STRUCT);
+  CHECK(tramp_type_scalar_kind(t, &scalar) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "is not a scalar type") != NULL);
+  CHECK(tramp_type_field_count(t) == 4);
+  CHECK(tramp_type_field(t, 1, &member, &offset, &name) == TRAMP_OK);
+  CHECK(member == tramp_type_scalar(TRAMP_F64) && offset == 8 && name && strcmp(name, "y") == 0);
+  CHECK(tramp_type_field(t, 2, &member, &offset, &name) == TRAMP_OK);
+  CHECK(offset == 16 && name && strcmp(name, "tag") == 0);
+  CHECK(tramp_type_kind_of(member, &kind) == TRAMP_OK && kind == TRAMP_KIND_ARRAY);
+  CHECK(tramp_type_element(member, &member, &n) == TRAMP_OK && n == 4);
+  CHECK(tramp_type_kind_of(member, &kind) == TRAMP_OK && kind == TRAMP_KIND_I8);
+  CHECK(tramp_type_field(t, 3, &member, NULL, &name) == TRAMP_OK && name == NULL); /* anonymous */
+  CHECK(tramp_type_kind_of(member, &kind) == TRAMP_OK && kind == TRAMP_KIND_UNION);
+  CHECK(tramp_type_field(member, 1, NULL, NULL, &name) == TRAMP_OK && name && strcmp(name, "f") == 0);
+  CHECK(tramp_type_field(t, 0, NULL, NULL, NULL) == TRAMP_OK); /* every out optional */
+  name = "unchanged";
+  CHECK(tramp_type_field(t, 4, NULL, NULL, &name) == TRAMP_ERR_ARGUMENT && strcmp(name, "unchanged") == 0);
+  CHECK(strstr(tramp_last_error(), "tramp_type_field: index 4 out of range") != NULL);
+  CHECK(strstr(tramp_last_error(), "4 member(s)") != NULL);
+  CHECK(tramp_type_field(tramp_type_scalar(TRAMP_I32), 0, NULL, NULL, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_type_field(NULL, 0, NULL, NULL, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_type_element(t, NULL, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "is not an array") != NULL);
+  CHECK(tramp_type_element(NULL, NULL, NULL) == TRAMP_ERR_ARGUMENT);
+
+  /* names are part of identity; unnamed records (the syntax, tramp_type_struct) stay as they were */
+  {
+    const tramp_type* members[2];
+    const char* xy[2] = {"x", "y"};
+    const char* wh[2] = {"w", "h"};
+    const char* none[2] = {NULL, ""};
+    const tramp_type *a = NULL, *b = NULL, *c = NULL, *plain = NULL, *parsed = NULL;
+    members[0] = members[1] = tramp_type_scalar(TRAMP_I32);
+    CHECK(tramp_type_struct_named(members, NULL, xy, 2, 0, 0, &a) == TRAMP_OK);
+    CHECK(tramp_type_struct_named(members, NULL, wh, 2, 0, 0, &b) == TRAMP_OK);
+    CHECK(tramp_type_struct_named(members, NULL, none, 2, 0, 0, &c) == TRAMP_OK);
+    CHECK(tramp_type_struct(members, NULL, 2, 0, 0, &plain) == TRAMP_OK);
+    CHECK(tramp_type_parse("{i32, i32}", TRAMP_ABI_HOST, &parsed) == TRAMP_OK);
+    CHECK(a != b && a != plain && c == plain && parsed == plain);
+    CHECK(tramp_type_size(a) == tramp_type_size(b));
+    CHECK(tramp_type_field(b, 1, NULL, NULL, &name) == TRAMP_OK && strcmp(name, "h") == 0);
+    CHECK(tramp_type_field(plain, 1, NULL, NULL, &name) == TRAMP_OK && name == NULL);
+    CHECK(tramp_type_union_named(members, NULL, xy, 2, 0, 0, &a) == TRAMP_OK);
+    CHECK(tramp_type_kind_of(a, &kind) == TRAMP_OK && kind == TRAMP_KIND_UNION);
+    CHECK(tramp_type_struct_named(NULL, NULL, xy, 2, 0, 0, &a) == TRAMP_ERR_ARGUMENT);
+  }
+
+  /* a parsed function: name, signature, C string, and its parts */
+  CHECK(tramp_scope_function_count(scope, &n) == TRAMP_OK && n == 2);
+  CHECK(tramp_scope_function_at(scope, 0, &f) == TRAMP_OK);
+  CHECK(tramp_cfunction_name(f, &name) == TRAMP_OK && strcmp(name, "label") == 0);
+  CHECK(tramp_cfunction_returns_c_string(f, &flag) == TRAMP_OK && flag == 1);
+  CHECK(tramp_cfunction_signature(f, &sig) == TRAMP_OK);
+  CHECK(tramp_signature_return(sig, &t) == TRAMP_OK && t == tramp_type_scalar(TRAMP_POINTER));
+  CHECK(tramp_signature_arg_count(sig, &n) == TRAMP_OK && n == 2);
+  CHECK(tramp_signature_arg(sig, 0, &t) == TRAMP_OK && t == tramp_scope_type(scope, "struct point"));
+  CHECK(tramp_signature_arg(sig, 1, &t) == TRAMP_OK && t == tramp_type_scalar(TRAMP_I32));
+  CHECK(tramp_signature_arg(sig, 2, &t) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "tramp_signature_arg: index 2 out of range") != NULL);
+  CHECK(tramp_signature_fixed_count(sig, &n) == TRAMP_OK && n == 2);
+  CHECK(tramp_signature_is_variadic(sig, &flag) == TRAMP_OK && flag == 0);
+  CHECK(tramp_signature_abi(sig, &abi) == TRAMP_OK && abi != TRAMP_ABI_HOST);
+  CHECK(tramp_signature_with_variadic(sig, NULL, 0, &call) == TRAMP_ERR_INVALID_TYPE);
+  CHECK(strstr(tramp_last_error(), "is not variadic") != NULL);
+  tramp_signature_free(sig);
+  tramp_cfunction_free(f);
+  f = NULL;
+  CHECK(tramp_scope_function_at(scope, 2, &f) == TRAMP_ERR_ARGUMENT && f == NULL);
+  CHECK(strstr(tramp_last_error(), "has 2 function(s)") != NULL);
+  CHECK(tramp_scope_cfunction(scope, "nothing", &f) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "no function 'nothing'") != NULL);
+
+  /* a variadic declaration completed for one call */
+  CHECK(tramp_scope_cfunction(scope, "logf_", &f) == TRAMP_OK);
+  CHECK(tramp_cfunction_returns_c_string(f, &flag) == TRAMP_OK && flag == 0);
+  CHECK(tramp_cfunction_signature(f, &sig) == TRAMP_OK);
+  CHECK(tramp_signature_is_variadic(sig, &flag) == TRAMP_OK && flag == 1);
+  CHECK(tramp_signature_fixed_count(sig, &n) == TRAMP_OK && n == 1);
+  {
+    const tramp_type* extra[3];
+    char text[64];
+    extra[0] = tramp_type_scalar(TRAMP_F64);
+    extra[1] = tramp_type_scalar(TRAMP_I32);
+    extra[2] = tramp_type_scalar(TRAMP_POINTER);
+    CHECK(tramp_signature_with_variadic(sig, extra, 3, &call) == TRAMP_OK);
+    CHECK(tramp_signature_format(call, text, sizeof text) > 0 && strcmp(text, "i32(ptr, ...f64, i32, ptr)") == 0);
+    CHECK(tramp_signature_arg_count(call, &n) == TRAMP_OK && n == 4);
+    CHECK(tramp_signature_fixed_count(call, &n) == TRAMP_OK && n == 1);
+    tramp_signature_free(call);
+    call = NULL;
+    extra[1] = tramp_type_scalar(TRAMP_F32);
+    CHECK(tramp_signature_with_variadic(sig, extra, 2, &call) == TRAMP_ERR_UNSUPPORTED && call == NULL);
+    CHECK(strstr(tramp_last_error(), "argument 2 (f32)") != NULL);
+    CHECK(strstr(tramp_last_error(), "pass f64") != NULL);
+    extra[1] = tramp_type_scalar(TRAMP_U16);
+    CHECK(tramp_signature_with_variadic(sig, extra, 2, &call) == TRAMP_ERR_UNSUPPORTED);
+    CHECK(strstr(tramp_last_error(), "argument 2 (u16)") != NULL && strstr(tramp_last_error(), "pass i32") != NULL);
+    extra[1] = tramp_type_scalar(TRAMP_BOOL);
+    CHECK(tramp_signature_with_variadic(sig, extra, 2, &call) == TRAMP_ERR_UNSUPPORTED);
+    extra[1] = NULL;
+    CHECK(tramp_signature_with_variadic(sig, extra, 2, &call) == TRAMP_ERR_INVALID_TYPE);
+    CHECK(strstr(tramp_last_error(), "argument 2: null type") != NULL);
+    CHECK(tramp_signature_with_variadic(sig, NULL, 1, &call) == TRAMP_ERR_ARGUMENT);
+    CHECK(tramp_signature_with_variadic(NULL, extra, 0, &call) == TRAMP_ERR_ARGUMENT);
+    CHECK(tramp_signature_with_variadic(sig, extra, 0, NULL) == TRAMP_ERR_ARGUMENT);
+  }
+  tramp_signature_free(sig);
+  tramp_cfunction_free(f);
+
+  /* a single prototype, and NULLs everywhere */
+  CHECK(tramp_cfunction_parse("const char* strerror(int);", TRAMP_ABI_HOST, &f) == TRAMP_OK);
+  CHECK(tramp_cfunction_name(f, &name) == TRAMP_OK && strcmp(name, "strerror") == 0);
+  CHECK(tramp_cfunction_returns_c_string(f, &flag) == TRAMP_OK && flag == 1);
+  tramp_cfunction_free(f);
+  CHECK(tramp_cfunction_parse("double hypot(double, double", TRAMP_ABI_HOST, &f) == TRAMP_ERR_SYNTAX);
+  CHECK(strstr(tramp_last_error(), "line 1, column 28") != NULL);
+  CHECK(tramp_cfunction_parse(NULL, TRAMP_ABI_HOST, &f) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_cfunction_parse("int f(void);", (tramp_abi)99, &f) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_cfunction_name(NULL, &name) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_cfunction_signature(NULL, &sig) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_cfunction_returns_c_string(NULL, &flag) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_scope_function_count(NULL, &n) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_scope_function_at(NULL, 0, &f) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_scope_cfunction(scope, NULL, &f) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_signature_abi(NULL, &abi) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_signature_return(NULL, &t) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_signature_arg_count(NULL, &n) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_signature_arg(NULL, 0, &t) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_signature_fixed_count(NULL, &n) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_signature_is_variadic(NULL, &flag) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "tramp_signature_is_variadic") != NULL);
+  tramp_cfunction_free(NULL);
+  tramp_scope_free(scope);
+}
+
+/* Values as text: literals to C bytes and back, promoted types, C or signature syntax. */
+static void test_values(void) {
+  tramp_strings* strings = NULL;
+  const tramp_type* t = NULL;
+  char text[128];
+  size_t length = 0;
+  int flag = -1;
+
+  CHECK(tramp_strings_new(&strings) == TRAMP_OK);
+  {
+    struct {
+      signed char c;
+      double d;
+      unsigned short u[3];
+    } v;
+    memset(&v, 0, sizeof v);
+    CHECK(tramp_type_parse("{i8, f64, u16[3]}", TRAMP_ABI_HOST, &t) == TRAMP_OK);
+    CHECK(tramp_value_parse(t, "{-3, 2.5, [1, 0x10, 65535]}", &v, NULL) == TRAMP_OK);
+    CHECK(v.c == -3 && v.d == 2.5 && v.u[0] == 1 && v.u[1] == 16 && v.u[2] == 65535);
+    CHECK(tramp_value_format(t, &v, text, sizeof text, &length) == TRAMP_OK);
+    CHECK(strcmp(text, "{-3, 2.5, [1, 16, 65535]}") == 0 && length == strlen(text));
+    CHECK(tramp_value_format(t, &v, NULL, 0, &length) == TRAMP_OK && length == strlen(text));
+    CHECK(tramp_value_format(t, &v, text, 4, NULL) == TRAMP_OK && strcmp(text, "{-3") == 0);
+    /* range: refused, nothing written */
+    CHECK(tramp_value_parse(t, "{-3, 2.5, [1, 2, 65536]}", &v, NULL) == TRAMP_ERR_SYNTAX);
+    CHECK(strstr(tramp_last_error(), "65536 is out of range for u16 (0 to 65535)") != NULL);
+    CHECK(v.u[1] == 16);
+    CHECK(tramp_value_parse(t, "{1, 2}", &v, NULL) == TRAMP_ERR_SYNTAX);
+    CHECK(strstr(tramp_last_error(), "expected ','") != NULL && tramp_last_error_position() == 5);
+  }
+  {
+    const char* p = NULL;
+    const tramp_type* ptr = tramp_type_scalar(TRAMP_POINTER);
+    CHECK(tramp_value_parse(ptr, "\"a\\tb\"", &p, strings) == TRAMP_OK);
+    CHECK(p != NULL && strcmp(p, "a\tb") == 0);
+    p = NULL;
+    CHECK(tramp_value_parse(ptr, "\"x\"", &p, NULL) == TRAMP_ERR_ARGUMENT && p == NULL);
+    CHECK(strstr(tramp_last_error(), "strings is NULL") != NULL);
+    CHECK(tramp_value_parse(ptr, "null", &p, NULL) == TRAMP_OK && p == NULL);
+  }
+  {
+    float f = 0;
+    CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_F32), "1e39", &f, NULL) == TRAMP_ERR_SYNTAX);
+    CHECK(strstr(tramp_last_error(), "1e39 is out of range for f32") != NULL);
+    CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_F32), "0.1", &f, NULL) == TRAMP_OK);
+    CHECK(tramp_value_format(tramp_type_scalar(TRAMP_F32), &f, text, sizeof text, NULL) == TRAMP_OK);
+    CHECK(strcmp(text, "0.100000001") == 0);
+  }
+  CHECK(tramp_value_promoted_type("2.5", &t) == TRAMP_OK && t == tramp_type_scalar(TRAMP_F64));
+  CHECK(tramp_value_promoted_type("7", &t) == TRAMP_OK && t == tramp_type_scalar(TRAMP_I32));
+  CHECK(tramp_value_promoted_type("\"s\"", &t) == TRAMP_OK && t == tramp_type_scalar(TRAMP_POINTER));
+  CHECK(tramp_value_promoted_type("{1}", &t) == TRAMP_ERR_SYNTAX);
+  CHECK(tramp_text_is_c_declaration("double hypot(double, double)", &flag) == TRAMP_OK && flag == 1);
+  CHECK(tramp_text_is_c_declaration("f64(f64, f64)", &flag) == TRAMP_OK && flag == 0);
+
+  /* NULLs */
+  CHECK(tramp_strings_new(NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_parse(NULL, "1", text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_I32), NULL, text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_I32), "1", NULL, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_parse(tramp_type_scalar(TRAMP_VOID), "1", text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_format(NULL, text, text, sizeof text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_format(tramp_type_scalar(TRAMP_I32), NULL, text, sizeof text, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_format(tramp_type_scalar(TRAMP_I32), text, NULL, 8, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_promoted_type(NULL, &t) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_value_promoted_type("1", NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_text_is_c_declaration(NULL, &flag) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_text_is_c_declaration("f64()", NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "tramp_text_is_c_declaration") != NULL);
+  tramp_strings_free(strings);
+  tramp_strings_free(NULL);
+}
+
 int main(void) {
   tramp_library* libm = NULL;
   tramp_library* libc = NULL;
@@ -327,8 +567,6 @@ int main(void) {
     CHECK((double)(clock() - start) / CLOCKS_PER_SEC < 1.0);
   }
 
-  if (failures) fprintf(stderr, "%d checks failed\n", failures);
-  else printf("C API: all checks passed\n");
   /* one nesting limit for every builder: 64 levels are made, the 65th is refused with a
    * message naming the limit, and the deepest type formats and classifies */
   {
@@ -387,5 +625,9 @@ int main(void) {
     tramp_signature_free(sig);
   }
 
+  test_describe();
+  test_values();
+  if (failures) fprintf(stderr, "%d checks failed\n", failures);
+  else printf("C API: all checks passed\n");
   return failures ? 1 : 0;
 }

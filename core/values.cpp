@@ -1,0 +1,358 @@
+// C values as text (include/tramp/values.hpp): the literal syntax of `tramp call`, moved here
+// from tools/tramp_tool.cpp so bindings and the C API share it.
+#include "tramp/values.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <cinttypes>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "tramp/error.hpp"
+
+namespace tramp {
+
+namespace {
+
+// 128-bit integers hold every literal's magnitude (gcc's extension; -Wpedantic knows it).
+__extension__ typedef unsigned __int128 Wide;
+__extension__ typedef __int128 SignedWide;
+
+// IEEE binary128 (f128): gcc's __float128 on x86-64; on AArch64, which has no __float128,
+// `long double` is that format.
+#if defined(__x86_64__)
+__extension__ typedef __float128 Quad;
+#else
+using Quad = long double;
+#endif
+
+std::string int128_str(Wide v, bool negative) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v);
+  return negative ? "-" + digits : digits;
+}
+
+// What an integer literal may hold for t: an integer kind's range, bool's 0 and 1, an address
+// for a pointer. A literal outside it is refused rather than cut to the type's size.
+struct IntRange {
+  bool is_signed;
+  unsigned bits;
+  Wide max() const {
+    const unsigned value_bits = bits - (is_signed ? 1 : 0);
+    return value_bits == 128 ? ~static_cast<Wide>(0)
+                             : (static_cast<Wide>(1) << value_bits) - 1;
+  }
+  // The magnitude of the most negative value: 0 for unsigned types.
+  Wide min_magnitude() const { return is_signed ? max() + 1 : 0; }
+  std::string str() const { return int128_str(min_magnitude(), is_signed) + " to " + int128_str(max(), false); }
+};
+
+IntRange int_range(const Type* t) {
+  if (t->kind() == TypeKind::Bool) return {false, 1};
+  return {t->is_signed(), 8 * static_cast<unsigned>(t->size())};
+}
+
+class Literal {
+ public:
+  explicit Literal(std::string_view text) : s_(text) {}
+
+  // Writes a value of type t at dst (t->size() bytes); strings go to `strings`.
+  void value(const Type* t, std::uint8_t* dst, std::deque<std::string>& strings) {
+    skip();
+    switch (t->kind()) {
+      case TypeKind::Struct:
+      case TypeKind::Union: {
+        expect('{');
+        const auto fields = t->fields();
+        const std::size_t n = t->kind() == TypeKind::Union ? 1 : fields.size();
+        for (std::size_t i = 0; i < n; ++i) {
+          if (i) expect(',');
+          value(fields[i].type, dst + fields[i].offset, strings);
+        }
+        expect('}');
+        return;
+      }
+      case TypeKind::Array:
+        expect('[');
+        for (std::size_t i = 0; i < t->count(); ++i) {
+          if (i) expect(',');
+          value(t->element(), dst + i * t->element()->size(), strings);
+        }
+        expect(']');
+        return;
+      default:
+        scalar(t, dst, strings);
+    }
+  }
+
+  void finish() {
+    skip();
+    if (pos_ != s_.size()) fail("unexpected '" + std::string(s_.substr(pos_)) + "' after the value");
+  }
+
+ private:
+  void scalar(const Type* t, std::uint8_t* dst, std::deque<std::string>& strings) {
+    if (t->kind() == TypeKind::Pointer && pos_ < s_.size() && s_[pos_] == '"') {
+      strings.push_back(string_literal());
+      const char* p = strings.back().c_str();
+      std::memcpy(dst, &p, sizeof p);
+      return;
+    }
+    std::string word = token();
+    if (t->kind() == TypeKind::Pointer && (word == "null" || word == "NULL")) {
+      std::memset(dst, 0, t->size());
+      return;
+    }
+    if (t->kind() == TypeKind::Bool && (word == "true" || word == "false")) {
+      *dst = word == "true";
+      return;
+    }
+    if (t->is_float()) {
+      floating(t, word, dst);
+      return;
+    }
+    // Integers, bool and addresses: two's complement, little-endian.
+    Wide v = integer(word, t);
+    std::memcpy(dst, &v, t->size());
+  }
+
+  // The literal's value as t->size() bytes of two's complement; refused when t cannot hold it.
+  Wide integer(const std::string& word, const Type* t) {
+    if (word.empty()) fail("expected a number");
+    std::size_t i = 0;
+    const bool negative = word[0] == '-';
+    if (word[0] == '-' || word[0] == '+') ++i;
+    unsigned base = 10;
+    if (word.compare(i, 2, "0x") == 0 || word.compare(i, 2, "0X") == 0) {
+      base = 16;
+      i += 2;
+    } else if (word.size() > i + 1 && word[i] == '0') {
+      base = 8;  // C's octal, as strtoull reads it
+    }
+    const std::string not_one =
+        "'" + word + "' is not " + (t->kind() == TypeKind::Bool ? "a bool (true, false, 1, 0)" : "an integer");
+    if (i == word.size()) fail(not_one);
+    Wide magnitude = 0;
+    bool too_big = false;
+    for (; i < word.size(); ++i) {
+      const int c = std::tolower(static_cast<unsigned char>(word[i]));
+      const auto d = static_cast<unsigned>(std::isdigit(c) ? c - '0' : std::isxdigit(c) ? c - 'a' + 10 : 99);
+      if (d >= base) fail(not_one);
+      if (magnitude > (~static_cast<Wide>(0) - d) / base) too_big = true;
+      magnitude = magnitude * base + d;
+    }
+    const IntRange range = int_range(t);
+    if (too_big || (negative ? magnitude > range.min_magnitude() : magnitude > range.max()))
+      fail(word + " is out of range for " + t->str() + " (" + range.str() + ")");
+    return negative ? -magnitude : magnitude;
+  }
+
+  // A floating literal; a finite one too large for t is refused rather than made infinite.
+  void floating(const Type* t, const std::string& word, std::uint8_t* dst) {
+    errno = 0;
+    char* end = nullptr;
+    long double v = std::strtold(word.c_str(), &end);
+    if (word.empty() || *end) fail("'" + word + "' is not a number for " + t->str());
+    const bool overflows = (errno == ERANGE && std::isinf(v)) ||
+                           (!std::isinf(v) && t->kind() == TypeKind::F32 && std::isinf(static_cast<float>(v))) ||
+                           (!std::isinf(v) && t->kind() == TypeKind::F64 && std::isinf(static_cast<double>(v)));
+    if (overflows) {
+      char largest[64];
+      if (t->kind() == TypeKind::F32)
+        std::snprintf(largest, sizeof largest, "%.9g", static_cast<double>(std::numeric_limits<float>::max()));
+      else if (t->kind() == TypeKind::F64)
+        std::snprintf(largest, sizeof largest, "%.17g", std::numeric_limits<double>::max());
+      else
+        std::snprintf(largest, sizeof largest, "%.21Lg", std::numeric_limits<long double>::max());
+      fail(word + " is out of range for " + t->str() + " (largest finite magnitude " + largest + ")");
+    }
+    if (t->kind() == TypeKind::F32) {
+      float f = static_cast<float>(v);
+      std::memcpy(dst, &f, 4);
+    } else if (t->kind() == TypeKind::F64) {
+      double d = static_cast<double>(v);
+      std::memcpy(dst, &d, 8);
+    } else if (t->kind() == TypeKind::F80) {
+      std::memset(dst, 0, 16);
+      std::memcpy(dst, &v, 10);
+    } else {  // F128
+      Quad q = static_cast<Quad>(v);
+      std::memcpy(dst, &q, 16);
+    }
+  }
+
+  std::string string_literal() {
+    std::string out;
+    ++pos_;  // opening quote
+    while (pos_ < s_.size() && s_[pos_] != '"') {
+      char c = s_[pos_++];
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) break;
+      char e = s_[pos_++];
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case '0': out += '\0'; break;
+        case '\\': out += '\\'; break;
+        case '"': out += '"'; break;
+        case 'x': {
+          if (pos_ + 2 > s_.size()) fail("\\x needs two hex digits");
+          std::string hex(s_.substr(pos_, 2));
+          char* end = nullptr;
+          long v = std::strtol(hex.c_str(), &end, 16);
+          if (*end) fail("\\x needs two hex digits");
+          out += static_cast<char>(v);
+          pos_ += 2;
+          break;
+        }
+        default: fail(std::string("unknown escape \\") + e);
+      }
+    }
+    if (pos_ >= s_.size()) fail("string literal without its closing quote");
+    ++pos_;
+    return out;
+  }
+
+  std::string token() {
+    skip();
+    std::size_t start = pos_;
+    while (pos_ < s_.size() && std::strchr(",{}[] \t", s_[pos_]) == nullptr) ++pos_;
+    return std::string(s_.substr(start, pos_ - start));
+  }
+
+  void skip() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+  }
+
+  void expect(char c) {
+    skip();
+    if (pos_ >= s_.size() || s_[pos_] != c)
+      fail(std::string("expected '") + c + "' at offset " + std::to_string(pos_));
+    ++pos_;
+  }
+
+  [[noreturn]] void fail(const std::string& what) { throw Error(ErrorCode::Syntax, what, pos_); }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+std::string format_bytes(const Type* t, const std::uint8_t* p) {
+  char buf[64];
+  switch (t->kind()) {
+    case TypeKind::Struct:
+    case TypeKind::Union: {
+      std::string s = "{";
+      const auto fields = t->fields();
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i) s += ", ";
+        s += format_bytes(fields[i].type, p + fields[i].offset);
+        if (t->kind() == TypeKind::Union) break;  // the first member, as C initialises it
+      }
+      return s + "}";
+    }
+    case TypeKind::Array: {
+      std::string s = "[";
+      for (std::size_t i = 0; i < t->count(); ++i)
+        s += (i ? ", " : "") + format_bytes(t->element(), p + i * t->element()->size());
+      return s + "]";
+    }
+    case TypeKind::Bool: return *p ? "true" : "false";
+    case TypeKind::F32: { float f; std::memcpy(&f, p, 4); std::snprintf(buf, sizeof buf, "%.9g", f); return buf; }
+    case TypeKind::F64: { double d; std::memcpy(&d, p, 8); std::snprintf(buf, sizeof buf, "%.17g", d); return buf; }
+    case TypeKind::F80: { long double d; std::memcpy(&d, p, 10); std::snprintf(buf, sizeof buf, "%.21Lg", d); return buf; }
+    case TypeKind::F128: {
+      Quad q; std::memcpy(&q, p, 16);
+      std::snprintf(buf, sizeof buf, "%.21Lg", static_cast<long double>(q));
+      return buf;
+    }
+    case TypeKind::Pointer: { std::uint64_t v; std::memcpy(&v, p, 8); std::snprintf(buf, sizeof buf, "0x%" PRIx64, v); return buf; }
+    case TypeKind::I128:
+    case TypeKind::U128: {
+      Wide v; std::memcpy(&v, p, 16);
+      const bool neg = t->kind() == TypeKind::I128 && static_cast<SignedWide>(v) < 0;
+      return int128_str(neg ? -v : v, neg);
+    }
+    default: {  // integers up to 64 bits
+      std::uint64_t v = 0;
+      std::memcpy(&v, p, t->size());
+      if (t->is_signed()) {
+        const unsigned shift = 64 - 8 * static_cast<unsigned>(t->size());
+        std::int64_t sv = static_cast<std::int64_t>(v << shift) >> shift;
+        std::snprintf(buf, sizeof buf, "%" PRId64, sv);
+      } else {
+        std::snprintf(buf, sizeof buf, "%" PRIu64, v);
+      }
+      return buf;
+    }
+  }
+}
+
+}  // namespace
+
+void parse_value(std::string_view text, const Type* t, void* dst, std::deque<std::string>& strings) {
+  if (t == nullptr || t->is_void()) throw Error(ErrorCode::InvalidType, "parse_value: no value has type void");
+  Literal lit(text);
+  lit.value(t, static_cast<std::uint8_t*>(dst), strings);
+  lit.finish();
+}
+
+std::string format_value(const Type* t, const void* src) {
+  if (t == nullptr || t->is_void()) throw Error(ErrorCode::InvalidType, "format_value: no value has type void");
+  return format_bytes(t, static_cast<const std::uint8_t*>(src));
+}
+
+const Type* promoted_literal_type(std::string_view literal) {
+  std::string s(literal);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
+  if (s.empty()) throw Error(ErrorCode::Syntax, "empty literal", 0);
+  if (s[0] == '"' || s == "null" || s == "NULL") return Type::pointer();
+  if (s[0] == '{' || s[0] == '[')
+    throw Error(ErrorCode::Syntax, "a record or array literal has no type of its own after '...'", 0);
+  const bool hex = s.find("0x") != std::string::npos || s.find("0X") != std::string::npos;
+  if (!hex && (s.find_first_of(".eE") != std::string::npos || s.find("inf") != std::string::npos ||
+               s.find("nan") != std::string::npos))
+    return Type::f64();
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 0);
+  if (*end) throw Error(ErrorCode::Syntax, "not a number, string or null", 0);
+  return errno == 0 && v >= INT32_MIN && v <= INT32_MAX ? Type::i32() : Type::i64();
+}
+
+// C has a declarator name after a type ("double hypot(", "char* f(") or a ';'; the signature
+// syntax has a type right before '(' ("f64(", "{i32, i32}(", "win64:i32(").
+bool looks_like_c_declaration(std::string_view text) {
+  if (text.find(';') != std::string_view::npos) return true;
+  std::size_t w = 0;
+  while (w < text.size() && std::isspace(static_cast<unsigned char>(text[w]))) ++w;
+  for (const char* kw : {"__attribute__", "typedef", "struct", "enum", "extern", "static", "const"})
+    if (text.compare(w, std::strlen(kw), kw) == 0) return true;
+  const std::size_t paren = text.find('(');
+  if (paren == std::string_view::npos) return false;
+  std::size_t end = paren;
+  while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  std::size_t begin = end;
+  while (begin > 0 && (std::isalnum(static_cast<unsigned char>(text[begin - 1])) || text[begin - 1] == '_')) --begin;
+  if (begin == end) return false;  // no name right before '('
+  std::size_t before = begin;
+  while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1]))) --before;
+  if (before == 0) return false;
+  const char c = text[before - 1];
+  return c == '*' || c == ')' || std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+}  // namespace tramp
