@@ -70,31 +70,22 @@ std::uint64_t random_bits() {
 }
 
 // Maps the writable view of `fd` at an address drawn at random, independently of where the
-// executable view lies: with the views side by side (the kernel's own choice), one leaked
-// code address would tell where to write. The view goes to a random page of a hole reserved
-// for the purpose (PROT_NONE, no memory behind it) where the kernel puts mappings, and the
-// rest of the hole is given back at once: the address keeps to memory the kernel (and a
-// sanitizer's runtime, which refuses mappings in its shadow ranges) hands out, and is
-// unpredictable within the hole (2^24 pages for 64 GiB). A smaller hole is tried where the
-// address space or RLIMIT_AS has no room; then the kernel chooses.
-void* map_writable_view(int fd, std::size_t size) {
-  const std::size_t page = page_size();
-  for (std::size_t hole : {std::size_t{64} << 30, std::size_t{1} << 30}) {
-    if (hole / page < 2 || size > hole) continue;
-    void* reserved = mmap(nullptr, hole + size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (reserved == MAP_FAILED) continue;
-    auto* base = static_cast<std::uint8_t*>(reserved);
-    const std::size_t at = random_bits() % (hole / page) * page;
-    void* p = mmap(base + at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-    if (p == MAP_FAILED) {
-      int saved = errno;
-      munmap(base, hole + size);
-      errno = saved;
-      return p;
-    }
-    if (at) munmap(base, at);
-    munmap(base + at + size, hole - at);
-    return p;
+// executable view `rx` lies: left to the kernel the views land side by side, and one leaked
+// code address would tell where to write. The view goes to a random page between 16 MiB and
+// 64 GiB below the executable view (2^24 pages), in the region where the kernel places
+// mappings: memory that the kernel, an emulator and a sanitizer's runtime (which refuses
+// mappings in its shadow ranges) all hand out. MAP_FIXED_NOREPLACE never replaces a mapping
+// (a kernel older than 4.17 takes the address as a hint); after a few taken addresses the
+// kernel chooses. Nothing is reserved on the way, so the cost is one mmap as before.
+void* map_writable_view(int fd, std::size_t size, const std::uint8_t* rx) {
+  constexpr std::uintptr_t kMinGap = std::uintptr_t{16} << 20, kMaxGap = std::uintptr_t{64} << 30;
+  const std::uintptr_t page = page_size(), code = reinterpret_cast<std::uintptr_t>(rx);
+  for (int attempt = 0; attempt < 8 && code > kMaxGap + size; ++attempt) {
+    const std::uintptr_t gap = kMinGap + random_bits() % ((kMaxGap - kMinGap) / page) * page;
+    void* p = mmap(reinterpret_cast<void*>(code - gap - size), size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+    if (p != MAP_FAILED) return p;
+    if (errno != EEXIST) break;  // anything else (no memory, a limit) the plain call reports
   }
   return mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 }
@@ -120,13 +111,13 @@ Views map_twice(int fd, std::size_t size, const char*& step, bool keep_fd) {
   Views v;
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
     step = "ftruncate";
-  } else if (void* rw = map_writable_view(fd, size); rw == MAP_FAILED) {
-    step = "mmap of the writable view";
   } else if (void* rx = mmap(nullptr, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
              rx == MAP_FAILED) {
     step = "mmap of the executable view";
+  } else if (void* rw = map_writable_view(fd, size, static_cast<std::uint8_t*>(rx)); rw == MAP_FAILED) {
+    step = "mmap of the writable view";
     int saved = errno;
-    munmap(rw, size);
+    munmap(rx, size);
     errno = saved;
   } else {
     v.rw = static_cast<std::uint8_t*>(rw);
