@@ -1,6 +1,7 @@
 #include "tramp/engine.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -154,6 +155,23 @@ void run_callable(void* ret, void* const* args, void* user) {
 }  // namespace
 
 std::exception_ptr take_callback_exception() noexcept { return std::exchange(t_callback_exception, nullptr); }
+
+namespace {
+// The errno slot. Constant-initialised, so reaching it needs no TLS wrapper call.
+thread_local int t_errno_slot = 0;
+}  // namespace
+
+int last_errno() noexcept { return t_errno_slot; }
+void set_last_errno(int value) noexcept { t_errno_slot = value; }
+
+}  // namespace tramp
+
+// What the machine code of an errno-capturing stub or thunk calls (jit/emitter.hpp): plain
+// host-convention functions that touch nothing but errno and the slot.
+extern "C" void tramp_detail_save_errno() noexcept { tramp::t_errno_slot = errno; }
+extern "C" void tramp_detail_restore_errno() noexcept { errno = tramp::t_errno_slot; }
+
+namespace tramp {
 
 Callback::Callback() noexcept = default;
 

@@ -7,6 +7,11 @@
 
 #include "abi/call_plan.hpp"
 
+// The errno slot's accessors (core/engine.cpp), called from stubs and thunks whose plan has
+// capture_errno / set_errno: host-convention functions without arguments or result.
+extern "C" void tramp_detail_save_errno() noexcept;     // slot = errno
+extern "C" void tramp_detail_restore_errno() noexcept;  // errno = slot
+
 namespace tramp::jit {
 
 // A call stub of the uniform shape InvokeFn: void(const void* fn, void* ret, void* const* args),
