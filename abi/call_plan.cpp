@@ -103,6 +103,8 @@ std::string CallPlan::str(const Signature& sig) const {
   for (std::uint8_t r = 0; r < 32; ++r)
     if (callee_saved_vecs >> r & 1) out << " " << reg_name(arch, LocKind::Vec, r);
   out << "\n";
+  if (set_errno) out << "  errno set from the slot before the call, saved to it after\n";
+  else if (capture_errno) out << "  errno saved to the slot after the call\n";
   return out.str();
 }
 
@@ -167,7 +169,12 @@ Result<CallPlan> classify(const Signature& sig) {
   // and then overflow the stack. C compilers accept it; tramp refuses it up front.
   const std::uint64_t bytes = std::uint64_t{plan.value().stack_size} + plan.value().copy_area_size;
   if (bytes > kMaxArgumentArea) return argument_area_error(bytes);
-  return plan;
+  if (sig.errno_mode() == ErrnoMode::None) return plan;
+  // What a call does with errno is the same under every ABI: one fact for the emitters.
+  CallPlan p = std::move(plan).value();
+  p.capture_errno = true;
+  p.set_errno = sig.errno_mode() == ErrnoMode::SetAndCapture;
+  return p;
 }
 
 bool lies_in_place_on_stack(const ArgPlan& arg, std::uint32_t& at) {

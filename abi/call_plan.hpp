@@ -126,6 +126,12 @@ struct CallPlan {
   // saves those that its handler, a host function, may clobber.
   std::uint32_t callee_saved_gprs = 0;
   std::uint32_t callee_saved_vecs = 0;
+  // The Signature's ErrnoMode, the same for every ABI (classify() sets it). A call stub saves
+  // errno into the thread's slot right after the call (capture_errno) and sets errno from it
+  // right before (set_errno); a thunk saves it on entry and sets errno from it after the
+  // handler. Both false: the stub and thunk are exactly those of a plan without the fields.
+  bool capture_errno = false;
+  bool set_errno = false;
 
   // Stable multi-line text form, for golden tests and `tramp plan`.
   std::string str(const Signature& sig) const;

@@ -239,6 +239,31 @@ tramp_status tramp_signature_new(tramp_abi abi, const tramp_type* ret, const tra
 
 void tramp_signature_free(tramp_signature* sig) { delete sig; }
 
+tramp_status tramp_signature_set_errno(tramp_signature* sig, tramp_errno_mode mode) {
+  if (!sig) return bad_argument("tramp_signature_set_errno", "sig is NULL");
+  tramp::ErrnoMode m;
+  switch (mode) {
+    case TRAMP_ERRNO_NONE: m = tramp::ErrnoMode::None; break;
+    case TRAMP_ERRNO_CAPTURE: m = tramp::ErrnoMode::Capture; break;
+    case TRAMP_ERRNO_SET_AND_CAPTURE: m = tramp::ErrnoMode::SetAndCapture; break;
+    default: return bad_argument("tramp_signature_set_errno", "unknown errno mode");
+  }
+  return guarded([&] {
+    sig->sig = sig->sig.with_errno_mode(m);
+    return TRAMP_OK;
+  });
+}
+
+tramp_errno_mode tramp_signature_errno(const tramp_signature* sig) {
+  if (!sig) return TRAMP_ERRNO_NONE;
+  switch (sig->sig.errno_mode()) {
+    case tramp::ErrnoMode::None: return TRAMP_ERRNO_NONE;
+    case tramp::ErrnoMode::Capture: return TRAMP_ERRNO_CAPTURE;
+    case tramp::ErrnoMode::SetAndCapture: return TRAMP_ERRNO_SET_AND_CAPTURE;
+  }
+  return TRAMP_ERRNO_NONE;
+}
+
 size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap) {
   if (!sig) return copy_out("", buf, cap);
   try {
@@ -361,6 +386,9 @@ tramp_status tramp_library_symbol(const tramp_library* lib, const char* name, vo
 }
 
 void tramp_library_close(tramp_library* lib) { delete lib; }
+
+int tramp_last_errno(void) { return tramp::last_errno(); }
+void tramp_set_last_errno(int value) { tramp::set_last_errno(value); }
 
 }  // extern "C"
 

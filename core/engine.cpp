@@ -9,6 +9,7 @@
 #include "abi/call_plan.hpp"
 #include "jit/code_arena.hpp"
 #include "jit/emitter.hpp"
+#include "jit/errno_slot.hpp"
 #include "jit/fork_safety.hpp"
 
 namespace tramp {
@@ -154,6 +155,9 @@ void run_callable(void* ret, void* const* args, void* user) {
 }  // namespace
 
 std::exception_ptr take_callback_exception() noexcept { return std::exchange(t_callback_exception, nullptr); }
+
+int last_errno() noexcept { return jit::errno_slot(); }
+void set_last_errno(int value) noexcept { jit::errno_slot() = value; }
 
 Callback::Callback() noexcept = default;
 

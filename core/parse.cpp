@@ -113,10 +113,11 @@ class Parser {
         break;
       }
     }
+    const ErrnoMode errno_mode = errno_suffix();
     expect_end();
 
     try {
-      return Signature(ret, std::move(args), abi_, fixed);
+      return Signature(ret, std::move(args), abi_, fixed, errno_mode);
     } catch (const Error& e) {
       // Signature names the offending argument ("argument 2: ..."); point at its text.
       std::size_t at = ret_pos;
@@ -153,6 +154,21 @@ class Parser {
     pos_ = end;
     skip_ws();
     ++pos_;  // the ':'
+  }
+
+  // ['errno' ['(' 'set' ')']] after the argument list.
+  ErrnoMode errno_suffix() {
+    skip_ws();
+    if (word() != "errno") return ErrnoMode::None;
+    pos_ += 5;
+    skip_ws();
+    if (peek() != '(') return ErrnoMode::Capture;
+    ++pos_;
+    skip_ws();
+    if (word() != "set") fail("'set' after 'errno('", pos_, found());
+    pos_ += 3;
+    expect(')', "')' after 'errno(set'");
+    return ErrnoMode::SetAndCapture;
   }
 
   // type := base {'[' N ']' | '*'}

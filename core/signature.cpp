@@ -59,8 +59,9 @@ std::optional<Abi> abi_from_name(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, std::size_t fixed_count)
-    : ret_(ret), args_(std::move(args)), abi_(abi), fixed_count_(fixed_count) {
+Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, std::size_t fixed_count,
+                     ErrnoMode errno_mode)
+    : ret_(ret), args_(std::move(args)), abi_(abi), fixed_count_(fixed_count), errno_mode_(errno_mode) {
   if (ret_ == nullptr) throw Error(ErrorCode::InvalidType, "return type: null type");
   if (ret_->kind() == TypeKind::Array)
     throw Error(ErrorCode::InvalidType,
@@ -76,10 +77,13 @@ Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, st
   if (fixed_count_ != kNotVariadic && fixed_count_ > args_.size())
     throw Error(ErrorCode::InvalidType, "fixed_count " + std::to_string(fixed_count_) +
                                             " is larger than the argument count " + std::to_string(args_.size()));
+  if (errno_mode_ != ErrnoMode::None && errno_mode_ != ErrnoMode::Capture && errno_mode_ != ErrnoMode::SetAndCapture)
+    throw Error(ErrorCode::InvalidType, "unknown errno mode " + std::to_string(static_cast<int>(errno_mode_)));
   // Types are interned, so pointer identity is type identity.
   std::size_t h = mix(std::hash<const void*>{}(ret_), static_cast<std::size_t>(abi_));
   h = mix(h, fixed_count_);
   for (const Type* t : args_) h = mix(h, std::hash<const void*>{}(t));
+  if (errno_mode_ != ErrnoMode::None) h = mix(h, 0x6572726e6f00ULL + static_cast<std::size_t>(errno_mode_));
   hash_ = h;
 }
 
@@ -112,6 +116,8 @@ std::string Signature::str(bool with_abi) const {
   }
   if (variadic() && fixed_count_ == args_.size()) s += args_.empty() ? "..." : ", ...";
   s += ")";
+  if (errno_mode_ == ErrnoMode::Capture) s += " errno";
+  if (errno_mode_ == ErrnoMode::SetAndCapture) s += " errno(set)";
   return s;
 }
 

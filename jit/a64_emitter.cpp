@@ -12,6 +12,9 @@
 //   2. x8 = the result buffer (sret), then register pieces straight into x0-x7 and v0-v7
 //   3. blr x16 and store the result pieces through `ret`, kept in the frame; or, with
 //      nothing to do after the target, br x16 (it returns to our caller)
+//   errno (plan.set_errno / capture_errno): first of all, with x0-x2 and the frame record
+//   saved, blr tramp_detail_restore_errno; after storing the result (a register-return
+//   stub keeps x0 and q0 around it), blr tramp_detail_save_errno.
 //
 // Callback thunk: a function of the plan's signature. Frame from sp: the void* array handed
 // to the handler, one slot per register-passed argument, the result buffer, registers the
@@ -23,6 +26,7 @@
 #include <asmjit/arm/a64assembler.h>
 
 #include "jit/emitter.hpp"
+#include "jit/errno_slot.hpp"
 
 namespace tramp::jit {
 namespace {
@@ -223,6 +227,13 @@ class A64Stub {
       probe_stack(kAddr);
     }
   }
+  // blr to one of the errno slot's helpers (AAPCS64, no arguments) through x16; clobbers
+  // x30 and every caller-saved register.
+  void call_errno_helper(void (*helper)() noexcept) {
+    mov_imm(kFn, reinterpret_cast<std::uint64_t>(helper));
+    a.blr(kFn);
+  }
+
   void shrink_stack(std::uint32_t n) {
     if (n == 0) return;
     if (n < 4096) {
@@ -261,7 +272,7 @@ std::vector<std::uint8_t> emit_a64_call_stub(const CallPlan& plan, const void* b
   const bool direct_ret = !register_return && plan.ret.kind == abi::RetKind::Direct;
   const bool sret = plan.ret.kind == abi::RetKind::Sret;
   const bool copies = plan.copy_area_size != 0;
-  const bool tail = !direct_ret && plan.stack_size == 0 && !copies;
+  const bool tail = !direct_ret && plan.stack_size == 0 && !copies && !plan.capture_errno;
 
   const GpX ret_in = bound_fn ? a64::x0 : a64::x1;
   const GpX args_in = register_return || bound_fn ? a64::x1 : a64::x2;
@@ -275,6 +286,16 @@ std::vector<std::uint8_t> emit_a64_call_stub(const CallPlan& plan, const void* b
   const std::uint32_t area = copy_base + align_up(plan.copy_area_size, 16);
 
   a.hint(kBtiC);
+  if (plan.set_errno) {
+    a.stp(a64::x29, a64::x30, a64::ptr_pre(a64::sp, -48));
+    a.mov(a64::x29, a64::sp);
+    a.stp(a64::x0, a64::x1, a64::ptr(a64::sp, 16));
+    a.str(a64::x2, a64::ptr(a64::sp, 32));
+    s.call_errno_helper(tramp_detail_restore_errno);
+    a.ldp(a64::x0, a64::x1, a64::ptr(a64::sp, 16));
+    a.ldr(a64::x2, a64::ptr(a64::sp, 32));
+    a.ldp(a64::x29, a64::x30, a64::ptr_post(a64::sp, 48));
+  }
   if (!tail) {
     a.stp(a64::x29, a64::x30, a64::ptr_pre(a64::sp, -static_cast<std::int32_t>(record)));
     a.mov(a64::x29, a64::sp);
@@ -365,6 +386,20 @@ std::vector<std::uint8_t> emit_a64_call_stub(const CallPlan& plan, const void* b
       else throw Error(ErrorCode::Unsupported, "AArch64 emitter: return piece not in a register");
     }
   }
+  // sp is at the frame record (16-aligned); x30 is reloaded from it below.
+  if (plan.capture_errno) {
+    if (register_return) {
+      a.sub(a64::sp, a64::sp, 32);
+      a.str(a64::x0, a64::ptr(a64::sp));
+      a.str(a64::VecV(0), a64::ptr(a64::sp, 16));
+      s.call_errno_helper(tramp_detail_save_errno);
+      a.ldr(a64::x0, a64::ptr(a64::sp));
+      a.ldr(a64::VecV(0), a64::ptr(a64::sp, 16));
+      a.add(a64::sp, a64::sp, 32);
+    } else {
+      s.call_errno_helper(tramp_detail_save_errno);
+    }
+  }
   a.ldp(a64::x29, a64::x30, a64::ptr_post(a64::sp, static_cast<std::int32_t>(record)));
   a.ret(a64::x30);
   return s.finish();
@@ -386,6 +421,10 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
   std::uint32_t at = layout.end;
   const std::uint32_t ret_at = align_up(at, 16);
   if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
+  // x8 (sret) would not survive the errno helper called before the handler: kept here then.
+  const bool keep_sret = sret && plan.capture_errno;
+  const std::uint32_t sret_at = at;
+  if (keep_sret) at += 8;
   // Registers this ABI's callers expect preserved that the host handler may clobber.
   const std::uint32_t save_gprs = plan.callee_saved_gprs & ~abi::a64::kCalleeSavedGprs;
   const std::uint32_t save_vecs = plan.callee_saved_vecs & ~abi::a64::kCalleeSavedVecs;
@@ -445,13 +484,23 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
     s.store_word(kValue, a64::sp, args_at + static_cast<std::uint32_t>(i) * 8, 8);
   }
 
+  // Every argument is in the frame now: the native caller's errno goes to the slot, for the
+  // handler to read (last_errno()) or replace (set_last_errno()).
+  if (plan.capture_errno) {
+    if (keep_sret) s.store_word(GpX(plan.ret.sret_loc.reg), a64::sp, sret_at, 8);
+    s.call_errno_helper(tramp_detail_save_errno);
+  }
+
   // handler(ret, args, user), a host AAPCS64 function.
-  if (sret) a.mov(a64::x0, GpX(plan.ret.sret_loc.reg));
+  if (keep_sret) s.load_word(a64::x0, a64::sp, sret_at, 8, Ext::None);
+  else if (sret) a.mov(a64::x0, GpX(plan.ret.sret_loc.reg));
   else s.add_offset(a64::x0, a64::sp, ret_at);
   s.add_offset(a64::x1, a64::sp, args_at);
   s.mov_imm(a64::x2, reinterpret_cast<std::uint64_t>(user));
   s.mov_imm(kFn, reinterpret_cast<std::uint64_t>(handler));
   a.blr(kFn);
+  // The result is still in the frame: errno for the native caller comes from the slot.
+  if (plan.capture_errno) s.call_errno_helper(tramp_detail_restore_errno);
   for_saved([&](std::uint8_t r, std::uint32_t o) { s.load_word(GpX(r), a64::sp, o, 8, Ext::None); },
             [&](std::uint8_t r, std::uint32_t o) { s.load_vec(r, a64::sp, o, 16); });
 

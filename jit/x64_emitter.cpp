@@ -11,12 +11,18 @@
 //      address of a by-reference argument's copy)
 //   3. call fn, pop `ret` into rcx, store the return pieces from rax/rdx/xmm0/xmm1/st0
 //   With no return value and nothing on the stack the stub jumps to fn instead of calling it.
+//   errno (plan.set_errno / capture_errno): before anything else, with the entry registers
+//   pushed, the stub calls tramp_detail_restore_errno(); after storing the result (so no
+//   return register is live but those of a register-return stub, rax and xmm0, kept around
+//   it), tramp_detail_save_errno(). Neither touches errno's neighbours: nothing but the stub's
+//   own moves runs between the callee's return and the save.
 // Memory goes first because during that phase every argument register is free scratch.
 #include <cstring>
 
 #include <xbyak/xbyak.h>
 
 #include "jit/emitter.hpp"
+#include "jit/errno_slot.hpp"
 
 namespace tramp::jit {
 namespace {
@@ -183,7 +189,14 @@ std::size_t capacity_for(const CallPlan& plan) {
   // 20 per saved register (a store and a load).
   const std::size_t saved = static_cast<std::size_t>(__builtin_popcount(plan.callee_saved_gprs) +
                                                      __builtin_popcount(plan.callee_saved_vecs));
-  return 256 + pieces * 40 + copy_chunks * 24 + saved * 20;
+  return 256 + pieces * 40 + copy_chunks * 24 + saved * 20 + (plan.capture_errno ? 96 : 0);
+}
+
+// A call to one of the errno slot's helpers (SysV, no arguments) through rax; rsp must be
+// 16-aligned. Clobbers every caller-saved register.
+void call_errno_helper(X64Stub& a, void (*helper)() noexcept) {
+  a.mov(Xbyak::util::rax, reinterpret_cast<std::uint64_t>(helper));
+  a.call(Xbyak::util::rax);
 }
 
 }  // namespace
@@ -230,7 +243,7 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   const Reg64 fn = !bound_fn && !((written >> x64::rdi) & 1) ? rdi : r11;
 
   // Nothing to do after the call: jump to the target, which returns to our caller.
-  const bool tail = !direct_ret && plan.stack_size == 0 && !copies;
+  const bool tail = !direct_ret && plan.stack_size == 0 && !copies && !plan.capture_errno;
   const bool realign = plan.stack_align > 16;
   // Frame: [rsp, +stack_size) outgoing arguments (shadow space included), then the copies
   // of by-reference arguments at copy_base, each at its own alignment within the area.
@@ -239,6 +252,16 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
   const std::uint32_t frame_core = copy_base + align_up(plan.copy_area_size, frame_align);
 
   a.endbr64();
+  if (plan.set_errno) {
+    // The entry registers survive the helper on the stack; three pushes align rsp to 16.
+    a.push(rdi);
+    a.push(rsi);
+    a.push(rdx);
+    call_errno_helper(a, tramp_detail_restore_errno);
+    a.pop(rdx);
+    a.pop(rsi);
+    a.pop(rdi);
+  }
   // A direct return needs `ret` after the call: it rides on the stack, and the push also
   // restores 16-byte alignment (entry rsp is 8 mod 16).
   if (direct_ret) a.push(ret_in);
@@ -355,6 +378,23 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
         }
       }
     }
+    // rsp is the entry rsp again (8 mod 16). The invoke and bound shapes return nothing in
+    // registers; the register-return shape's value (rax or xmm0) is kept in the frame.
+    if (plan.capture_errno) {
+      if (register_return) {
+        a.sub(rsp, 24);
+        a.mov(qword[rsp], rax);
+        a.movq(qword[rsp + 8], xmm0);
+        call_errno_helper(a, tramp_detail_save_errno);
+        a.mov(rax, qword[rsp]);
+        a.movq(xmm0, qword[rsp + 8]);
+        a.add(rsp, 24);
+      } else {
+        a.sub(rsp, 8);
+        call_errno_helper(a, tramp_detail_save_errno);
+        a.add(rsp, 8);
+      }
+    }
     a.ret();
   }
 
@@ -450,6 +490,10 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
     a.mov(qword[rsp + args_at + i * 8], rax);
   }
 
+  // Every argument is in the frame now: the native caller's errno goes to the slot, for the
+  // handler to read (last_errno()) or replace (set_last_errno()).
+  if (plan.capture_errno) call_errno_helper(a, tramp_detail_save_errno);
+
   // handler(ret, args, user) in the host's SysV convention.
   if (sret) a.mov(rdi, qword[rsp + sret_at]);
   else a.lea(rdi, ptr[rsp + ret_at]);
@@ -457,6 +501,8 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   a.mov(rdx, reinterpret_cast<std::uint64_t>(user));
   a.mov(rax, reinterpret_cast<std::uint64_t>(handler));
   a.call(rax);
+  // The result is still in the frame: errno for the native caller comes from the slot.
+  if (plan.capture_errno) call_errno_helper(a, tramp_detail_restore_errno);
   for_saved([&](const Reg64& r, std::uint32_t o) { a.mov(r, qword[rsp + o]); },
             [&](const Xmm& x, std::uint32_t o) { a.movaps(x, xword[rsp + o]); });
 

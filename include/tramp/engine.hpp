@@ -140,6 +140,14 @@ class Callback {
 // The exception a CallableHandler threw on this thread, if any (then cleared); null otherwise.
 std::exception_ptr take_callback_exception() noexcept;
 
+// This thread's errno slot (ErrnoMode, docs/api.md "errno"): what the last errno-capturing
+// call on this thread found in errno right after its callee returned, or what
+// set_last_errno() put there; 0 in a new thread. A SetAndCapture call sets errno from it right
+// before its callee runs; a callback thunk with an ErrnoMode saves its native caller's errno
+// into it on entry and sets errno from it when the handler returns.
+int last_errno() noexcept;
+void set_last_errno(int value) noexcept;
+
 // Executable memory held by an engine (its code arena's own counters).
 struct CodeStats {
   std::size_t chunks = 0;        // memory chunks mapped

@@ -29,6 +29,17 @@ enum class Abi : std::uint8_t {
   AppleArm64,  // Apple's arm64 variant of AAPCS64
 };
 
+// What a call through a stub does with errno (docs/api.md, "errno"). The stub does it in its
+// own machine code, right around the call, so nothing between the callee and the save (no
+// allocation, no lock, no other library call) can change errno. A signature without it pays
+// nothing: its code is the same byte for byte.
+enum class ErrnoMode : std::uint8_t {
+  None,           // errno is not touched
+  Capture,        // right after the call, errno is saved into tramp::last_errno() (this thread's)
+  SetAndCapture,  // also, right before the call, errno is set from tramp::last_errno()
+                  // (ctypes' use_errno)
+};
+
 // The ABI of plain C functions on this host.
 Abi host_abi() noexcept;
 // Whether this host can execute code for `abi` (SysV and Win64 both run on x86-64 Linux).
@@ -44,7 +55,7 @@ class Signature {
   // Throws Error(InvalidType) naming the offending argument: void or array arguments,
   // an array return type, a fixed_count larger than the argument count.
   Signature(const Type* ret, std::vector<const Type*> args, Abi abi = host_abi(),
-            std::size_t fixed_count = kNotVariadic);
+            std::size_t fixed_count = kNotVariadic, ErrnoMode errno_mode = ErrnoMode::None);
 
   const Type* ret() const noexcept { return ret_; }
   std::span<const Type* const> args() const noexcept { return args_; }
@@ -56,6 +67,11 @@ class Signature {
     return variadic() ? fixed_count_ : args_.size();
   }
   bool is_variadic_arg(std::size_t i) const noexcept { return variadic() && i >= fixed_count_; }
+  ErrnoMode errno_mode() const noexcept { return errno_mode_; }
+  // The same signature with another ErrnoMode (e.g. for one read from a C declaration).
+  Signature with_errno_mode(ErrnoMode mode) const {
+    return Signature(ret_, args_, abi_, fixed_count_, mode);
+  }
 
   // One call of a variadic function: this signature's fixed arguments followed by `extra`,
   // the types that call passes after `...` (replacing any variadic arguments this signature
@@ -68,13 +84,13 @@ class Signature {
   Signature with_variadic(std::span<const Type* const> extra) const;
 
   // Text form accepted by parse_signature; the ABI prefix is written when `with_abi` or
-  // when the ABI is not the host's.
+  // when the ABI is not the host's; an ErrnoMode is the suffix " errno" or " errno(set)".
   std::string str(bool with_abi = false) const;
   std::size_t hash() const noexcept { return hash_; }
 
   friend bool operator==(const Signature& a, const Signature& b) noexcept {
     return a.hash_ == b.hash_ && a.ret_ == b.ret_ && a.abi_ == b.abi_ &&
-           a.fixed_count_ == b.fixed_count_ && a.args_ == b.args_;
+           a.fixed_count_ == b.fixed_count_ && a.errno_mode_ == b.errno_mode_ && a.args_ == b.args_;
   }
 
  private:
@@ -82,6 +98,7 @@ class Signature {
   std::vector<const Type*> args_;
   Abi abi_;
   std::size_t fixed_count_;
+  ErrnoMode errno_mode_;
   std::size_t hash_;
 };
 
@@ -94,17 +111,20 @@ class SignatureBuilder {
   // Arguments added after this call are the variadic ones.
   SignatureBuilder& variadic() { fixed_ = args_.size(); return *this; }
   SignatureBuilder& abi(Abi a) { abi_ = a; return *this; }
-  Signature build() const { return Signature(ret_, args_, abi_, fixed_); }
+  // What the call does with errno (ErrnoMode); none by default.
+  SignatureBuilder& errno_mode(ErrnoMode m) { errno_mode_ = m; return *this; }
+  Signature build() const { return Signature(ret_, args_, abi_, fixed_, errno_mode_); }
 
  private:
   const Type* ret_;
   std::vector<const Type*> args_;
   Abi abi_ = host_abi();
   std::size_t fixed_ = Signature::kNotVariadic;
+  ErrnoMode errno_mode_ = ErrnoMode::None;
 };
 
 // Parses the compact text form (grammar: docs/signatures.md), e.g.
-//   "f64(f64, f64)"   "i32(ptr, ...f64, i32)"   "win64:{f32,f32}(ptr, u8)"
+//   "f64(f64, f64)"   "i32(ptr, ...f64, i32)"   "win64:{f32,f32}(ptr, u8)"   "i32(ptr, i32) errno"
 // Throws Error(Syntax) with the byte position and what was expected there.
 Signature parse_signature(std::string_view text, Abi default_abi = host_abi());
 // Parses just a type, e.g. "{i32, f64[3]} align(16)".

@@ -109,6 +109,15 @@ tramp_status tramp_signature_parse(const char* text, tramp_signature** out);
 tramp_status tramp_signature_new(tramp_abi abi, const tramp_type* ret, const tramp_type* const* args,
                                  size_t count, size_t fixed, tramp_signature** out);
 void tramp_signature_free(tramp_signature* sig);
+/* What a call through the signature's stubs does with errno (docs/c-api.md, "errno"); also
+ * written as the suffix " errno" or " errno(set)" of the text form. */
+typedef enum tramp_errno_mode {
+  TRAMP_ERRNO_NONE = 0,            /* errno is not touched */
+  TRAMP_ERRNO_CAPTURE = 1,         /* right after the call, errno is saved: tramp_last_errno() */
+  TRAMP_ERRNO_SET_AND_CAPTURE = 2  /* also, right before the call, errno = tramp_last_errno() */
+} tramp_errno_mode;
+tramp_status tramp_signature_set_errno(tramp_signature* sig, tramp_errno_mode mode);
+tramp_errno_mode tramp_signature_errno(const tramp_signature* sig); /* NONE for NULL */
 size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap);
 /* The CallPlan text: where every byte goes under the signature's ABI. Works for every ABI
  * that has a classifier, on every host. */
@@ -243,6 +252,13 @@ tramp_status tramp_callback_new(const tramp_signature* sig, tramp_handler handle
                                 tramp_callback** out);
 void* tramp_callback_code(const tramp_callback* cb);
 void tramp_callback_free(tramp_callback* cb);
+
+/* The calling thread's errno slot: what the last errno-capturing call on this thread found in
+ * errno right after its callee returned, or what tramp_set_last_errno() put there (0 in a new
+ * thread). A callback with an errno mode saves its caller's errno here on entry and hands the
+ * slot back to its caller as errno when the handler returns. */
+int tramp_last_errno(void);
+void tramp_set_last_errno(int value);
 
 /* ---- libraries ---- */
 /* name NULL: the running program and what it has loaded. */

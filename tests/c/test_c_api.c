@@ -1,5 +1,7 @@
 /* The C API from a C99 program: every handle kind, calls, callbacks, errors. Exits 0 only if
  * every check held; each failed check prints its line. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -46,6 +48,20 @@ static void compare_ints(void* ret, void* const* args, void* user) {
 }
 
 static int sum_pair(int a, int b) { return a + b; }
+
+static int set_errno_to(int v) {
+  errno = v;
+  return -v;
+}
+static int read_errno(void) { return errno; }
+
+/* Under an errno mode the handler's choice, not what its own calls left, is the caller's errno. */
+static void errno_handler(void* ret, void* const* args, void* user) {
+  (void)user;
+  *(int*)ret = tramp_last_errno(); /* the caller's errno, saved by the thunk */
+  errno = 999;
+  tramp_set_last_errno(*(int*)args[0]);
+}
 
 /* Wraps `t` again and again, up to 100,000 times, with one of the builders; returns how deep
  * the deepest type it made is (stopping at the first refusal, whose status is in *status) and
@@ -533,6 +549,104 @@ int main(void) {
   tramp_bound_free(NULL);
   tramp_callback_free(NULL);
   tramp_library_close(NULL);
+
+  /* errno: captured by the stub right after the call, per thread */
+  {
+    tramp_signature* es = NULL;
+    tramp_signature* plain = NULL;
+    tramp_callback* cb = NULL;
+    tramp_bound* bound = NULL;
+    void* strtol_fn = NULL;
+    void* entry = NULL;
+    const char* big = "99999999999999999999999";
+    void* end = NULL;
+    int base = 10, v = 42, r = 0, err = 0;
+    long lr = 0;
+    void* sargs[3];
+    void* args[1];
+    char text[64];
+    sargs[0] = (void*)&big;
+    sargs[1] = &end;
+    sargs[2] = &base;
+    const void* set_fn = NULL;
+    const void* read_fn = NULL;
+    {
+      int (*f)(int) = set_errno_to;
+      int (*g)(void) = read_errno;
+      memcpy(&set_fn, &f, sizeof set_fn); /* C99 has no function-to-object pointer cast */
+      memcpy(&read_fn, &g, sizeof read_fn);
+    }
+    args[0] = &v;
+    CHECK(tramp_signature_parse("i64(ptr, ptr, i32) errno", &es) == TRAMP_OK);
+    CHECK(tramp_signature_errno(es) == TRAMP_ERRNO_CAPTURE);
+    CHECK(tramp_library_symbol(libc, "strtol", &strtol_fn) == TRAMP_OK);
+    CHECK(tramp_invoker(es, &call) == TRAMP_OK);
+    tramp_set_last_errno(0);
+    errno = 0;
+    call(strtol_fn, &lr, sargs);
+    CHECK(lr == LONG_MAX && tramp_last_errno() == ERANGE);
+    tramp_signature_free(es);
+
+    /* set from C: the same signature as the text form, through every stub */
+    {
+      const tramp_type* i32 = tramp_type_scalar(TRAMP_I32);
+      CHECK(tramp_signature_new(TRAMP_ABI_HOST, i32, &i32, 1, TRAMP_NOT_VARIADIC, &es) == TRAMP_OK);
+    }
+    CHECK(tramp_signature_parse("i32(i32)", &plain) == TRAMP_OK);
+    CHECK(tramp_signature_errno(es) == TRAMP_ERRNO_NONE);
+    CHECK(tramp_signature_set_errno(es, TRAMP_ERRNO_CAPTURE) == TRAMP_OK);
+    CHECK(tramp_signature_set_errno(es, (tramp_errno_mode)9) == TRAMP_ERR_ARGUMENT);
+    CHECK(tramp_signature_set_errno(NULL, TRAMP_ERRNO_CAPTURE) == TRAMP_ERR_ARGUMENT);
+    CHECK(tramp_signature_format(es, text, sizeof text) == strlen("i32(i32) errno"));
+    CHECK(strcmp(text, "i32(i32) errno") == 0);
+    CHECK(tramp_invoker(es, &call) == TRAMP_OK);
+    call(set_fn, &r, args);
+    CHECK(r == -42 && tramp_last_errno() == 42);
+    v = 43;
+    CHECK(tramp_invoker_direct(es, &entry) == TRAMP_OK);
+    {
+      int (*direct)(const void*, void* const*);
+      memcpy(&direct, &entry, sizeof direct);
+      CHECK(direct(set_fn, args) == -43 && tramp_last_errno() == 43);
+    }
+    v = 44;
+    CHECK(tramp_bind(es, set_fn, &bound) == TRAMP_OK);
+    tramp_bound_entry(bound)(&r, args);
+    CHECK(r == -44 && tramp_last_errno() == 44);
+    tramp_bound_free(bound);
+    /* without the mode the slot stays as it was */
+    CHECK(tramp_invoker(plain, &call) == TRAMP_OK);
+    v = 45;
+    call(set_fn, &r, args);
+    CHECK(r == -45 && tramp_last_errno() == 44);
+
+    /* the set flag: errno = slot right before the call */
+    tramp_signature_free(es);
+    CHECK(tramp_signature_parse("i32() errno(set)", &es) == TRAMP_OK);
+    CHECK(tramp_signature_errno(es) == TRAMP_ERRNO_SET_AND_CAPTURE);
+    CHECK(tramp_invoker(es, &call) == TRAMP_OK);
+    tramp_set_last_errno(46);
+    errno = 0;
+    call(read_fn, &r, NULL);
+    CHECK(r == 46);
+    tramp_signature_free(es);
+
+    /* a callback: the handler sets the errno its native caller sees */
+    CHECK(tramp_signature_parse("i32(i32) errno", &es) == TRAMP_OK);
+    CHECK(tramp_callback_new(es, errno_handler, NULL, &cb) == TRAMP_OK);
+    {
+      int (*f)(int);
+      void* code = tramp_callback_code(cb);
+      memcpy(&f, &code, sizeof f);
+      errno = 5;
+      r = f(47);
+      err = errno;
+      CHECK(r == 5 && err == 47);
+    }
+    tramp_callback_free(cb);
+    tramp_signature_free(es);
+    tramp_signature_free(plain);
+  }
 
   tramp_library_close(libc);
   tramp_library_close(libm);
