@@ -26,8 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     tramp::CScope scope;
     scope.parse(text);
-    for (const tramp::CFunction& f : scope.functions())
-      if (!(tramp::parse_signature(f.signature.str(true)) == f.signature)) __builtin_trap();
+    // Member names are part of a record's identity but not of the text form, so a declared
+    // signature reads back as the same text (the same layout and ABI facts), not the same value.
+    for (const tramp::CFunction& f : scope.functions()) {
+      const std::string text_form = f.signature.str(true);
+      if (tramp::parse_signature(text_form).str(true) != text_form) __builtin_trap();
+    }
   } catch (const tramp::Error&) {
   }
   return 0;
