@@ -33,6 +33,9 @@ struct tramp_scope {
 struct tramp_cfunction {
   tramp::CFunction f;
 };
+struct tramp_function {
+  tramp::Function f;
+};
 struct tramp_strings {
   std::deque<std::string> strings;
 };
@@ -389,6 +392,74 @@ void tramp_library_close(tramp_library* lib) { delete lib; }
 
 int tramp_last_errno(void) { return tramp::last_errno(); }
 void tramp_set_last_errno(int value) { tramp::set_last_errno(value); }
+
+}  // extern "C"
+
+// ---- functions from C declarations ----
+
+extern "C" {
+
+tramp_status tramp_function_new(const tramp_library* lib, const char* declaration, tramp_function** result) {
+  if (!lib || !declaration || !result) return bad_argument("tramp_function_new", "lib, declaration or out is NULL");
+  return guarded([&] {
+    *result = new tramp_function{tramp::Engine::global().function(lib->lib, declaration)};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_function_from_scope(const tramp_library* lib, const tramp_scope* scope, const char* name,
+                                       tramp_function** result) {
+  if (!lib || !scope || !name || !result)
+    return bad_argument("tramp_function_from_scope", "lib, scope, name or out is NULL");
+  if (!scope->scope.function(name))
+    return fail(TRAMP_ERR_ARGUMENT, std::string("tramp_function_from_scope: no function '") + name + "' declared");
+  return guarded([&] {
+    *result = new tramp_function{tramp::Engine::global().function(lib->lib, scope->scope, name)};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_function_call(const tramp_function* f, void* ret, void* const* args) {
+  if (!f) return bad_argument("tramp_function_call", "f is NULL");
+  f->f(ret, args);
+  return TRAMP_OK;
+}
+
+tramp_status tramp_function_name(const tramp_function* f, const char** result) {
+  if (!f || !result) return bad_argument("tramp_function_name", "f or out is NULL");
+  *result = f->f.name().c_str();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_function_cfunction(const tramp_function* f, tramp_cfunction** result) {
+  if (!f || !result) return bad_argument("tramp_function_cfunction", "f or out is NULL");
+  return guarded([&] {
+    *result = new tramp_cfunction{f->f.declaration()};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_function_signature(const tramp_function* f, tramp_signature** result) {
+  if (!f || !result) return bad_argument("tramp_function_signature", "f or out is NULL");
+  return guarded([&] {
+    *result = new tramp_signature{f->f.signature()};
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_function_target(const tramp_function* f, void** result) {
+  if (!f || !result) return bad_argument("tramp_function_target", "f or out is NULL");
+  *result = const_cast<void*>(f->f.target());
+  return TRAMP_OK;
+}
+
+tramp_status tramp_function_invoker(const tramp_function* f, tramp_invoke_fn* result) {
+  if (!f || !result) return bad_argument("tramp_function_invoker", "f or out is NULL");
+  *result = f->f.invoker().entry();
+  return TRAMP_OK;
+}
+
+void tramp_function_free(tramp_function* f) { delete f; }
 
 }  // extern "C"
 

@@ -42,4 +42,19 @@ void* Library::symbol(std::string_view name) const {
   return p;
 }
 
+Function Engine::function(const Library& lib, std::string_view c_declaration) {
+  CFunction decl = parse_c_function(c_declaration);
+  void* target = lib.symbol(decl.name);
+  Invoker inv = invoker(decl.signature);
+  return Function(std::move(decl), lib, target, inv);
+}
+
+Function Engine::function(const Library& lib, const CScope& scope, std::string_view name) {
+  const CFunction* decl = scope.function(name);
+  if (!decl) throw Error(ErrorCode::Syntax, "no function '" + std::string(name) + "' declared in the scope");
+  void* target = lib.symbol(decl->name);
+  Invoker inv = invoker(decl->signature);
+  return Function(*decl, lib, target, inv);
+}
+
 }  // namespace tramp

@@ -20,6 +20,7 @@
 #include <vector>
 #include <string_view>
 
+#include "tramp/cdecl.hpp"
 #include "tramp/signature.hpp"
 
 namespace tramp {
@@ -42,6 +43,8 @@ using Handler = void (*)(void* ret, void* const* args, void* user);
 using CallableHandler = std::function<void(void* ret, void* const* args)>;
 
 class BoundCall;
+class Function;
+class Library;
 
 // A JIT-compiled call stub for one Signature. Cheap to copy; valid as long as the Engine
 // that made it. Calling it never allocates, locks or throws.
@@ -179,6 +182,17 @@ class Engine {
   Callback callback(const Signature& sig, Handler handler, void* user = nullptr);
   Callback callback(const Signature& sig, CallableHandler handler);
 
+  // A function from a C declaration: parses `c_declaration` (one prototype, e.g. "double
+  // hypot(double, double)"), looks its name up in `lib` and takes the call stub for its
+  // signature. Throws Error(Syntax) like parse_c_function, Error(Library) naming the symbol
+  // and the library when it is missing, and like invoker(). The same (library, declaration)
+  // again gives the same target and the same Invoker: the stub cache holds one stub per
+  // Signature, so nothing new is emitted. Thread-safe.
+  Function function(const Library& lib, std::string_view c_declaration);
+  // The same for the function declared as `name` in `scope` (declarations parsed earlier,
+  // with their typedefs and records); Error(Syntax) when the scope declares no such function.
+  Function function(const Library& lib, const CScope& scope, std::string_view name);
+
   std::size_t cached_stubs() const;
   CodeStats code_stats() const;
 
@@ -222,6 +236,33 @@ class Library {
       : handle_(std::move(handle)), name_(std::move(name)) {}
   std::shared_ptr<void> handle_;
   std::string name_;
+};
+
+// A C function ready to call: its declaration, its address in a library and the call stub
+// for its signature (Engine::function). A small copyable value; it keeps its library loaded,
+// and its stub is valid as long as the Engine that made it. Calling it never allocates,
+// locks or throws.
+class Function {
+ public:
+  // `args[i]` points at argument i, `ret` at storage for the return value (null for void).
+  void operator()(void* ret, void* const* args) const { invoker_(target_, ret, args); }
+  const std::string& name() const noexcept { return decl_.name; }
+  const CFunction& declaration() const noexcept { return decl_; }
+  const Signature& signature() const noexcept { return decl_.signature; }
+  // The declared return type is a pointer to char (CFunction::returns_c_string).
+  bool returns_c_string() const noexcept { return decl_.returns_c_string; }
+  const void* target() const noexcept { return target_; }
+  const Invoker& invoker() const noexcept { return invoker_; }
+  const Library& library() const noexcept { return lib_; }
+
+ private:
+  friend class Engine;
+  Function(CFunction decl, Library lib, const void* target, Invoker invoker)
+      : decl_(std::move(decl)), lib_(std::move(lib)), target_(target), invoker_(invoker) {}
+  CFunction decl_;
+  Library lib_;
+  const void* target_ = nullptr;
+  Invoker invoker_;
 };
 
 }  // namespace tramp

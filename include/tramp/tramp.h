@@ -266,6 +266,33 @@ tramp_status tramp_library_open(const char* name, tramp_library** out);
 tramp_status tramp_library_symbol(const tramp_library* lib, const char* name, void** out);
 void tramp_library_close(tramp_library* lib);
 
+/* ---- functions from C declarations (C++ tramp::Engine::function) ----
+ * A library, a declaration and the process-wide engine's call stub in one handle: the target
+ * is the declared name's address in `lib`, the stub the cached one for its signature (the same
+ * declaration again gives the same target and the same stub; nothing new is emitted). The
+ * handle keeps its library loaded (closing `lib` first is fine); free it with
+ * tramp_function_free (NULL accepted). A NULL argument is TRAMP_ERR_ARGUMENT, a malformed
+ * declaration TRAMP_ERR_SYNTAX, a missing symbol TRAMP_ERR_LIBRARY (the message names the
+ * symbol and the library). */
+typedef struct tramp_function tramp_function;
+/* One prototype, e.g. "double hypot(double, double)", with the host's ABI. */
+tramp_status tramp_function_new(const tramp_library* lib, const char* declaration, tramp_function** out);
+/* The function declared as `name` in `scope` (declarations parsed earlier, with their
+ * typedefs); TRAMP_ERR_ARGUMENT when the scope declares none. */
+tramp_status tramp_function_from_scope(const tramp_library* lib, const tramp_scope* scope, const char* name,
+                                       tramp_function** out);
+/* Calls it: args[i] points at argument i, ret at storage for the return value (NULL for void). */
+tramp_status tramp_function_call(const tramp_function* f, void* ret, void* const* args);
+/* The declared name; it lives as long as the handle. */
+tramp_status tramp_function_name(const tramp_function* f, const char** out);
+/* The parsed declaration and its signature (new handles: free them). */
+tramp_status tramp_function_cfunction(const tramp_function* f, tramp_cfunction** out);
+tramp_status tramp_function_signature(const tramp_function* f, tramp_signature** out);
+/* The target's address and the call stub: (*invoker)(target, ret, args) is the call. */
+tramp_status tramp_function_target(const tramp_function* f, void** out);
+tramp_status tramp_function_invoker(const tramp_function* f, tramp_invoke_fn* out);
+void tramp_function_free(tramp_function* f);
+
 #ifdef __cplusplus
 }
 #endif

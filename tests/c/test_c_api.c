@@ -336,6 +336,108 @@ static void test_values(void) {
   tramp_strings_free(NULL);
 }
 
+/* Functions from C declarations: library + declaration -> target + cached stub. */
+static void test_function(void) {
+  tramp_library* libm = NULL;
+  tramp_library* libc = NULL;
+  tramp_function* hyp = NULL;
+  tramp_function* again = NULL;
+  tramp_function* len = NULL;
+  tramp_function* missing = (tramp_function*)&failures; /* must stay untouched */
+  tramp_cfunction* decl = NULL;
+  tramp_signature* sig = NULL;
+  tramp_scope* scope = NULL;
+  tramp_invoke_fn call = NULL, call2 = NULL;
+  void* target = NULL;
+  void* target2 = NULL;
+  const char* name = NULL;
+  char text[64];
+  int c_string = -1;
+  double a = 3, b = 4, r = 0;
+  void* args[2];
+  args[0] = &a;
+  args[1] = &b;
+
+  CHECK(tramp_library_open("libm.so.6", &libm) == TRAMP_OK);
+  CHECK(tramp_library_open(NULL, &libc) == TRAMP_OK);
+  CHECK(tramp_function_new(libm, "double hypot(double x, double y);", &hyp) == TRAMP_OK);
+  CHECK(tramp_function_call(hyp, &r, args) == TRAMP_OK && r == 5.0);
+  CHECK(tramp_function_name(hyp, &name) == TRAMP_OK && strcmp(name, "hypot") == 0);
+  CHECK(tramp_function_signature(hyp, &sig) == TRAMP_OK);
+  tramp_signature_format(sig, text, sizeof text);
+  CHECK(strcmp(text, "f64(f64, f64)") == 0);
+  CHECK(tramp_function_target(hyp, &target) == TRAMP_OK && target != NULL);
+  CHECK(tramp_function_invoker(hyp, &call) == TRAMP_OK && call != NULL);
+  r = 0;
+  call(target, &r, args);
+  CHECK(r == 5.0);
+  /* the same declaration again: the same target and the same (cached) stub */
+  CHECK(tramp_function_new(libm, "double hypot(double, double)", &again) == TRAMP_OK);
+  CHECK(tramp_function_target(again, &target2) == TRAMP_OK && target2 == target);
+  CHECK(tramp_function_invoker(again, &call2) == TRAMP_OK && call2 == call);
+  {
+    tramp_invoke_fn by_sig = NULL;
+    CHECK(tramp_invoker(sig, &by_sig) == TRAMP_OK && by_sig == call);
+  }
+  tramp_signature_free(sig);
+
+  /* strlen, with the parsed declaration read back */
+  CHECK(tramp_function_new(libc, "size_t strlen(const char* s);", &len) == TRAMP_OK);
+  {
+    const char* s = "tramp";
+    size_t n = 0;
+    void* sargs[1];
+    sargs[0] = &s;
+    CHECK(tramp_function_call(len, &n, sargs) == TRAMP_OK && n == 5);
+  }
+  CHECK(tramp_function_cfunction(len, &decl) == TRAMP_OK);
+  CHECK(tramp_cfunction_returns_c_string(decl, &c_string) == TRAMP_OK && c_string == 0);
+  CHECK(tramp_cfunction_name(decl, &name) == TRAMP_OK && strcmp(name, "strlen") == 0);
+  tramp_cfunction_free(decl);
+
+  /* from a scope, with a typedef */
+  CHECK(tramp_scope_new(TRAMP_ABI_HOST, &scope) == TRAMP_OK);
+  CHECK(tramp_scope_parse(scope, "typedef double real; real hypot(real, real);") == TRAMP_OK);
+  tramp_function_free(again);
+  again = NULL;
+  CHECK(tramp_function_from_scope(libm, scope, "hypot", &again) == TRAMP_OK);
+  r = 0;
+  CHECK(tramp_function_call(again, &r, args) == TRAMP_OK && r == 5.0);
+  CHECK(tramp_function_invoker(again, &call2) == TRAMP_OK && call2 == call);
+  CHECK(tramp_function_from_scope(libm, scope, "cbrt", &missing) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "cbrt") != NULL);
+
+  /* errors: nothing is written to out */
+  CHECK(tramp_function_new(libm, "int no_such_function_here(int);", &missing) == TRAMP_ERR_LIBRARY);
+  CHECK(strstr(tramp_last_error(), "no_such_function_here") != NULL);
+  CHECK(strstr(tramp_last_error(), "libm.so.6") != NULL);
+  CHECK(tramp_function_new(libm, "double hypot(double, double", &missing) == TRAMP_ERR_SYNTAX);
+  CHECK(tramp_function_new(NULL, "double hypot(double, double);", &missing) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "tramp_function_new") != NULL);
+  CHECK(tramp_function_new(libm, NULL, &missing) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_function_new(libm, "double hypot(double, double);", NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_function_from_scope(libm, NULL, "hypot", &missing) == TRAMP_ERR_ARGUMENT);
+  CHECK(missing == (tramp_function*)&failures);
+  CHECK(tramp_function_call(NULL, &r, args) == TRAMP_ERR_ARGUMENT);
+  CHECK(strstr(tramp_last_error(), "tramp_function_call") != NULL);
+  CHECK(tramp_function_name(NULL, &name) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_function_target(hyp, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_function_invoker(NULL, &call) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_function_signature(NULL, &sig) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_function_cfunction(hyp, NULL) == TRAMP_ERR_ARGUMENT);
+
+  /* the handle keeps its library loaded */
+  tramp_library_close(libm);
+  r = 0;
+  CHECK(tramp_function_call(hyp, &r, args) == TRAMP_OK && r == 5.0);
+  tramp_function_free(NULL);
+  tramp_function_free(hyp);
+  tramp_function_free(again);
+  tramp_function_free(len);
+  tramp_scope_free(scope);
+  tramp_library_close(libc);
+}
+
 int main(void) {
   tramp_library* libm = NULL;
   tramp_library* libc = NULL;
@@ -740,6 +842,7 @@ int main(void) {
   }
 
   test_describe();
+  test_function();
   test_values();
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   else printf("C API: all checks passed\n");
