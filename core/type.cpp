@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "jit/fork_safety.hpp"
 #include "tramp/error.hpp"
 
 namespace tramp {
@@ -86,7 +87,9 @@ struct ArrayKeyHash {
 }  // namespace
 
 // Owns every aggregate Type. Scalars are separate static singletons; they need no table.
-struct TypeFactory {
+// Its lock is held across fork(): a child forked while another thread made a type would
+// otherwise inherit it taken and hang at its first record or array.
+struct TypeFactory : private jit::ForkParticipant {
   std::mutex mu;
   std::unordered_map<RecordKey, std::unique_ptr<Type>, RecordKeyHash> records;
   std::unordered_map<std::pair<const Type*, std::size_t>, std::unique_ptr<Type>, ArrayKeyHash> arrays;
@@ -97,6 +100,10 @@ struct TypeFactory {
     static TypeFactory* factory = new TypeFactory();
     return *factory;
   }
+  TypeFactory() { enroll(); }
+  void fork_prepare() override { mu.lock(); }
+  void fork_parent() override { mu.unlock(); }
+  void fork_child() override { mu.unlock(); }
 
   static const Type* make_scalar(TypeKind kind, std::size_t size, std::size_t align) {
     Type* t = new Type();
