@@ -12,8 +12,8 @@
  * member name) and arrays (sequences). After `...`: an integer is passed as long long, a float
  * as double, a boolean as int, a string or anything else as a pointer. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -33,6 +33,13 @@ typedef struct {
 } Library;
 
 typedef struct {
+  const tramp_type* type;
+  tramp_type_kind kind;
+  size_t size, offset; /* offset: in the call's argument block */
+} Arg;
+
+/* Everything a call needs, worked out once when the function is looked up. */
+typedef struct {
   tramp_cfunction* decl;
   tramp_signature* sig; /* the declared one (fixed arguments only when variadic), errno captured */
   tramp_invoke_fn call; /* NULL when variadic: made per call */
@@ -40,6 +47,11 @@ typedef struct {
   const char* name;
   size_t fixed;
   int variadic, c_string;
+  const tramp_type* ret;
+  tramp_type_kind ret_kind;
+  size_t ret_room; /* the return value's size rounded up to 16, at least 16 */
+  size_t total;    /* the fixed arguments' bytes */
+  Arg arg[];       /* the fixed arguments */
 } Function;
 
 typedef struct {
@@ -65,6 +77,20 @@ static int fail_tramp(lua_State* L, const char* what) {
   return luaL_error(L, "%s: %s", what, tramp_last_error());
 }
 
+/* Raises "<where>name: argument arg: <fmt...>" ("name: <fmt...>" when arg is 0): the context
+ * is formatted only when a conversion fails, never on the way of a call that succeeds. */
+static int arg_error(lua_State* L, const char* name, int arg, const char* fmt, ...) {
+  va_list ap;
+  luaL_where(L, 1);
+  if (arg) lua_pushfstring(L, "%s: argument %d: ", name, arg);
+  else lua_pushfstring(L, "%s: ", name);
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 3);
+  return lua_error(L);
+}
+
 /* ---- C values <-> Lua values ---- */
 
 static const tramp_type* lookup_type(lua_State* L, const char* name) {
@@ -77,12 +103,29 @@ static void* align_up(void* p, size_t a) {
   return (void*)(((uintptr_t)p + a - 1) & ~(uintptr_t)(a - 1));
 }
 
-/* Writes the Lua value at idx as a `t` at dst (zeroed by the caller). Strings it points to
- * are kept in the table at `anchor` for the duration of the call. */
-static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anchor, const char* what) {
-  tramp_type_kind kind;
+/* Keeps the string at idx alive for the call: in the table at stack slot `anchor`, made on
+ * first use where the slot holds nil. */
+static void anchor_string(lua_State* L, int idx, int anchor) {
+  if (lua_type(L, anchor) != LUA_TTABLE) {
+    lua_newtable(L);
+    lua_replace(L, anchor);
+  }
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
+}
+
+static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anchor, const char* name, int arg);
+
+/* Writes the Lua value at idx as a `t` (of kind `kind` and `size` bytes) at dst (zeroed by the
+ * caller); errors name `name` and argument `arg` (none when 0). Strings it points to are
+ * kept in the table at slot `anchor` for the duration of the call; a negative anchor means
+ * the value at idx is itself held by the stack (a call's argument) and only the strings in
+ * it need anchoring, at slot -anchor. */
+static void to_c_kind(lua_State* L, int idx, const tramp_type* t, tramp_type_kind kind, size_t size, void* dst,
+                      int anchor, const char* name, int arg) {
+  int self = anchor > 0;
+  if (anchor < 0) anchor = -anchor;
   idx = lua_absindex(L, idx);
-  tramp_type_kind_of(t, &kind);
   switch (kind) {
   case TRAMP_KIND_BOOL: *(unsigned char*)dst = (unsigned char)lua_toboolean(L, idx); return;
   case TRAMP_KIND_I8: case TRAMP_KIND_U8: case TRAMP_KIND_I16: case TRAMP_KIND_U16:
@@ -93,15 +136,15 @@ static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anch
     int k = kind - TRAMP_KIND_I8, ok = 0;
     lua_Integer v = lua_type(L, idx) == LUA_TNUMBER ? lua_tointegerx(L, idx, &ok) : 0;
     if (!ok) {
-      luaL_error(L, "%s: expected an integer, got %s", what,
+      arg_error(L, name, arg, "expected an integer, got %s",
                  lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
       return;
     }
     if (v < lo[k] || v > hi[k]) {
-      luaL_error(L, "%s: %I is out of range (%I to %I)", what, v, (lua_Integer)lo[k], (lua_Integer)hi[k]);
+      arg_error(L, name, arg, "%I is out of range (%I to %I)", v, (lua_Integer)lo[k], (lua_Integer)hi[k]);
       return;
     }
-    switch (tramp_type_size(t)) {
+    switch (size) {
     case 1: *(int8_t*)dst = (int8_t)v; break;
     case 2: *(int16_t*)dst = (int16_t)v; break;
     case 4: *(int32_t*)dst = (int32_t)v; break;
@@ -112,7 +155,7 @@ static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anch
   case TRAMP_KIND_F32: case TRAMP_KIND_F64: case TRAMP_KIND_F80: {
     lua_Number v;
     if (lua_type(L, idx) != LUA_TNUMBER) {
-      luaL_error(L, "%s: expected a number, got %s", what, luaL_typename(L, idx));
+      arg_error(L, name, arg, "expected a number, got %s", luaL_typename(L, idx));
       return;
     }
     v = lua_tonumber(L, idx);
@@ -130,15 +173,14 @@ static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anch
     case LUA_TLIGHTUSERDATA: p = lua_touserdata(L, idx); break;
     case LUA_TSTRING:
       p = lua_tostring(L, idx);
-      lua_pushvalue(L, idx);
-      lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
+      if (self) anchor_string(L, idx, anchor);
       break;
     case LUA_TUSERDATA:
       if ((b = luaL_testudata(L, idx, BUF_MT))) p = b->data;
       else if ((c = luaL_testudata(L, idx, CB_MT))) p = tramp_callback_code(c->cb);
       else p = lua_touserdata(L, idx);
       break;
-    default: luaL_error(L, "%s: expected a pointer (nil, userdata, string), got %s", what, luaL_typename(L, idx));
+    default: arg_error(L, name, arg, "expected a pointer (nil, userdata, string), got %s", luaL_typename(L, idx));
     }
     memcpy(dst, &p, sizeof p);
     return;
@@ -152,7 +194,7 @@ static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anch
       tramp_type_field(t, i, &member, &offset, &name);
       if (name) lua_getfield(L, idx, name);
       else lua_rawgeti(L, idx, (lua_Integer)i + 1);
-      if (!lua_isnil(L, -1)) to_c(L, -1, member, (unsigned char*)dst + offset, anchor, what);
+      if (!lua_isnil(L, -1)) to_c(L, -1, member, (unsigned char*)dst + offset, anchor, name, arg);
       lua_pop(L, 1);
     }
     return;
@@ -164,10 +206,10 @@ static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anch
     tramp_type_element(t, &element, &count);
     size = tramp_type_size(element);
     if (lua_rawlen(L, idx) > count)
-      luaL_error(L, "%s: %d elements for an array of %d", what, (int)lua_rawlen(L, idx), (int)count);
+      arg_error(L, name, arg, "%d elements for an array of %d", (int)lua_rawlen(L, idx), (int)count);
     for (i = 0; i < count; ++i) {
       lua_rawgeti(L, idx, (lua_Integer)i + 1);
-      if (!lua_isnil(L, -1)) to_c(L, -1, element, (unsigned char*)dst + i * size, anchor, what);
+      if (!lua_isnil(L, -1)) to_c(L, -1, element, (unsigned char*)dst + i * size, anchor, name, arg);
       lua_pop(L, 1);
     }
     return;
@@ -175,15 +217,21 @@ static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anch
   default: {
     char text[64];
     tramp_type_format(t, text, sizeof text);
-    luaL_error(L, "%s: the binding cannot convert %s", what, text);
+    arg_error(L, name, arg, "the binding cannot convert %s", text);
   }
   }
 }
 
-/* Pushes the `t` at src as a Lua value. */
-static void from_c(lua_State* L, const tramp_type* t, const void* src) {
+static void to_c(lua_State* L, int idx, const tramp_type* t, void* dst, int anchor, const char* name, int arg) {
   tramp_type_kind kind;
   tramp_type_kind_of(t, &kind);
+  to_c_kind(L, idx, t, kind, tramp_type_size(t), dst, anchor, name, arg);
+}
+
+static void from_c(lua_State* L, const tramp_type* t, const void* src);
+
+/* Pushes the `t` (of kind `kind`) at src as a Lua value. */
+static void from_c_kind(lua_State* L, const tramp_type* t, tramp_type_kind kind, const void* src) {
   switch (kind) {
   case TRAMP_KIND_VOID: lua_pushnil(L); return;
   case TRAMP_KIND_BOOL: lua_pushboolean(L, *(const unsigned char*)src != 0); return;
@@ -238,6 +286,12 @@ static void from_c(lua_State* L, const tramp_type* t, const void* src) {
   }
 }
 
+static void from_c(lua_State* L, const tramp_type* t, const void* src) {
+  tramp_type_kind kind;
+  tramp_type_kind_of(t, &kind);
+  from_c_kind(L, t, kind, src);
+}
+
 /* ---- calls ---- */
 
 static void reraise_pending(lua_State* L) {
@@ -249,65 +303,75 @@ static void reraise_pending(lua_State* L) {
   lua_error(L);
 }
 
+/* The argument block (the arguments, then the return value at 16) lives in this many bytes
+ * on the C stack when it fits, in a Lua userdata when it does not. */
+#define STACK_BLOCK 256
+
 static int function_call(lua_State* L) {
-  Function* f = luaL_checkudata(L, lua_upvalueindex(1), FUNC_MT);
+  Function* f = lua_touserdata(L, lua_upvalueindex(1)); /* ours: library_index made it */
   int n = lua_gettop(L), i, anchor;
-  size_t count = (size_t)n, total = 0, offsets[MAX_ARGS];
+  size_t count = (size_t)n, total = f->total, need;
+  size_t offsets[MAX_ARGS]; /* of the arguments after `...` */
   const tramp_type* types[MAX_ARGS];
-  const tramp_type* ret;
   void* args[MAX_ARGS];
-  unsigned char* block;
+  _Alignas(16) unsigned char stack[STACK_BLOCK];
+  unsigned char *block = stack, *ret;
   tramp_invoke_fn call = f->call;
   lua_State* outer;
-  char what[96];
 
   if (f->variadic ? count < f->fixed : count != f->fixed)
     return luaL_error(L, "%s: expected %s%d argument(s), got %d", f->name, f->variadic ? "at least " : "",
                       (int)f->fixed, n);
   if (count > MAX_ARGS) return luaL_error(L, "%s: more than %d arguments", f->name, MAX_ARGS);
-  for (i = 0; i < (int)f->fixed; ++i) tramp_signature_arg(f->sig, (size_t)i, &types[i]);
-  for (; i < n; ++i) { /* after `...`: the types the Lua values have */
-    int t = lua_type(L, i + 1);
-    types[i] = tramp_type_scalar(t == LUA_TNUMBER ? (lua_isinteger(L, i + 1) ? TRAMP_I64 : TRAMP_F64)
-                                 : t == LUA_TBOOLEAN ? TRAMP_I32 : TRAMP_POINTER);
-  }
-  if (!call) {
+  if (!call) { /* variadic: after `...` the types the Lua values have, and a signature per call */
     tramp_signature* sig;
-    tramp_status s = tramp_signature_with_variadic(f->sig, types + f->fixed, count - f->fixed, &sig);
+    tramp_status s;
+    for (i = (int)f->fixed; i < n; ++i) {
+      int t = lua_type(L, i + 1);
+      size_t a;
+      types[i] = tramp_type_scalar(t == LUA_TNUMBER ? (lua_isinteger(L, i + 1) ? TRAMP_I64 : TRAMP_F64)
+                                   : t == LUA_TBOOLEAN ? TRAMP_I32 : TRAMP_POINTER);
+      a = tramp_type_align(types[i]);
+      total = (total + a - 1) / a * a;
+      offsets[i] = total;
+      total += tramp_type_size(types[i]);
+    }
+    s = tramp_signature_with_variadic(f->sig, types + f->fixed, count - f->fixed, &sig);
     if (s == TRAMP_OK) s = tramp_signature_set_errno(sig, TRAMP_ERRNO_CAPTURE);
     if (s == TRAMP_OK) s = tramp_invoker(sig, &call); /* cached: valid after the free */
     tramp_signature_free(sig);
     if (s != TRAMP_OK) return fail_tramp(L, f->name);
   }
-  tramp_signature_return(f->sig, &ret);
-  /* One block for the return value and the arguments, each at its alignment. */
-  for (i = 0; i < n; ++i) {
-    size_t a = tramp_type_align(types[i]);
-    total = (total + a - 1) / a * a;
-    offsets[i] = total;
-    total += tramp_type_size(types[i]);
-  }
-  block = align_up(lua_newuserdatauv(L, total + tramp_type_size(ret) + 32, 0), 16);
-  memset(block, 0, total + tramp_type_size(ret) + 16);
-  lua_newtable(L);
+  total = (total + 15) / 16 * 16;
+  need = total + f->ret_room;
+  if (need > sizeof stack) block = align_up(lua_newuserdatauv(L, need + 16, 0), 16);
+  memset(block, 0, need);
+  ret = block + total;
+  lua_pushnil(L); /* the slot of the string anchor table, made only if a table holds a string */
   anchor = lua_gettop(L);
-  for (i = 0; i < n; ++i) {
-    snprintf(what, sizeof what, "%s: argument %d", f->name, i + 1);
+  for (i = 0; i < (int)f->fixed; ++i) {
+    const Arg* a = &f->arg[i];
+    args[i] = block + a->offset;
+    to_c_kind(L, i + 1, a->type, a->kind, a->size, args[i], -anchor, f->name, i + 1);
+  }
+  for (; i < n; ++i) {
+    tramp_type_kind kind;
+    tramp_type_kind_of(types[i], &kind);
     args[i] = block + offsets[i];
-    to_c(L, i + 1, types[i], args[i], anchor, what);
+    to_c_kind(L, i + 1, types[i], kind, tramp_type_size(types[i]), args[i], -anchor, f->name, i + 1);
   }
   outer = calling;
   calling = L;
-  call(f->fn, align_up(block + total, 16), args);
+  call(f->fn, ret, args);
   calling = outer;
   reraise_pending(L);
   if (f->c_string) {
     const char* s;
-    memcpy(&s, align_up(block + total, 16), sizeof s);
+    memcpy(&s, ret, sizeof s);
     if (s) lua_pushstring(L, s);
     else lua_pushnil(L);
   } else {
-    from_c(L, ret, align_up(block + total, 16));
+    from_c_kind(L, f->ret, f->ret_kind, ret);
   }
   return 1;
 }
@@ -322,29 +386,56 @@ static int function_gc(lua_State* L) {
 }
 
 /* lib.name: the function declared as `name`, found in the library; cached in the library's
- * user value. */
+ * user value. Its argument types, kinds, sizes and offsets are worked out here, once. */
 static int library_index(lua_State* L) {
   Library* lib = luaL_checkudata(L, 1, LIB_MT);
   const char* name = luaL_checkstring(L, 2);
+  tramp_cfunction* decl;
+  tramp_signature* sig;
   Function* f;
+  size_t fixed, i, total = 0;
   int variadic;
   lua_getiuservalue(L, 1, 1);
   if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
   lua_pop(L, 1);
-  f = lua_newuserdatauv(L, sizeof *f, 1);
+  if (!scope || tramp_scope_cfunction(scope, name, &decl) != TRAMP_OK)
+    return luaL_error(L, "tramp: '%s' is not declared (tramp.cdef)", name);
+  if (tramp_cfunction_signature(decl, &sig)) {
+    tramp_cfunction_free(decl);
+    return fail_tramp(L, name);
+  }
+  if (tramp_signature_fixed_count(sig, &fixed)) {
+    tramp_signature_free(sig);
+    tramp_cfunction_free(decl);
+    return fail_tramp(L, name);
+  }
+  f = lua_newuserdatauv(L, sizeof *f + fixed * sizeof f->arg[0], 1);
   memset(f, 0, sizeof *f);
+  f->decl = decl;
+  f->sig = sig;
+  f->fixed = fixed;
   luaL_setmetatable(L, FUNC_MT);
   lua_pushvalue(L, 1); /* the function keeps its library open */
   lua_setiuservalue(L, -2, 1);
-  if (!scope || tramp_scope_cfunction(scope, name, &f->decl) != TRAMP_OK)
-    return luaL_error(L, "tramp: '%s' is not declared (tramp.cdef)", name);
-  if (tramp_cfunction_name(f->decl, &f->name) || tramp_cfunction_signature(f->decl, &f->sig) ||
-      tramp_cfunction_returns_c_string(f->decl, &f->c_string) ||
-      tramp_signature_fixed_count(f->sig, &f->fixed) || tramp_signature_is_variadic(f->sig, &variadic) ||
-      tramp_signature_set_errno(f->sig, TRAMP_ERRNO_CAPTURE) ||
-      (!variadic && tramp_invoker(f->sig, &f->call)) || tramp_library_symbol(lib->lib, name, &f->fn))
+  if (tramp_cfunction_name(f->decl, &f->name) || tramp_cfunction_returns_c_string(f->decl, &f->c_string) ||
+      tramp_signature_is_variadic(f->sig, &variadic) || tramp_signature_set_errno(f->sig, TRAMP_ERRNO_CAPTURE) ||
+      (!variadic && tramp_invoker(f->sig, &f->call)) || tramp_library_symbol(lib->lib, name, &f->fn) ||
+      tramp_signature_return(f->sig, &f->ret) || tramp_type_kind_of(f->ret, &f->ret_kind))
     return fail_tramp(L, name);
   f->variadic = variadic;
+  f->ret_room = (tramp_type_size(f->ret) + 15) / 16 * 16;
+  if (!f->ret_room) f->ret_room = 16;
+  for (i = 0; i < fixed; ++i) {
+    Arg* a = &f->arg[i];
+    size_t align;
+    if (tramp_signature_arg(f->sig, i, &a->type) || tramp_type_kind_of(a->type, &a->kind)) return fail_tramp(L, name);
+    a->size = tramp_type_size(a->type);
+    align = tramp_type_align(a->type);
+    total = (total + align - 1) / align * align;
+    a->offset = total;
+    total += a->size;
+  }
+  f->total = total;
   lua_pushcclosure(L, function_call, 1);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, name);
@@ -404,7 +495,7 @@ static int callback_body(lua_State* L) {
   if (kind != TRAMP_KIND_VOID) {
     lua_newtable(L); /* a string a callback returns would not outlive it: refused */
     if (kind == TRAMP_KIND_POINTER && lua_type(L, -2) == LUA_TSTRING) return luaL_error(L, "callback: cannot return a Lua string as a pointer");
-    to_c(L, -2, rt, ret, lua_gettop(L), "callback result");
+    to_c(L, -2, rt, ret, lua_gettop(L), "callback result", 0);
   }
   return 0;
 }
@@ -488,7 +579,7 @@ static int l_new(lua_State* L) {
     if (kind == TRAMP_KIND_POINTER && lua_type(L, 2) == LUA_TSTRING)
       return luaL_error(L, "tramp.new: a pointer to a Lua string would outlive the string");
     lua_newtable(L);
-    to_c(L, 2, t, b->data, lua_gettop(L), "tramp.new");
+    to_c(L, 2, t, b->data, lua_gettop(L), "tramp.new", 0);
     lua_pop(L, 1);
   }
   return 1;
