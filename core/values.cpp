@@ -32,6 +32,16 @@ __extension__ typedef __float128 Quad;
 using Quad = long double;
 #endif
 
+// f80 values are converted through the host's long double, which is the x87 format only on
+// x86; elsewhere (AArch64: binary128) they are refused rather than read as the wrong format.
+void require_x87(const Type* t) {
+#if !defined(__x86_64__) && !defined(__i386__)
+  throw Error(ErrorCode::Unsupported, t->str() + " values (x87 80-bit) cannot be made or read on this host");
+#else
+  (void)t;
+#endif
+}
+
 std::string int128_str(Wide v, bool negative) {
   std::string digits;
   do {
@@ -182,6 +192,7 @@ class Literal {
       double d = static_cast<double>(v);
       std::memcpy(dst, &d, 8);
     } else if (t->kind() == TypeKind::F80) {
+      require_x87(t);
       std::memset(dst, 0, 16);
       std::memcpy(dst, &v, 10);
     } else {  // F128
@@ -273,7 +284,7 @@ std::string format_bytes(const Type* t, const std::uint8_t* p) {
     case TypeKind::Bool: return *p ? "true" : "false";
     case TypeKind::F32: { float f; std::memcpy(&f, p, 4); std::snprintf(buf, sizeof buf, "%.9g", f); return buf; }
     case TypeKind::F64: { double d; std::memcpy(&d, p, 8); std::snprintf(buf, sizeof buf, "%.17g", d); return buf; }
-    case TypeKind::F80: { long double d; std::memcpy(&d, p, 10); std::snprintf(buf, sizeof buf, "%.21Lg", d); return buf; }
+    case TypeKind::F80: { require_x87(t); long double d{}; std::memcpy(&d, p, 10); std::snprintf(buf, sizeof buf, "%.21Lg", d); return buf; }
     case TypeKind::F128: {
       Quad q; std::memcpy(&q, p, 16);
       std::snprintf(buf, sizeof buf, "%.21Lg", static_cast<long double>(q));

@@ -59,7 +59,11 @@ TEST_CASE("values: every scalar kind round-trips text -> bytes -> text", "[value
   CHECK(round_trip(Type::f64(), "0.1") == "0.10000000000000001");
   CHECK(round_trip(Type::f64(), "-inf") == "-inf");
   CHECK(round_trip(Type::f64(), "nan") == "nan");
+#if defined(__x86_64__)
   CHECK(round_trip(Type::f80(), "1.5") == "1.5");
+#else
+  CHECK_THROWS_AS(round_trip(Type::f80(), "1.5"), tramp::Error);  // no x87 long double here
+#endif
   CHECK(round_trip(Type::f128(), "-3.25") == "-3.25");
   CHECK(round_trip(Type::pointer(), "0x7f0012345678") == "0x7f0012345678");
   CHECK(round_trip(Type::pointer(), "null") == "0x0");
