@@ -78,6 +78,12 @@ std::uint64_t random_bits() {
 // (a kernel older than 4.17 takes the address as a hint); after a few taken addresses the
 // kernel chooses. Nothing is reserved on the way, so the cost is one mmap as before.
 void* map_writable_view(int fd, std::size_t size, const std::uint8_t* rx) {
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer maps shadow for every new address and never gives it back: views at ever
+  // new random addresses exhaust the process's mapping count in a churn. Test builds only.
+  (void)rx;
+  return mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+#endif
   constexpr std::uintptr_t kMinGap = std::uintptr_t{16} << 20, kMaxGap = std::uintptr_t{64} << 30;
   const std::uintptr_t page = page_size(), code = reinterpret_cast<std::uintptr_t>(rx);
   for (int attempt = 0; attempt < 8 && code > kMaxGap + size; ++attempt) {
