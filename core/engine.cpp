@@ -208,6 +208,47 @@ Callback Engine::callback(const Signature& sig, CallableHandler handler) {
   return state_->make_callback(sig, &run_callable, user, std::move(box));
 }
 
+Veneer::Veneer() noexcept = default;
+
+Veneer::Veneer(Veneer&& o) noexcept
+    : code_(std::exchange(o.code_, nullptr)),
+      code_size_(std::exchange(o.code_size_, 0)),
+      slot_(std::move(o.slot_)),
+      owner_(std::move(o.owner_)) {}
+
+Veneer& Veneer::operator=(Veneer&& o) noexcept {
+  if (this != &o) {
+    Veneer dead(std::move(*this));
+    code_ = std::exchange(o.code_, nullptr);
+    code_size_ = std::exchange(o.code_size_, 0);
+    slot_ = std::move(o.slot_);
+    owner_ = std::move(o.owner_);
+  }
+  return *this;
+}
+
+Veneer::~Veneer() {
+  if (code_ && owner_) owner_->arena.free(code_);
+}
+
+const void* Veneer::target() const noexcept { return slot_ ? slot_->load(std::memory_order_acquire) : nullptr; }
+
+void Veneer::retarget(const void* target) noexcept {
+  if (slot_) slot_->store(target, std::memory_order_release);
+}
+
+Veneer Engine::veneer(const void* target) {
+  static_assert(sizeof(std::atomic<const void*>) == 8 && std::atomic<const void*>::is_always_lock_free,
+                "the veneer's code reads its slot as one plain 8-byte word");
+  Veneer v;
+  v.slot_ = std::make_unique<std::atomic<const void*>>(target);
+  std::vector<std::uint8_t> code = veneer_code(v.slot_.get());
+  v.code_ = state_->arena.install(code);
+  v.code_size_ = code.size();
+  v.owner_ = state_;
+  return v;
+}
+
 Engine::Engine() : state_(std::make_shared<detail::EngineState>()) {}
 Engine::~Engine() = default;
 
@@ -262,6 +303,10 @@ std::string plan_text(const Signature& sig) {
   auto plan = abi::classify(sig);
   if (!plan) throw plan.error();
   return plan.value().str(sig);
+}
+
+std::vector<std::uint8_t> veneer_code(const void* slot) {
+  return jit::emit_veneer(abi::arch_of(host_abi()), slot);
 }
 
 std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn, const void* user) {

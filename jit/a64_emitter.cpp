@@ -525,4 +525,18 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
   return s.finish();
 }
 
+std::vector<std::uint8_t> emit_a64_veneer(const void* slot) {
+  A64Stub s;
+  auto& a = s.a;
+  // 24 bytes, the slot's address a literal at offset 16: fits libffi's FFI_TRAMPOLINE_SIZE.
+  asmjit::Label literal = a.newLabel();
+  a.hint(kBtiC);
+  a.ldr(kFn, a64::ptr(literal));
+  a.ldr(kFn, a64::ptr(kFn));
+  a.br(kFn);  // x16 (IP0): lands on the target's `bti c`
+  a.bind(literal);
+  a.embedUInt64(reinterpret_cast<std::uint64_t>(slot));
+  return s.finish();
+}
+
 }  // namespace tramp::jit

@@ -53,4 +53,14 @@ std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const v
   throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
 }
 
+std::vector<std::uint8_t> emit_veneer(abi::Arch arch, const void* slot) {
+  switch (arch) {
+    case abi::Arch::X64:
+      return emit_x64_veneer(slot);
+    case abi::Arch::A64:
+      return emit_a64_veneer(slot);
+  }
+  throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
+}
+
 }  // namespace tramp::jit

@@ -46,6 +46,16 @@ ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan);
 // thread's stack is hit before whatever is mapped under it. Smaller moves emit no probe.
 constexpr std::uint32_t kStackProbeInterval = 4096;
 
+// A veneer (AAPCS64 5.3.1.1's word for a linker's branch island): code that jumps to the
+// address held in the 8-byte data word at `slot`, read on every call, so the target changes
+// with a data store and no code is rewritten. It makes no frame and touches no register a
+// call passes anything in (r11 on x86-64, IP0 = x16 on AArch64), so a call of any signature
+// arrives at the target as it left the caller.
+std::vector<std::uint8_t> emit_veneer(abi::Arch arch, const void* slot);
+
+std::vector<std::uint8_t> emit_x64_veneer(const void* slot);
+std::vector<std::uint8_t> emit_a64_veneer(const void* slot);
+
 std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
                                              bool register_return = false);
 std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan, const void* handler,

@@ -538,4 +538,17 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   return buffer;
 }
 
+std::vector<std::uint8_t> emit_x64_veneer(const void* slot) {
+  using namespace Xbyak::util;
+  std::vector<std::uint8_t> buffer(64);
+  X64Stub a(buffer.size(), buffer.data());
+  a.endbr64();
+  // r11: volatile and no argument register in SysV (psABI 3.2.3, figure 3.4) or Win64.
+  a.mov(r11, reinterpret_cast<std::uint64_t>(slot));
+  a.jmp(qword[r11]);
+  buffer.resize(a.getSize());
+  return buffer;
+}
+
 }  // namespace tramp::jit
+

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -140,6 +141,36 @@ class Callback {
   std::unique_ptr<detail::CallableBox> box_;
 };
 
+// An entry point made before its target is known: a veneer (AAPCS64's word for a linker's
+// branch island), a few instructions that jump to the address its slot holds. It makes no
+// frame and touches no register a call passes anything in, so a call of any signature
+// arrives at the target as the caller made it. retarget() is one atomic store of data (no
+// code is written, nothing is flushed): a thread calling code() at that moment reaches the
+// old target or the new one. What a program hands out as a function pointer before it knows
+// the signature (libffi's ffi_closure_alloc) is a veneer's code(), pointed at a Callback's
+// code() once the signature is known. Owns its code and its slot; move-only; thread-safe.
+class Veneer {
+ public:
+  Veneer() noexcept;
+  Veneer(Veneer&&) noexcept;
+  Veneer& operator=(Veneer&&) noexcept;
+  ~Veneer();
+
+  const void* code() const noexcept { return code_; }
+  std::size_t code_size() const noexcept { return code_size_; }
+  const void* target() const noexcept;
+  // `target` must be code that can be called with the signature the veneer's callers use.
+  void retarget(const void* target) noexcept;
+  explicit operator bool() const noexcept { return code_ != nullptr; }
+
+ private:
+  friend class Engine;
+  const void* code_ = nullptr;
+  std::size_t code_size_ = 0;
+  std::unique_ptr<std::atomic<const void*>> slot_;
+  std::shared_ptr<detail::EngineState> owner_;
+};
+
 // The exception a CallableHandler threw on this thread, if any (then cleared); null otherwise.
 std::exception_ptr take_callback_exception() noexcept;
 
@@ -182,6 +213,11 @@ class Engine {
   Callback callback(const Signature& sig, Handler handler, void* user = nullptr);
   Callback callback(const Signature& sig, CallableHandler handler);
 
+  // A veneer for this host's code that jumps to `target` (which may be null until
+  // retarget(): a call then faults). Thread-safe. Throws Error(Jit) like the others when no
+  // executable memory can be had.
+  Veneer veneer(const void* target = nullptr);
+
   // A function from a C declaration: parses `c_declaration` (one prototype, e.g. "double
   // hypot(double, double)"), looks its name up in `lib` and takes the call stub for its
   // signature. Throws Error(Syntax) like parse_c_function, Error(Library) naming the symbol
@@ -216,6 +252,12 @@ enum class CodeKind : std::uint8_t {
 // `user` are baked in as immediates and may be any value; Bound needs a non-null `fn`).
 std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn = nullptr,
                                        const void* user = nullptr);
+
+// The machine code of a veneer (Engine::veneer) for this host that jumps to the address held
+// in the 8-byte word at `slot`, for a program that places it in executable memory of its own
+// (libffi's ffi_prep_closure into a closure it did not allocate). Position-independent; at
+// most 32 bytes on x86-64, 24 on AArch64.
+std::vector<std::uint8_t> veneer_code(const void* slot);
 
 // A loaded shared library (dlopen). Closing happens when the last copy goes away.
 class Library {
