@@ -1,0 +1,473 @@
+/* libffi's documented behaviour, checked the same way against any libffi.so.8: ctest builds
+   this file against Debian's ffi.h and against the face's, and runs each build with each
+   library (docs/libffi.md, "Binary compatibility"). Only what libffi 3.4.4 promises is here;
+   what the face adds is in test_face.c. */
+#define _GNU_SOURCE
+#include <ffi.h>
+
+#include <float.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failures;
+/* An expression, not a block: a compound literal in `cond` (an ffi_type* array handed to
+   ffi_prep_cif) lives as long as the enclosing block, as long as the cif that points at it. */
+static void check_failed(const char *file, int line, const char *what) {
+  fprintf(stderr, "%s:%d: CHECK failed: %s\n", file, line, what);
+  ++failures;
+}
+#define CHECK(cond) ((cond) ? (void)0 : check_failed(__FILE__, __LINE__, #cond))
+
+/* ---- callees ---- */
+static int calls;
+static int add2(int a, int b) { ++calls; return a + b; }
+static signed char neg_char(signed char c) { return (signed char)-c; }
+static unsigned short max_ushort(void) { return 0xFFFF; }
+static unsigned int max_uint(void) { return 0xFFFFFFFFu; }
+static short minus_short(void) { return -2; }
+static float halve(float f) { return f / 2; }
+static long double ld_mul(long double a, int b) { return a * b; }
+
+struct pair { int a, b; };
+struct pair make_pair(int a, int b) { struct pair p = {a, b}; ++calls; return p; }
+struct quad { double w, x, y, z; };
+static struct quad scale_quad(struct quad q, double k) {
+  struct quad r = {q.w * k, q.x * k, q.y * k, q.z * k};
+  ++calls;
+  return r;
+}
+struct mixed { char c; float f; short s; };
+static struct mixed bump_mixed(struct mixed m) { m.c += 1; m.f += 1; m.s += 1; return m; }
+
+static double sum_var(int n, ...) {
+  va_list ap;
+  double s = 0;
+  va_start(ap, n);
+  for (int i = 0; i < n; ++i) s += va_arg(ap, double);
+  va_end(ap);
+  return s;
+}
+
+static long many(int a0, double d0, int a1, double d1, int a2, double d2, int a3, double d3, int a4,
+                 double d4, int a5, double d5, int a6, double d6, int a7, double d7, int a8, double d8,
+                 char c, struct pair p) {
+  return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + (long)(d0 + d1 + d2 + d3 + d4 + d5 + d6 + d7 + d8) + c +
+         p.a * 1000 + p.b * 100000;
+}
+
+
+#if defined(__x86_64__)
+static double __attribute__((ms_abi)) win_mix(int a, double b, struct pair p, char c, double e) {
+  return a + b + p.a + p.b + c + e;
+}
+#endif
+
+/* ---- helpers ---- */
+static ffi_type pair_type, quad_type, mixed_type;
+static ffi_type *pair_elems[] = {&ffi_type_sint, &ffi_type_sint, NULL};
+static ffi_type *quad_elems[] = {&ffi_type_double, &ffi_type_double, &ffi_type_double, &ffi_type_double, NULL};
+static ffi_type *mixed_elems[] = {&ffi_type_schar, &ffi_type_float, &ffi_type_sshort, NULL};
+
+static void init_types(void) {
+  pair_type.size = 0; pair_type.alignment = 0; pair_type.type = FFI_TYPE_STRUCT; pair_type.elements = pair_elems;
+  quad_type.size = 0; quad_type.alignment = 0; quad_type.type = FFI_TYPE_STRUCT; quad_type.elements = quad_elems;
+  mixed_type.size = 0; mixed_type.alignment = 0; mixed_type.type = FFI_TYPE_STRUCT; mixed_type.elements = mixed_elems;
+}
+
+static void test_layout(void) {
+  ffi_type *e1[] = {&ffi_type_schar, &ffi_type_sint, &ffi_type_double, NULL};
+  ffi_type s1 = {0, 0, FFI_TYPE_STRUCT, e1};
+  ffi_cif cif;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_void, (ffi_type *[]){&s1}) == FFI_OK);
+  CHECK(s1.size == 16 && s1.alignment == 8);
+  size_t off[3] = {99, 99, 99};
+  CHECK(ffi_get_struct_offsets(FFI_DEFAULT_ABI, &s1, off) == FFI_OK);
+  CHECK(off[0] == 0 && off[1] == 4 && off[2] == 8);
+
+  /* struct A { long a; char b; }; struct B { struct A x; char y; }: y at 16, size 24 */
+  ffi_type *ea[] = {&ffi_type_slong, &ffi_type_schar, NULL};
+  ffi_type a = {0, 0, FFI_TYPE_STRUCT, ea};
+  ffi_type *eb[] = {&a, &ffi_type_schar, NULL};
+  ffi_type b = {0, 0, FFI_TYPE_STRUCT, eb};
+  size_t offb[2];
+  CHECK(ffi_get_struct_offsets(FFI_DEFAULT_ABI, &b, offb) == FFI_OK);
+  CHECK(offb[1] == 16 && b.size == 24 && b.alignment == 8 && a.size == 16);
+  CHECK(ffi_get_struct_offsets(FFI_DEFAULT_ABI, &ffi_type_sint, offb) == FFI_BAD_TYPEDEF);
+  CHECK(ffi_get_struct_offsets(FFI_LAST_ABI, &b, offb) == FFI_BAD_ABI);
+}
+
+static void test_errors(void) {
+  ffi_cif cif;
+  CHECK(ffi_prep_cif(&cif, FFI_LAST_ABI, 0, &ffi_type_void, NULL) == FFI_BAD_ABI);
+  CHECK(ffi_prep_cif(&cif, FFI_FIRST_ABI, 0, &ffi_type_void, NULL) == FFI_BAD_ABI);
+  ffi_type no_elems = {0, 0, FFI_TYPE_STRUCT, NULL};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &no_elems, NULL) == FFI_BAD_TYPEDEF);
+  ffi_type *none[] = {NULL};
+  ffi_type empty = {0, 0, FFI_TYPE_STRUCT, none};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_void, (ffi_type *[]){&empty}) == FFI_BAD_TYPEDEF);
+  /* what follows `...` is promoted in C: no float, nothing narrower than int */
+  CHECK(ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 1, 2, &ffi_type_void,
+                         (ffi_type *[]){&ffi_type_sint, &ffi_type_float}) == FFI_BAD_ARGTYPE);
+  CHECK(ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 1, 2, &ffi_type_void,
+                         (ffi_type *[]){&ffi_type_sint, &ffi_type_sshort}) == FFI_BAD_ARGTYPE);
+  CHECK(ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 1, 2, &ffi_type_void,
+                         (ffi_type *[]){&ffi_type_sint, &pair_type}) == FFI_OK);
+  CHECK(ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 1, 3, &ffi_type_double,
+                         (ffi_type *[]){&ffi_type_sint, &ffi_type_double, &ffi_type_slong}) == FFI_OK);
+}
+
+static void test_calls(void) {
+  ffi_cif cif;
+  ffi_arg r = 0;
+  int a = 40, b = 2;
+  void *args[] = {&a, &b};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint, (ffi_type *[]){&ffi_type_sint, &ffi_type_sint}) ==
+        FFI_OK);
+  CHECK(cif.nargs == 2 && cif.rtype == &ffi_type_sint && cif.abi == FFI_DEFAULT_ABI);
+  ffi_call(&cif, FFI_FN(add2), &r, args);
+  CHECK((int)r == 42);
+  int before = calls;
+  ffi_call(&cif, FFI_FN(add2), NULL, args); /* rvalue may be NULL */
+  CHECK(calls == before + 1);
+
+  /* integers narrower than a word come back widened to ffi_arg */
+  signed char c = 5;
+  memset(&r, 0xAB, sizeof r);
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_schar, (ffi_type *[]){&ffi_type_schar}) == FFI_OK);
+  ffi_call(&cif, FFI_FN(neg_char), &r, (void *[]){&c});
+  CHECK((ffi_sarg)r == -5);
+  memset(&r, 0xAB, sizeof r);
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &ffi_type_ushort, NULL) == FFI_OK);
+  ffi_call(&cif, FFI_FN(max_ushort), &r, NULL);
+  CHECK(r == 0xFFFF);
+  memset(&r, 0xAB, sizeof r);
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &ffi_type_uint, NULL) == FFI_OK);
+  ffi_call(&cif, FFI_FN(max_uint), &r, NULL);
+  CHECK(r == 0xFFFFFFFFu);
+  memset(&r, 0xAB, sizeof r);
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &ffi_type_sshort, NULL) == FFI_OK);
+  ffi_call(&cif, FFI_FN(minus_short), &r, NULL);
+  CHECK((ffi_sarg)r == -2);
+
+  float f = 5, fr = 0;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_float, (ffi_type *[]){&ffi_type_float}) == FFI_OK);
+  ffi_call(&cif, FFI_FN(halve), &fr, (void *[]){&f});
+  CHECK(fr == 2.5f);
+
+  long double ld = 1.25L, ldr = 0;
+  int k = 3;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_longdouble,
+                     (ffi_type *[]){&ffi_type_longdouble, &ffi_type_sint}) == FFI_OK);
+  ffi_call(&cif, FFI_FN(ld_mul), &ldr, (void *[]){&ld, &k});
+  CHECK(ldr == 3.75L);
+
+  /* structs both ways */
+  struct pair p = {0, 0};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &pair_type, (ffi_type *[]){&ffi_type_sint, &ffi_type_sint}) == FFI_OK);
+  CHECK(pair_type.size == sizeof(struct pair) && pair_type.alignment == 4);
+  ffi_call(&cif, FFI_FN(make_pair), &p, args);
+  CHECK(p.a == 40 && p.b == 2);
+  before = calls;
+  ffi_call(&cif, FFI_FN(make_pair), NULL, args);
+  CHECK(calls == before + 1);
+
+  struct quad q = {1, 2, 3, 4}, qr = {0, 0, 0, 0};
+  double factor = 0.5;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &quad_type, (ffi_type *[]){&quad_type, &ffi_type_double}) == FFI_OK);
+  ffi_call(&cif, FFI_FN(scale_quad), &qr, (void *[]){&q, &factor});
+  CHECK(qr.w == 0.5 && qr.x == 1 && qr.y == 1.5 && qr.z == 2);
+  CHECK(q.w == 1 && q.z == 4); /* the caller's struct is not changed */
+  before = calls;
+  ffi_call(&cif, FFI_FN(scale_quad), NULL, (void *[]){&q, &factor}); /* memory result, NULL rvalue */
+  CHECK(calls == before + 1);
+
+  struct mixed m = {'a', 1.5f, 7}, mr;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &mixed_type, (ffi_type *[]){&mixed_type}) == FFI_OK);
+  ffi_call(&cif, FFI_FN(bump_mixed), &mr, (void *[]){&m});
+  CHECK(mr.c == 'b' && mr.f == 2.5f && mr.s == 8);
+
+  /* a variadic callee, through ffi_prep_cif_var and through a plain cif (libffi sets %al) */
+  int n = 3;
+  double d1 = 1.5, d2 = 2.25, d3 = 4, dr = 0;
+  void *vargs[] = {&n, &d1, &d2, &d3};
+  ffi_type *vtypes[] = {&ffi_type_sint, &ffi_type_double, &ffi_type_double, &ffi_type_double};
+  CHECK(ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 1, 4, &ffi_type_double, vtypes) == FFI_OK);
+  ffi_call(&cif, FFI_FN(sum_var), &dr, vargs);
+  CHECK(dr == 7.75);
+  dr = 0;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 4, &ffi_type_double, vtypes) == FFI_OK);
+  ffi_call(&cif, FFI_FN(sum_var), &dr, vargs);
+  CHECK(dr == 7.75);
+
+  /* more arguments than registers, a struct among the stack ones */
+  int iv[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  double dv[9] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1};
+  char ch = 3;
+  struct pair sp = {4, 5};
+  ffi_type *mt[20];
+  void *mv[20];
+  for (int i = 0; i < 9; ++i) {
+    mt[2 * i] = &ffi_type_sint; mv[2 * i] = &iv[i];
+    mt[2 * i + 1] = &ffi_type_double; mv[2 * i + 1] = &dv[i];
+  }
+  mt[18] = &ffi_type_schar; mv[18] = &ch;
+  mt[19] = &pair_type; mv[19] = &sp;
+  ffi_arg lr = 0;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 20, &ffi_type_slong, mt) == FFI_OK);
+  ffi_call(&cif, FFI_FN(many), &lr, mv);
+  CHECK((long)lr == many(1, 0.5, 2, 0.5, 3, 0.5, 4, 0.5, 5, 0.5, 6, 0.5, 7, 0.5, 8, 0.5, 9, 1, 3, sp));
+
+#if defined(__x86_64__)
+  /* Microsoft x64 from Linux, under both of libffi's names for it */
+  ffi_abi win[] = {FFI_WIN64, FFI_GNUW64};
+  for (int w = 0; w < 2; ++w) {
+    int wa = 1;
+    double wb = 2, we = 5, wr = 0;
+    char wc = 4;
+    struct pair wp = {10, 20};
+    ffi_type *wt[] = {&ffi_type_sint, &ffi_type_double, &pair_type, &ffi_type_schar, &ffi_type_double};
+    CHECK(ffi_prep_cif(&cif, win[w], 5, &ffi_type_double, wt) == FFI_OK);
+    ffi_call(&cif, FFI_FN(win_mix), &wr, (void *[]){&wa, &wb, &wp, &wc, &we});
+    CHECK(wr == 42);
+  }
+#endif
+}
+
+/* ---- closures ---- */
+static void add_handler(ffi_cif *cif, void *ret, void **args, void *user) {
+  CHECK(cif->nargs == 2);
+  *(ffi_arg *)ret = (ffi_arg)(*(int *)args[0] + *(int *)args[1] + *(int *)user);
+}
+static void char_handler(ffi_cif *cif, void *ret, void **args, void *user) {
+  (void)cif; (void)user;
+  *(ffi_sarg *)ret = -*(signed char *)args[0]; /* libffi: a narrow result is written as a word */
+}
+static void quad_handler(ffi_cif *cif, void *ret, void **args, void *user) {
+  (void)cif; (void)user;
+  struct quad q = *(struct quad *)args[0];
+  double k = *(double *)args[1];
+  struct quad r = {q.w * k, q.x * k, q.y * k, q.z * k};
+  *(struct quad *)ret = r;
+}
+static void float_handler(ffi_cif *cif, void *ret, void **args, void *user) {
+  (void)cif; (void)user;
+  *(float *)ret = *(float *)args[0] * 4;
+}
+static void many_handler(ffi_cif *cif, void *ret, void **args, void *user) {
+  (void)cif; (void)user;
+  long s = 0;
+  for (int i = 0; i < 9; ++i) s += *(int *)args[2 * i];
+  double d = 0;
+  for (int i = 0; i < 9; ++i) d += *(double *)args[2 * i + 1];
+  struct pair p = *(struct pair *)args[19];
+  *(ffi_sarg *)ret = s + (long)d + *(char *)args[18] + p.a * 1000 + p.b * 100000;
+}
+
+typedef long many_fn(int, double, int, double, int, double, int, double, int, double, int, double, int, double,
+                     int, double, int, double, char, struct pair);
+
+static void test_closures(void) {
+  ffi_cif cif;
+  void *code = NULL;
+  ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  CHECK(cl != NULL && code != NULL);
+  int bias = 100;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint, (ffi_type *[]){&ffi_type_sint, &ffi_type_sint}) ==
+        FFI_OK);
+  CHECK(ffi_prep_closure_loc(cl, &cif, add_handler, &bias, code) == FFI_OK);
+  CHECK(cl->cif == &cif && cl->user_data == &bias && cl->fun == add_handler);
+  int (*f)(int, int) = (int (*)(int, int))code;
+  CHECK(f(1, 2) == 103);
+  bias = 0;
+  CHECK(f(-5, 2) == -3);
+  /* a closure's code also goes through ffi_call */
+  int a = 20, b = 22;
+  ffi_arg r = 0;
+  ffi_call(&cif, FFI_FN(code), &r, (void *[]){&a, &b});
+  CHECK((int)r == 42);
+  ffi_closure_free(cl);
+
+  ffi_cif cc;
+  cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  CHECK(ffi_prep_cif(&cc, FFI_DEFAULT_ABI, 1, &ffi_type_schar, (ffi_type *[]){&ffi_type_schar}) == FFI_OK);
+  CHECK(ffi_prep_closure_loc(cl, &cc, char_handler, NULL, code) == FFI_OK);
+  CHECK(((signed char (*)(signed char))code)(7) == -7);
+  ffi_closure_free(cl);
+
+  ffi_cif qc;
+  cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  CHECK(ffi_prep_cif(&qc, FFI_DEFAULT_ABI, 2, &quad_type, (ffi_type *[]){&quad_type, &ffi_type_double}) == FFI_OK);
+  CHECK(ffi_prep_closure_loc(cl, &qc, quad_handler, NULL, code) == FFI_OK);
+  struct quad q = {2, 4, 6, 8};
+  struct quad qr = ((struct quad(*)(struct quad, double))code)(q, 0.5);
+  CHECK(qr.w == 1 && qr.x == 2 && qr.y == 3 && qr.z == 4);
+  ffi_closure_free(cl);
+
+  ffi_cif fc;
+  cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  CHECK(ffi_prep_cif(&fc, FFI_DEFAULT_ABI, 1, &ffi_type_float, (ffi_type *[]){&ffi_type_float}) == FFI_OK);
+  CHECK(ffi_prep_closure_loc(cl, &fc, float_handler, NULL, code) == FFI_OK);
+  CHECK(((float (*)(float))code)(1.5f) == 6.0f);
+  ffi_closure_free(cl);
+
+  ffi_cif mc;
+  ffi_type *mt[20];
+  for (int i = 0; i < 9; ++i) { mt[2 * i] = &ffi_type_sint; mt[2 * i + 1] = &ffi_type_double; }
+  mt[18] = &ffi_type_schar; mt[19] = &pair_type;
+  cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  CHECK(ffi_prep_cif(&mc, FFI_DEFAULT_ABI, 20, &ffi_type_slong, mt) == FFI_OK);
+  CHECK(ffi_prep_closure_loc(cl, &mc, many_handler, NULL, code) == FFI_OK);
+  struct pair sp = {4, 5};
+  CHECK(((many_fn *)code)(1, 0.5, 2, 0.5, 3, 0.5, 4, 0.5, 5, 0.5, 6, 0.5, 7, 0.5, 8, 0.5, 9, 1, 3, sp) ==
+        many(1, 0.5, 2, 0.5, 3, 0.5, 4, 0.5, 5, 0.5, 6, 0.5, 7, 0.5, 8, 0.5, 9, 1, 3, sp));
+  ffi_closure_free(cl);
+
+  /* a closure in memory the program mapped itself (cffi does this), prepared the old way */
+  ffi_closure *own = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (own != MAP_FAILED) {
+    int zero = 0;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    CHECK(ffi_prep_closure(own, &cif, add_handler, &zero) == FFI_OK);
+#pragma GCC diagnostic pop
+    CHECK(((int (*)(int, int))(void *)own)(30, 12) == 42);
+    munmap(own, 4096);
+  }
+}
+
+/* ---- the raw API ---- */
+static long raw_target(int a, double b, void *p, short s) { return a + (long)b + (p == &calls) + s; }
+
+static void raw_handler(ffi_cif *cif, void *ret, ffi_raw *raw, void *user) {
+  (void)cif; (void)user;
+  double b;
+  memcpy(&b, &raw[1], sizeof b);
+  *(ffi_sarg *)ret = raw[0].sint + (long)b + (raw[2].ptr == &calls) + (short)raw[3].sint;
+}
+
+static void test_raw(void) {
+  ffi_cif cif;
+  ffi_type *t[] = {&ffi_type_sint, &ffi_type_double, &ffi_type_pointer, &ffi_type_sshort};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 4, &ffi_type_slong, t) == FFI_OK);
+  CHECK(ffi_raw_size(&cif) == 4 * sizeof(ffi_raw));
+  int a = -3;
+  double b = 10;
+  void *p = &calls;
+  short s = 7;
+  void *args[] = {&a, &b, &p, &s};
+  ffi_raw raw[4];
+  ffi_ptrarray_to_raw(&cif, args, raw);
+  CHECK(raw[0].sint == -3 && raw[2].ptr == &calls && raw[3].sint == 7);
+  void *back[4];
+  ffi_raw_to_ptrarray(&cif, raw, back);
+  CHECK(*(int *)back[0] == -3 && *(double *)back[1] == 10 && *(void **)back[2] == &calls && *(short *)back[3] == 7);
+  ffi_arg r = 0;
+  ffi_raw_call(&cif, FFI_FN(raw_target), &r, raw);
+  CHECK((long)r == 15);
+
+  void *code;
+  ffi_raw_closure *rc = ffi_closure_alloc(sizeof(ffi_raw_closure), &code);
+  CHECK(rc != NULL);
+  CHECK(ffi_prep_raw_closure_loc(rc, &cif, raw_handler, NULL, code) == FFI_OK);
+  CHECK(((long (*)(int, double, void *, short))code)(1, 2, &calls, 3) == 7);
+  ffi_closure_free(rc);
+}
+
+/* ---- threads and fork ---- */
+static void *thread_main(void *arg) {
+  long id = (long)arg;
+  for (int i = 0; i < 200; ++i) {
+    ffi_cif cif;
+    ffi_type *t[] = {&ffi_type_sint, &ffi_type_sint};
+    if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint, t) != FFI_OK) return (void *)1;
+    void *code;
+    ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+    int bias = (int)id;
+    if (!cl || ffi_prep_closure_loc(cl, &cif, add_handler, &bias, code) != FFI_OK) return (void *)1;
+    int a = i, b = 1;
+    ffi_arg r = 0;
+    ffi_call(&cif, FFI_FN(code), &r, (void *[]){&a, &b});
+    ffi_closure_free(cl);
+    if ((int)r != i + 1 + (int)id) return (void *)1;
+  }
+  return NULL;
+}
+
+static void test_threads_and_fork(void) {
+  pthread_t th[4];
+  for (long i = 0; i < 4; ++i) pthread_create(&th[i], NULL, thread_main, (void *)i);
+  for (int i = 0; i < 4; ++i) {
+    void *res;
+    pthread_join(th[i], &res);
+    CHECK(res == NULL);
+  }
+  ffi_cif cif;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint, (ffi_type *[]){&ffi_type_sint, &ffi_type_sint}) ==
+        FFI_OK);
+  void *code;
+  ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  int bias = 1;
+  CHECK(ffi_prep_closure_loc(cl, &cif, add_handler, &bias, code) == FFI_OK);
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* the child calls what the parent made, and makes its own */
+    int ok = ((int (*)(int, int))code)(2, 3) == 6;
+    void *code2;
+    ffi_closure *c2 = ffi_closure_alloc(sizeof(ffi_closure), &code2);
+    ok = ok && c2 && ffi_prep_closure_loc(c2, &cif, add_handler, &bias, code2) == FFI_OK &&
+         ((int (*)(int, int))code2)(4, 5) == 10;
+    _exit(ok ? 0 : 1);
+  }
+  int status = -1;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(((int (*)(int, int))code)(2, 3) == 6);
+  ffi_closure_free(cl);
+}
+
+/* With an argument: the directory the libffi.so.8 in this process must come from. */
+static int loaded_from(const char *dir) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[4096], want[4096];
+  int found = 0;
+  snprintf(want, sizeof want, "%s/libffi.so.8", dir); /* libffi.so.8 or libffi.so.8.x.y */
+  while (f && fgets(line, sizeof line, f)) {
+    char *path = strchr(line, '/');
+    if (path && strstr(path, "libffi.so")) {
+      path[strcspn(path, "\n")] = 0;
+      if (strncmp(path, want, strlen(want)) != 0 || strchr(path + strlen(want), '/')) {
+        fprintf(stderr, "libffi mapped from %s, expected %s\n", path, want);
+        fclose(f);
+        return 0;
+      }
+      found = 1;
+    }
+  }
+  if (f) fclose(f);
+  if (!found) fprintf(stderr, "no libffi.so.8 mapped (expected %s)\n", want);
+  return found;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !loaded_from(argv[1])) return 1;
+  init_types();
+  test_layout();
+  test_errors();
+  test_calls();
+  test_closures();
+  test_raw();
+  test_threads_and_fork();
+  if (failures) {
+    fprintf(stderr, "%d checks failed\n", failures);
+    return 1;
+  }
+  printf("all checks passed\n");
+  return 0;
+}
