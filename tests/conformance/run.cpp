@@ -8,7 +8,11 @@
 // Runs on x86-64 (sysv and win64 cases) and AArch64 (aapcs64 cases, natively or under qemu).
 //
 //   conformance_run [--lib libconformance_cases.so] [--manifest manifest.txt]
-//                   [--filter NAME|ID] [--cases FILE] [--seed S] [--verbose]
+//                   [--filter NAME|ID] [--cases FILE] [--seed S] [--verbose] [--libffi-face DIR]
+//
+// With --libffi-face, the libffi.so.8 in the process must be tramp's libffi face from DIR
+// (ctest puts it first on LD_LIBRARY_PATH): the libffi calls then test the face, with no
+// exemption for libffi's known bugs, and each case's C caller also calls a libffi closure.
 //
 // The last line is `N passed, M failed` (`, K skipped` when some were); exit status 0 only
 // when nothing failed. See docs/testing.md.
@@ -319,6 +323,7 @@ struct Options {
   std::set<std::string> only;  // from --cases: ids and names
   std::uint64_t seed = 12345;
   bool verbose = false;
+  std::string libffi_face;  // --libffi-face: the directory the face is loaded from
 };
 
 struct Counts {
@@ -340,6 +345,7 @@ struct CallbackCheck {
   const std::uint8_t* args_in;
   const std::uint8_t* ret_value;
   std::vector<std::string>* mismatches;
+  const char* how = "callback";
 };
 
 void check_callback(void* ret, void* const* args, void* user) {
@@ -350,11 +356,15 @@ void check_callback(void* ret, void* const* args, void* user) {
     const std::uint8_t* want = c->args_in + i * kSlot;
     long at = first_difference(t, got, want);
     if (at >= 0)
-      c->mismatches->push_back("callback arg " + std::to_string(i) + " byte " + std::to_string(at) +
+      c->mismatches->push_back(std::string(c->how) + " arg " + std::to_string(i) + " byte " + std::to_string(at) +
                                ": expected " + hex(t, want) + " got " + hex(t, got));
   }
   if (!c->sig->ret()->is_void()) std::memcpy(ret, c->ret_value, c->sig->ret()->size());
 }
+
+// A libffi closure's handler: the same checks. libffi's closures hand an integer result over
+// as a whole ffi_arg; the face's buffer is one, zeroed, and returns its low bytes.
+void check_ffi_closure(ffi_cif*, void* ret, void** args, void* user) { check_callback(ret, args, user); }
 
 class Runner {
  public:
@@ -572,7 +582,8 @@ class Runner {
       return;
     }
     std::uint32_t slot = 0;
-    if (long i = libffi_a64_indirect_slot_bug(sig, &slot); i >= 0) {
+    const bool face = !opt_.libffi_face.empty();
+    if (long i = face ? -1 : libffi_a64_indirect_slot_bug(sig, &slot); i >= 0) {
       ++n_.ffi_not_called;
       std::printf("LIBFFI-KNOWN-BUG %s %s %s | libffi not called: it would store the address of argument %ld "
                   "(%zu bytes, %zu-aligned, by reference) at stack+%zu, not stack+%u\n",
@@ -586,13 +597,31 @@ class Runner {
     std::vector<std::string> ffi_bad;
     check_fpu("libffi", ffi_bad);  // libffi leaves an st0 it never reads on the stack (below)
     check_call("libffi", ffi_bad);
+    if (face) {
+      std::memcpy(conf_args_in_, in_, kSlot * kMaxArgs);
+      CallbackCheck cc{&sig, conf_args_in_, ret_want_, &ffi_bad, "libffi closure"};
+      void* code = nullptr;
+      auto* closure = static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), &code));
+      if (!closure || ffi_prep_closure_loc(closure, &cif, &check_ffi_closure, &cc, code) != FFI_OK) {
+        ffi_bad.push_back("libffi closure: not made");
+      } else {
+        std::memset(conf_ret_out_, 0x5a, kSlot);
+        caller(code);
+        check_fpu("libffi closure", ffi_bad);
+        long at = first_difference(rt, conf_ret_out_, ret_want_);
+        if (at >= 0)
+          ffi_bad.push_back("libffi closure return byte " + std::to_string(at) + ": expected " + hex(rt, ret_want_) +
+                            " got " + hex(rt, conf_ret_out_));
+      }
+      ffi_closure_free(closure);
+    }
     if (ffi_bad.empty()) {
       ++n_.ffi_agree;
       return;
     }
     // Only the return can be the known libffi bug; anything else means libffi or this harness
     // is wrong, and is worth a look even when tramp passed.
-    const bool sysv = sig.abi() == tramp::Abi::SysV_X64;
+    const bool sysv = !face && sig.abi() == tramp::Abi::SysV_X64;
     bool known_x87 = sysv && is_x87_record(rt), known_r9 = sysv && libffi_r9_record_bug(sig);
     for (const auto& b : ffi_bad) {
       known_x87 &= b.rfind("libffi return", 0) == 0 ||
@@ -631,10 +660,12 @@ bool matches_filter(const std::string& f, const CaseLine& c) {
 int usage() {
   std::fprintf(stderr,
                "usage: conformance_run [--lib FILE.so] [--manifest FILE] [--filter NAME|ID] [--cases FILE]\n"
-               "                       [--seed S] [--verbose]\n"
+               "                       [--seed S] [--verbose] [--libffi-face DIR]\n"
                "  --filter   only case ID, or the cases whose name contains NAME\n"
                "  --cases    only the cases FILE lists: one id or name per line (or manifest `case` lines)\n"
-               "  --seed     seed of the argument values (default 12345)\n");
+               "  --seed     seed of the argument values (default 12345)\n"
+               "  --libffi-face  the libffi in the process is tramp's face from DIR: no known-bug exemptions,\n"
+               "             and a libffi closure for every case\n");
   return 2;
 }
 
@@ -652,6 +683,24 @@ bool read_case_list(const std::string& path, std::set<std::string>& out) {
   return true;
 }
 
+// Whether the libffi.so.8 this process mapped is the one in `dir` (/proc/self/maps).
+bool libffi_from(const std::string& dir) {
+  std::ifstream maps("/proc/self/maps");
+  bool found = false;
+  for (std::string line; std::getline(maps, line);) {
+    const auto at = line.find('/');
+    if (at == std::string::npos || line.find("/libffi.so", at) == std::string::npos) continue;
+    const std::string path = line.substr(at);
+    if (path.rfind(dir + "/libffi.so.8", 0) != 0) {
+      std::fprintf(stderr, "conformance_run: libffi mapped from %s, not from %s\n", path.c_str(), dir.c_str());
+      return false;
+    }
+    found = true;
+  }
+  if (!found) std::fprintf(stderr, "conformance_run: no libffi.so.8 mapped\n");
+  return found;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -662,12 +711,14 @@ int main(int argc, char** argv) {
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     const char* v = nullptr;
     if (a == "--verbose") o.verbose = true;
-    else if ((a == "--lib" || a == "--manifest" || a == "--filter" || a == "--cases" || a == "--seed") &&
+    else if ((a == "--lib" || a == "--manifest" || a == "--filter" || a == "--cases" || a == "--seed" ||
+              a == "--libffi-face") &&
              (v = value()) != nullptr) {
       if (a == "--lib") o.lib = v;
       else if (a == "--manifest") o.manifest = v;
       else if (a == "--filter") o.filter = v;
       else if (a == "--seed") o.seed = std::strtoull(v, nullptr, 10);
+      else if (a == "--libffi-face") o.libffi_face = v;
       else if (!read_case_list(v, o.only)) {
         std::fprintf(stderr, "conformance_run: cannot read %s\n", v);
         return 2;
@@ -677,6 +728,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (!o.libffi_face.empty() && !libffi_from(o.libffi_face)) return 2;
   void* lib = dlopen(o.lib.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     std::fprintf(stderr, "conformance_run: %s\n", dlerror());
