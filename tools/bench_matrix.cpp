@@ -9,6 +9,7 @@
 // number of one table comes from the same run.
 #include "tools/bench_matrix.hpp"
 
+#include <dlfcn.h>
 #include <ffi.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -247,10 +249,56 @@ std::vector<CallRow> call_rows() {
   return rows;
 }
 
-enum CallEngine { kDirect, kBound, kInvoke, kCApi, kRegReturn, kLibffi, kCallEngines };
+// A libffi's entry points: Debian's, linked, or the libffi face (ffi/), loaded by full path
+// beside it (it exports only libffi's names and binds its own references to itself).
+struct Libffi {
+  decltype(&ffi_prep_cif) prep_cif = nullptr;
+  decltype(&ffi_prep_cif_var) prep_cif_var = nullptr;
+  decltype(&ffi_call) call = nullptr;
+  decltype(&ffi_closure_alloc) closure_alloc = nullptr;
+  decltype(&ffi_prep_closure_loc) prep_closure_loc = nullptr;
+  decltype(&ffi_closure_free) closure_free = nullptr;
+  std::string error;  // why the face could not be loaded
+  explicit operator bool() const { return call != nullptr; }
+};
+const Libffi& debian_libffi() {
+  static const Libffi l{&ffi_prep_cif, &ffi_prep_cif_var, &ffi_call, &ffi_closure_alloc, &ffi_prep_closure_loc,
+                        &ffi_closure_free, ""};
+  return l;
+}
+#ifndef TRAMP_FFI_FACE_PATH
+#define TRAMP_FFI_FACE_PATH ""
+#endif
+// TRAMP_FFI_FACE=path/libffi.so.8 overrides the one this tool was built with.
+const Libffi& face_libffi() {
+  static const Libffi l = [] {
+    Libffi f;
+    const char* path = std::getenv("TRAMP_FFI_FACE");
+    if (!path || !*path) path = TRAMP_FFI_FACE_PATH;
+    void* h = *path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : nullptr;
+    if (!h) {
+      f.error = *path ? std::string(dlerror()) : "no libffi face built (TRAMP_FFI_FACE=path/libffi.so.8)";
+      return f;
+    }
+    f.prep_cif = reinterpret_cast<decltype(f.prep_cif)>(dlsym(h, "ffi_prep_cif"));
+    f.prep_cif_var = reinterpret_cast<decltype(f.prep_cif_var)>(dlsym(h, "ffi_prep_cif_var"));
+    f.closure_alloc = reinterpret_cast<decltype(f.closure_alloc)>(dlsym(h, "ffi_closure_alloc"));
+    f.prep_closure_loc = reinterpret_cast<decltype(f.prep_closure_loc)>(dlsym(h, "ffi_prep_closure_loc"));
+    f.closure_free = reinterpret_cast<decltype(f.closure_free)>(dlsym(h, "ffi_closure_free"));
+    f.call = reinterpret_cast<decltype(f.call)>(dlsym(h, "ffi_call"));
+    if (!f.prep_cif || !f.prep_cif_var || !f.closure_alloc || !f.prep_closure_loc || !f.closure_free || !f.call) {
+      f.call = nullptr;
+      f.error = std::string(path) + " lacks libffi's functions";
+    }
+    return f;
+  }();
+  return l;
+}
+
+enum CallEngine { kDirect, kBound, kInvoke, kCApi, kRegReturn, kLibffi, kFace, kCallEngines };
 const char* const kCallEngineNames[] = {"direct", "tramp bound", "tramp invoke", "tramp C API", "tramp direct",
-                                        "libffi"};
-const char* const kCallColours[] = {"#7f7f7f", "#56b4e9", "#0072b2", "#009e73", "#cc79a7", "#e69f00"};
+                                        "libffi", "libffi face"};
+const char* const kCallColours[] = {"#7f7f7f", "#56b4e9", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#d55e00"};
 
 // A row ready to run through every engine.
 struct PreparedCall {
@@ -261,6 +309,8 @@ struct PreparedCall {
   tramp_invoke_fn c_api = nullptr;
   ffi_cif cif{};
   bool ffi_ok = false;
+  ffi_cif face_cif{};  // the same cif, prepared by the face
+  bool face_ok = false;
   // libffi's own argument array. libffi 3.4.4's ffi_call on x86-64 replaces avalue[i] of a
   // record larger than 16 bytes (8 for Win64) with the address of a copy in its own, by then
   // dead, frame: every call puts back the pointers of the record arguments.
@@ -278,8 +328,12 @@ struct PreparedCall {
     tramp_signature_free(csig);
     auto* types = const_cast<ffi_type**>(r.ffi_args.data());
     const auto n = static_cast<unsigned>(r.ffi_args.size());
-    ffi_ok = (r.fixed ? ffi_prep_cif_var(&cif, r.abi, r.fixed, n, r.ffi_ret, types)
-                      : ffi_prep_cif(&cif, r.abi, n, r.ffi_ret, types)) == FFI_OK;
+    auto prep = [&](const Libffi& l, ffi_cif& c) {
+      return l && (r.fixed ? l.prep_cif_var(&c, r.abi, r.fixed, n, r.ffi_ret, types)
+                           : l.prep_cif(&c, r.abi, n, r.ffi_ret, types)) == FFI_OK;
+    };
+    ffi_ok = prep(debian_libffi(), cif);
+    face_ok = prep(face_libffi(), face_cif);
   }
 
   // The register-return variant exists for this row's return type (one register's value).
@@ -287,7 +341,9 @@ struct PreparedCall {
     const auto k = sig.ret()->kind();
     return k == tramp::TypeKind::I32 || k == tramp::TypeKind::I64 || k == tramp::TypeKind::F64;
   }
-  bool has(int e) const { return e == kRegReturn ? has_reg_return() : e == kLibffi ? ffi_ok : true; }
+  bool has(int e) const {
+    return e == kRegReturn ? has_reg_return() : e == kLibffi ? ffi_ok : e == kFace ? face_ok : true;
+  }
 
   template <class R>
   double time_reg_return(const Timing& t) const {
@@ -324,6 +380,12 @@ struct PreparedCall {
           case tramp::TypeKind::I64: return time_reg_return<long>(t);
           default: return time_reg_return<double>(t);
         }
+      case kFace: {  // the face leaves avalue alone: nothing to put back
+        const auto call = face_libffi().call;
+        ffi_cif* c = const_cast<ffi_cif*>(&face_cif);
+        void** a = const_cast<void**>(row->args.data());
+        return time_ns([&] { call(c, FFI_FN(fn), g_ret, a); clobber(); }, t);
+      }
       default: {
         ffi_cif* c = const_cast<ffi_cif*>(&cif);
         void** a = const_cast<void**>(ffi_argv.data());
@@ -355,6 +417,10 @@ struct PreparedCall {
           case tramp::TypeKind::I64: once_reg_return<long>(); break;
           default: once_reg_return<double>(); break;
         }
+        break;
+      case kFace:
+        face_libffi().call(const_cast<ffi_cif*>(&face_cif), FFI_FN(row->fn), g_ret,
+                           const_cast<void**>(row->args.data()));
         break;
       default: {
         auto& a = const_cast<std::vector<void*>&>(ffi_argv);
@@ -394,15 +460,16 @@ using FfiFun = void (*)(ffi_cif*, void*, void**, void*);
 
 class Closure {
  public:
-  Closure(std::vector<ffi_type*> types, ffi_type* ret, FfiFun fun, ffi_abi abi) : types_(std::move(types)) {
-    closure_ = static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), &code_));
-    if (!closure_ ||
-        ffi_prep_cif(&cif_, abi, static_cast<unsigned>(types_.size()), ret, types_.data()) != FFI_OK ||
-        ffi_prep_closure_loc(closure_, &cif_, fun, nullptr, code_) != FFI_OK)
+  Closure(std::vector<ffi_type*> types, ffi_type* ret, FfiFun fun, ffi_abi abi, const Libffi& l = debian_libffi())
+      : types_(std::move(types)), free_(l.closure_free) {
+    if (!l) return;
+    closure_ = static_cast<ffi_closure*>(l.closure_alloc(sizeof(ffi_closure), &code_));
+    if (!closure_ || l.prep_cif(&cif_, abi, static_cast<unsigned>(types_.size()), ret, types_.data()) != FFI_OK ||
+        l.prep_closure_loc(closure_, &cif_, fun, nullptr, code_) != FFI_OK)
       code_ = nullptr;
   }
   ~Closure() {
-    if (closure_) ffi_closure_free(closure_);
+    if (closure_) free_(closure_);
   }
   Closure(const Closure&) = delete;
   Closure& operator=(const Closure&) = delete;
@@ -411,6 +478,7 @@ class Closure {
  private:
   ffi_cif cif_;
   std::vector<ffi_type*> types_;
+  decltype(&ffi_closure_free) free_;
   ffi_closure* closure_ = nullptr;
   void* code_ = nullptr;
 };
@@ -469,22 +537,28 @@ std::vector<CallbackRow> callback_rows() {
   return rows;
 }
 
-enum CallbackEngine { kCbDirect, kCbThunk, kCbClosure, kCallbackEngines };
-const char* const kCallbackEngineNames[] = {"direct", "tramp thunk", "libffi closure"};
-const char* const kCallbackColours[] = {"#7f7f7f", "#0072b2", "#e69f00"};
+enum CallbackEngine { kCbDirect, kCbThunk, kCbClosure, kCbFace, kCallbackEngines };
+const char* const kCallbackEngineNames[] = {"direct", "tramp thunk", "libffi closure", "libffi face closure"};
+const char* const kCallbackColours[] = {"#7f7f7f", "#0072b2", "#e69f00", "#d55e00"};
 
 struct PreparedCallback {
   const CallbackRow* row;
   tramp::Signature sig;
   tramp::Callback thunk;
-  std::unique_ptr<Closure> closure;
+  std::unique_ptr<Closure> closure, face_closure;
 
   explicit PreparedCallback(const CallbackRow& r) : row(&r), sig(tramp::parse_signature(r.sig)) {
     thunk = tramp::Engine::global().callback(sig, r.handler);
     closure = std::make_unique<Closure>(r.ffi_args, r.ffi_ret, r.ffi_fun, r.abi);
+    face_closure = std::make_unique<Closure>(r.ffi_args, r.ffi_ret, r.ffi_fun, r.abi, face_libffi());
   }
   void* fn(int e) const {
-    return e == kCbDirect ? row->direct_fn : e == kCbThunk ? const_cast<void*>(thunk.code()) : closure->code();
+    switch (e) {
+      case kCbDirect: return row->direct_fn;
+      case kCbThunk: return const_cast<void*>(thunk.code());
+      case kCbClosure: return closure->code();
+      default: return face_closure->code();
+    }
   }
   bool has(int e) const { return fn(e) != nullptr; }
 };
@@ -540,6 +614,19 @@ double cold_stub_ns(bool from_text, const Timing& t) {
   return median(per_stub);
 }
 
+// ffi_prep_cif of one signature again and again (CPython's ctypes prepares a cif per call).
+double repeated_prep_cif_ns(const Libffi& l, std::vector<ffi_type*> types, ffi_type* ret, const Timing& t) {
+  if (!l) return 0;
+  ffi_cif cif;
+  return time_ns(
+      [&] {
+        if (l.prep_cif(&cif, FFI_DEFAULT_ABI, static_cast<unsigned>(types.size()), ret, types.data()) != FFI_OK)
+          std::abort();
+        clobber();
+      },
+      t);
+}
+
 double ffi_prep_cif_ns(const Timing& t) {
   const auto& sigs = setup_signatures();
   std::size_t i = 0;
@@ -591,21 +678,31 @@ std::string cell(double v, double direct) {
   return buf;
 }
 
+// A column of ratios: engine `over` / engine `under` per row.
+struct Ratio {
+  int over, under;
+  const char* title;
+};
+
 void print_table(const char* kind, const std::vector<Group>& groups, const char* const* engines, int n_engines,
-                 int tramp_index, int libffi_index, const char* last) {
+                 std::initializer_list<Ratio> ratios) {
   std::printf("| %s |", kind);
   for (int e = 0; e < n_engines; ++e) std::printf(" %s ns |", engines[e]);
-  std::printf(" %s |\n|---|", last);
-  for (int e = 0; e <= n_engines; ++e) std::printf("---:|");
+  for (const Ratio& q : ratios) std::printf(" %s |", q.title);
+  std::printf("\n|---|");
+  for (std::size_t e = 0; e < n_engines + ratios.size(); ++e) std::printf("---:|");
   std::printf("\n");
   for (const Group& g : groups) {
     std::printf("| %s |", g.name.c_str());
     for (int e = 0; e < n_engines; ++e) std::printf(" %s |", cell(g.ns[e], e ? g.ns[0] : 0).c_str());
-    const double lib = g.ns[libffi_index], tr = g.ns[tramp_index];
-    if (lib > 0 && tr > 0)
-      std::printf(" %.1fx |\n", lib / tr);
-    else
-      std::printf(" - |\n");
+    for (const Ratio& q : ratios) {
+      const double over = g.ns[q.over], under = g.ns[q.under];
+      if (over > 0 && under > 0)
+        std::printf(" %.1fx |", over / under);
+      else
+        std::printf(" - |");
+    }
+    std::printf("\n");
   }
 }
 
@@ -613,10 +710,12 @@ void print_results(const MatrixResults& r) {
   std::printf("tramp bench: median ns per call of %d batches of at least %g ms (ratio to direct)\n", r.timing.reps,
               r.timing.batch_ms);
   std::printf("%s\n\n", r.machine.line().c_str());
-  print_table("call", r.calls, kCallEngineNames, kCallEngines, kInvoke, kLibffi, "libffi / tramp invoke");
+  print_table("call", r.calls, kCallEngineNames, kCallEngines,
+              {{kLibffi, kInvoke, "libffi / tramp invoke"}, {kLibffi, kFace, "libffi / libffi face"}});
   std::printf("\n");
-  print_table("callback", r.callbacks, kCallbackEngineNames, kCallbackEngines, kCbThunk, kCbClosure,
-              "libffi / tramp");
+  print_table("callback", r.callbacks, kCallbackEngineNames, kCallbackEngines,
+              {{kCbClosure, kCbThunk, "libffi / tramp"}, {kCbClosure, kCbFace, "libffi / libffi face"}});
+  if (!face_libffi()) std::printf("\nlibffi face: not loaded (%s)\n", face_libffi().error.c_str());
   std::printf("\n| setup | tramp ns | libffi ns |\n|---|---:|---:|\n");
   auto ns = [](double v) { return v > 0 ? std::to_string(static_cast<long>(v + 0.5)) : std::string("-"); };
   for (const SetupResult& s : r.setup)
@@ -841,7 +940,11 @@ int bench_matrix(const std::vector<std::string>& args) {
              {"stub for a new signature, from a Signature"},
              {"invoker from the cache"},
              {"invoker from the cache, C API (tramp_invoker)"},
-             {"callback made and freed"}};
+             {"callback made and freed"},
+             {"libffi face | libffi: ffi_prep_cif of a repeated int(int, int)"},
+             {"libffi face | libffi: ffi_prep_cif of a repeated double(int, double, ptr, long, float, int)"},
+             {"libffi face | libffi: ffi_prep_cif of a repeated {double, double}({double, double}, int)"},
+             {"libffi face | libffi: closure made and freed"}};
   std::vector<SetupResult>& s = r.setup;
   jobs.emplace_back("setup: new stubs from text", [&] { s[0].tramp_ns = cold_stub_ns(true, t); });
   jobs.emplace_back("setup: new stubs from a Signature", [&] { s[1].tramp_ns = cold_stub_ns(false, t); });
@@ -882,6 +985,33 @@ int bench_matrix(const std::vector<std::string>& args) {
         },
         t);
   });
+  static ffi_type* pair_elems[] = {&ffi_type_double, &ffi_type_double, nullptr};
+  static ffi_type pair = {0, 0, FFI_TYPE_STRUCT, pair_elems};
+  const std::vector<ffi_type*> prep_args[] = {
+      {&ffi_type_sint32, &ffi_type_sint32},
+      {&ffi_type_sint32, &ffi_type_double, &ffi_type_pointer, &ffi_type_sint64, &ffi_type_float, &ffi_type_sint32},
+      {&pair, &ffi_type_sint32}};
+  ffi_type* const prep_ret[] = {&ffi_type_sint32, &ffi_type_double, &pair};
+  for (int k = 0; k < 3; ++k) {
+    jobs.emplace_back("setup: face prep_cif", [&, k] {
+      s[5 + k].tramp_ns = repeated_prep_cif_ns(face_libffi(), prep_args[k], prep_ret[k], t);
+    });
+    jobs.emplace_back("setup: libffi prep_cif", [&, k] {
+      s[5 + k].libffi_ns = repeated_prep_cif_ns(debian_libffi(), prep_args[k], prep_ret[k], t);
+    });
+  }
+  for (int which = 0; which < 2; ++which)
+    jobs.emplace_back("setup: closure made and freed", [&, which] {
+      const Libffi& l = which ? debian_libffi() : face_libffi();
+      if (!l) return;
+      const std::vector<ffi_type*> types = {&ffi_type_sint32, &ffi_type_sint32};
+      (which ? s[8].libffi_ns : s[8].tramp_ns) = time_ns(
+          [&] {
+            Closure c(types, &ffi_type_sint32, f_add, FFI_DEFAULT_ABI, l);
+            keep(c.code());
+          },
+          t);
+    });
   jobs.emplace_back("code bytes", [&] {
     for (const auto& p : calls) {
       CodeBytes c{p->row->name, p->sig.str(true)};
