@@ -158,17 +158,38 @@ enum class RetKind : std::uint8_t { Void, Signed, Unsigned, F32, F64, Memory };
 struct Plan;
 using CallFn = void (*)(const Plan&, void (*)(void), void*, void**);
 
+// The hash of a plan's key, the same for the per-thread cache and the registry.
+std::size_t key_hash(ffi_abi abi, unsigned nfixed, bool variadic, const Type* ret, const Type* const* args,
+                     std::size_t n) {
+  std::size_t h = (static_cast<std::size_t>(abi) << 40) ^ (static_cast<std::size_t>(nfixed) << 8) ^ variadic;
+  auto mix = [&h](std::size_t v) { h = (h ^ v) * 0x9E3779B97F4A7C15ull; h ^= h >> 29; };
+  mix(reinterpret_cast<std::uintptr_t>(ret));
+  for (std::size_t i = 0; i < n; ++i) mix(reinterpret_cast<std::uintptr_t>(args[i]));
+  return h;
+}
+
 // One signature as the face uses it; made once per distinct (abi, types, fixed count), kept
 // for the life of the process (a cif may be used until then).
 struct Plan {
+  Plan(ffi_abi abi_, unsigned nfixed_, bool variadic_, const Type* ret_, const Type* const* args_, std::size_t n)
+      : abi(abi_), nfixed(nfixed_), variadic(variadic_), ret(ret_), args(args_, args_ + n),
+        hash(key_hash(abi_, nfixed_, variadic_, ret_, args_, n)) {}
+
+  bool same_key(ffi_abi abi_, unsigned nfixed_, bool variadic_, const Type* ret_, const Type* const* args_,
+                std::size_t n) const {
+    return abi == abi_ && nfixed == nfixed_ && variadic == variadic_ && ret == ret_ && args.size() == n &&
+           std::equal(args_, args_ + n, args.begin());
+  }
+
   // The key.
   ffi_abi abi;
   unsigned nfixed;  // == args.size() when not variadic
   bool variadic;
   const Type* ret;
   std::vector<const Type*> args;
-  // What the face made for it.
-  Signature call_sig;
+  std::size_t hash;
+  // What the face made for it (plan_number).
+  Signature call_sig{Type::void_(), {}};
   tramp::Invoker invoker;
   const void* direct = nullptr;  // the register-return stub, when the result is a scalar
   CallFn call = nullptr;
@@ -191,12 +212,11 @@ const Plan* plan_at(unsigned number) noexcept {
 }
 
 struct KeyHash {
-  std::size_t operator()(const Plan* p) const noexcept { return p->call_sig.hash() ^ p->abi; }
+  std::size_t operator()(const Plan* p) const noexcept { return p->hash; }
 };
 struct KeyEq {
   bool operator()(const Plan* a, const Plan* b) const noexcept {
-    return a->abi == b->abi && a->nfixed == b->nfixed && a->variadic == b->variadic && a->ret == b->ret &&
-           a->args == b->args;
+    return a->same_key(b->abi, b->nfixed, b->variadic, b->ret, b->args.data(), b->args.size());
   }
 };
 
@@ -319,7 +339,7 @@ unsigned plan_number(std::unique_ptr<Plan> key) {
     key->call_sig = Signature(key->ret, key->args, abi, fixed);
     key->invoker = tramp::Engine::global().invoker(key->call_sig);
     choose_call(*key);
-  } catch (const tramp::Error& e) {
+  } catch (const tramp::Error&) {
     throw Refused{FFI_BAD_TYPEDEF};
   } catch (const std::bad_alloc&) {
     throw Refused{FFI_BAD_TYPEDEF};
@@ -350,21 +370,6 @@ struct RecentPlan {
 };
 constexpr std::size_t kRecent = 256;
 thread_local std::array<RecentPlan, kRecent> t_recent;
-
-bool matches(const Plan& p, ffi_abi abi, unsigned nfixed, bool variadic, const Type* ret, const Type* const* args,
-             std::size_t n) {
-  return p.abi == abi && p.nfixed == nfixed && p.variadic == variadic && p.ret == ret && p.args.size() == n &&
-         std::equal(args, args + n, p.args.begin());
-}
-
-std::size_t key_hash(ffi_abi abi, unsigned nfixed, bool variadic, const Type* ret, const Type* const* args,
-                     std::size_t n) {
-  std::size_t h = (static_cast<std::size_t>(abi) << 40) ^ (static_cast<std::size_t>(nfixed) << 8) ^ variadic;
-  auto mix = [&h](std::size_t v) { h = (h ^ v) * 0x9E3779B97F4A7C15ull; h ^= h >> 29; };
-  mix(reinterpret_cast<std::uintptr_t>(ret));
-  for (std::size_t i = 0; i < n; ++i) mix(reinterpret_cast<std::uintptr_t>(args[i]));
-  return h;
-}
 
 ffi_status prep(ffi_cif* cif, ffi_abi abi, bool variadic, unsigned nfixed, unsigned ntotal, ffi_type* rtype,
                 ffi_type** atypes) noexcept {
@@ -404,14 +409,12 @@ ffi_status prep(ffi_cif* cif, ffi_abi abi, bool variadic, unsigned nfixed, unsig
     RecentPlan& recent = t_recent[h % kRecent];
     if (recent.number && recent.hash == h) {
       const Plan* p = plan_at(recent.number);
-      if (p && matches(*p, abi, nfixed, variadic, ret, args, ntotal)) {
+      if (p && p->same_key(abi, nfixed, variadic, ret, args, ntotal)) {
         cif->flags = recent.number;
         return FFI_OK;
       }
     }
-    auto key = std::make_unique<Plan>(Plan{abi, nfixed, variadic, ret, std::vector<const Type*>(args, args + ntotal),
-                                           Signature(Type::void_(), {}), {}, nullptr, nullptr, RetKind::Void, 0});
-    const unsigned number = plan_number(std::move(key));
+    const unsigned number = plan_number(std::make_unique<Plan>(abi, nfixed, variadic, ret, args, ntotal));
     recent = {h, number};
     cif->flags = number;
     return FFI_OK;
@@ -537,9 +540,6 @@ Closures& closures() {
 // program's error, reported instead of jumping to nowhere.
 void unprepared_closure() { misuse("a closure from ffi_closure_alloc was called before ffi_prep_closure_loc"); }
 
-template <class Closure>
-void* user_of(void* c) { return static_cast<Closure*>(c)->user_data; }
-
 // The thunk's handler: libffi's closure functions write an integer result as a whole ffi_arg,
 // so they get a word-sized buffer and the thunk returns its low bytes (little-endian).
 void run_closure(void* ret, void* const* args, void* user) {
@@ -586,7 +586,7 @@ template <class Closure, class Fun>
 ffi_status prep_closure(Closure* closure, ffi_cif* cif, Fun fun, void* user_data, void* codeloc,
                         ClosureKind kind) noexcept {
   if (!closure || !cif || !fun) return FFI_BAD_TYPEDEF;
-  const Plan* p = cif ? plan_at(cif->flags) : nullptr;
+  const Plan* p = plan_at(cif->flags);
   if (!p) return FFI_BAD_ABI;
   try {
     ClosureState* state = state_of(closure);

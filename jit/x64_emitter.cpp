@@ -551,4 +551,3 @@ std::vector<std::uint8_t> emit_x64_veneer(const void* slot) {
 }
 
 }  // namespace tramp::jit
-

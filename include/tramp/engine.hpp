@@ -11,8 +11,8 @@
 //   hyp(&r, args);                              // same call, target baked into the stub
 #pragma once
 
-#include <cstddef>
 #include <atomic>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <memory>

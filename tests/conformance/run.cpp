@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "abi/call_plan.hpp"
+#include "tests/ffi_api/libffi_loaded.h"
 #include "tools/ffi_types.hpp"
 #include "tramp/tramp.hpp"
 
@@ -683,24 +684,6 @@ bool read_case_list(const std::string& path, std::set<std::string>& out) {
   return true;
 }
 
-// Whether the libffi.so.8 this process mapped is the one in `dir` (/proc/self/maps).
-bool libffi_from(const std::string& dir) {
-  std::ifstream maps("/proc/self/maps");
-  bool found = false;
-  for (std::string line; std::getline(maps, line);) {
-    const auto at = line.find('/');
-    if (at == std::string::npos || line.find("/libffi.so", at) == std::string::npos) continue;
-    const std::string path = line.substr(at);
-    if (path.rfind(dir + "/libffi.so.8", 0) != 0) {
-      std::fprintf(stderr, "conformance_run: libffi mapped from %s, not from %s\n", path.c_str(), dir.c_str());
-      return false;
-    }
-    found = true;
-  }
-  if (!found) std::fprintf(stderr, "conformance_run: no libffi.so.8 mapped\n");
-  return found;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -728,7 +711,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  if (!o.libffi_face.empty() && !libffi_from(o.libffi_face)) return 2;
+  if (!o.libffi_face.empty() && !libffi_loaded_from(o.libffi_face.c_str())) return 2;
   void* lib = dlopen(o.lib.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     std::fprintf(stderr, "conformance_run: %s\n", dlerror());

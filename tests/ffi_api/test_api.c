@@ -16,14 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-/* An expression, not a block: a compound literal in `cond` (an ffi_type* array handed to
-   ffi_prep_cif) lives as long as the enclosing block, as long as the cif that points at it. */
-static void check_failed(const char *file, int line, const char *what) {
-  fprintf(stderr, "%s:%d: CHECK failed: %s\n", file, line, what);
-  ++failures;
-}
-#define CHECK(cond) ((cond) ? (void)0 : check_failed(__FILE__, __LINE__, #cond))
+#include "check.h"
+#include "libffi_loaded.h"
 
 /* ---- callees ---- */
 static int calls;
@@ -432,31 +426,9 @@ static void test_threads_and_fork(void) {
   ffi_closure_free(cl);
 }
 
-/* With an argument: the directory the libffi.so.8 in this process must come from. */
-static int loaded_from(const char *dir) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  char line[4096], want[4096];
-  int found = 0;
-  snprintf(want, sizeof want, "%s/libffi.so.8", dir); /* libffi.so.8 or libffi.so.8.x.y */
-  while (f && fgets(line, sizeof line, f)) {
-    char *path = strchr(line, '/');
-    if (path && strstr(path, "libffi.so")) {
-      path[strcspn(path, "\n")] = 0;
-      if (strncmp(path, want, strlen(want)) != 0 || strchr(path + strlen(want), '/')) {
-        fprintf(stderr, "libffi mapped from %s, expected %s\n", path, want);
-        fclose(f);
-        return 0;
-      }
-      found = 1;
-    }
-  }
-  if (f) fclose(f);
-  if (!found) fprintf(stderr, "no libffi.so.8 mapped (expected %s)\n", want);
-  return found;
-}
-
 int main(int argc, char **argv) {
-  if (argc > 1 && !loaded_from(argv[1])) return 1;
+  /* with an argument: the directory the libffi.so.8 in this process must come from */
+  if (argc > 1 && !libffi_loaded_from(argv[1])) return 1;
   init_types();
   test_layout();
   test_errors();

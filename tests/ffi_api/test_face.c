@@ -13,14 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-/* An expression, not a block: a compound literal in `cond` (an ffi_type* array handed to
-   ffi_prep_cif) lives as long as the enclosing block, as long as the cif that points at it. */
-static void check_failed(const char *file, int line, const char *what) {
-  fprintf(stderr, "%s:%d: CHECK failed: %s\n", file, line, what);
-  ++failures;
-}
-#define CHECK(cond) ((cond) ? (void)0 : check_failed(__FILE__, __LINE__, #cond))
+#include "check.h"
+
 
 static int add2(int a, int b) { return a + b; }
 __extension__ typedef __int128 i128;
