@@ -38,7 +38,9 @@ using InvokeFn = void (*)(const void* fn, void* ret, void* const* args);
 using BoundFn = void (*)(void* ret, void* const* args);
 // Uniform callback handler: the same shape as InvokeFn, reversed. `args[i]` points at
 // argument i, `ret` at storage the handler fills with the return value (the caller's own
-// buffer when the ABI returns the value through a hidden pointer).
+// buffer when the ABI returns the value through a hidden pointer). For a value returned in
+// registers that storage is 8-aligned and at least the value's size rounded up to 8 bytes,
+// so a handler may write a narrow integer as a whole word (libffi's closures do).
 using Handler = void (*)(void* ret, void* const* args, void* user);
 // The C++ convenience form; `user` state lives in the callable.
 using CallableHandler = std::function<void(void* ret, void* const* args)>;

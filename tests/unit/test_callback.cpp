@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -231,5 +233,57 @@ TEST_CASE("the handler is called with a 16-byte aligned stack", "[callback]") {
     tramp_test_entry_sp_mod16 = -1;
     Engine::global().invoker(sig)(cb.code(), ret, args.data());
     CHECK(tramp_test_entry_sp_mod16 == tramp::test::kEntrySpMod16);
+  }
+}
+
+namespace {
+// What ret_word_handler checks: the argument sizes, and what the handler saw.
+struct RetWordProbe {
+  std::vector<std::size_t> arg_sizes;
+  bool aligned = false, apart = false;
+};
+
+// Writes a whole 8-byte word at `ret` (as libffi's closure functions write a narrow integer
+// result), after checking that the word is 8-aligned and overlaps neither the argument array
+// nor any argument: the promise of docs/api.md for a value returned in registers.
+void ret_word_handler(void* ret, void* const* args, void* user) {
+  auto* probe = static_cast<RetWordProbe*>(user);
+  const auto r = reinterpret_cast<std::uintptr_t>(ret);
+  probe->aligned = r % 8 == 0;
+  auto disjoint = [r](const void* p, std::size_t n) {
+    const auto q = reinterpret_cast<std::uintptr_t>(p);
+    return r + 8 <= q || q + n <= r;
+  };
+  probe->apart = disjoint(args, probe->arg_sizes.size() * sizeof(void*));
+  for (std::size_t i = 0; i < probe->arg_sizes.size(); ++i) probe->apart &= disjoint(args[i], probe->arg_sizes[i]);
+  const std::uint64_t word = 0x1122334455667788ull;
+  std::memcpy(ret, &word, 8);
+}
+}  // namespace
+
+TEST_CASE("a handler's result storage holds a whole word for a value returned in registers", "[callback]") {
+  auto& e = Engine::global();
+  std::vector<std::string> sigs = {"i8()", "u8(i8, i8, i8)", "i16(u16, f64)", "u32(i32, i32, i32, i32, i32, i32, i32, i32)",
+                                   "f32(f32, i8)", "i32({u8, u8}, i8)", "{u8, u8, u8}(i8)", "bool(bool, bool)"};
+#if defined(__x86_64__)
+  for (std::string s : {"i8(i8, i8, i8, i8, i8, i8)", "u16(f32, i8)", "f32(i8)", "{u8, u8}(i8, i8)"})
+    sigs.push_back("win64:" + s);
+#endif
+  for (const std::string& text : sigs) {
+    INFO(text);
+    const tramp::Signature sig = parse_signature(text);
+    RetWordProbe probe;
+    for (const tramp::Type* t : sig.args()) probe.arg_sizes.push_back(t->size());
+    tramp::Callback cb = e.callback(sig, ret_word_handler, &probe);
+    std::vector<std::uint64_t> storage(sig.args().size() + 1, 0);
+    std::vector<void*> args;
+    for (std::size_t i = 0; i < sig.args().size(); ++i) args.push_back(&storage[i]);
+    std::uint64_t ret = 0;
+    e.invoker(sig)(cb.code(), &ret, args.data());
+    CHECK(probe.aligned);
+    CHECK(probe.apart);
+    // The caller sees the word's low bytes (little-endian), as many as the type has.
+    const std::uint64_t want = 0x1122334455667788ull;
+    CHECK(std::memcmp(&ret, &want, sig.ret()->size()) == 0);
   }
 }
