@@ -84,44 +84,117 @@ const Type* long_double_type() {
 #endif
 }
 
+// The tramp Type of each scalar type code (nullptr: not a scalar), made once.
+constexpr unsigned kTypeCodes = FFI_TYPE_SINT128 + 1;
+struct ScalarTypes {
+  std::array<const Type*, kTypeCodes> by_code{};
+  ScalarTypes() {
+    by_code[FFI_TYPE_VOID] = Type::void_();
+    by_code[FFI_TYPE_INT] = Type::i32();
+    by_code[FFI_TYPE_FLOAT] = Type::f32();
+    by_code[FFI_TYPE_DOUBLE] = Type::f64();
+    by_code[FFI_TYPE_LONGDOUBLE] = long_double_type();
+    by_code[FFI_TYPE_UINT8] = Type::u8();
+    by_code[FFI_TYPE_SINT8] = Type::i8();
+    by_code[FFI_TYPE_UINT16] = Type::u16();
+    by_code[FFI_TYPE_SINT16] = Type::i16();
+    by_code[FFI_TYPE_UINT32] = Type::u32();
+    by_code[FFI_TYPE_SINT32] = Type::i32();
+    by_code[FFI_TYPE_UINT64] = Type::u64();
+    by_code[FFI_TYPE_SINT64] = Type::i64();
+    by_code[FFI_TYPE_POINTER] = Type::pointer();
+    by_code[FFI_TYPE_UINT128] = Type::u128();
+    by_code[FFI_TYPE_SINT128] = Type::i128();
+  }
+};
+const ScalarTypes g_scalars;
+
 // The tramp Type of a scalar ffi_type, or nullptr for a struct. A scalar whose size is not
 // its code's is no valid ffi_type (libffi asserts); complex and vector types wait for tramp
 // to have them (FFI_BAD_TYPEDEF, docs/libffi.md).
 const Type* scalar_type(const ffi_type* t) {
-  const Type* r = nullptr;
-  switch (t->type) {
-    case FFI_TYPE_VOID: return Type::void_();
-    case FFI_TYPE_INT: r = Type::i32(); break;
-    case FFI_TYPE_FLOAT: r = Type::f32(); break;
-    case FFI_TYPE_DOUBLE: r = Type::f64(); break;
-    case FFI_TYPE_LONGDOUBLE: r = long_double_type(); break;
-    case FFI_TYPE_UINT8: r = Type::u8(); break;
-    case FFI_TYPE_SINT8: r = Type::i8(); break;
-    case FFI_TYPE_UINT16: r = Type::u16(); break;
-    case FFI_TYPE_SINT16: r = Type::i16(); break;
-    case FFI_TYPE_UINT32: r = Type::u32(); break;
-    case FFI_TYPE_SINT32: r = Type::i32(); break;
-    case FFI_TYPE_UINT64: r = Type::u64(); break;
-    case FFI_TYPE_SINT64: r = Type::i64(); break;
-    case FFI_TYPE_POINTER: r = Type::pointer(); break;
-    case FFI_TYPE_UINT128: r = Type::u128(); break;
-    case FFI_TYPE_SINT128: r = Type::i128(); break;
-    case FFI_TYPE_STRUCT: return nullptr;
-    default: throw Refused{FFI_BAD_TYPEDEF};  // complex, vector, unknown codes
-  }
+  if (t->type == FFI_TYPE_STRUCT) return nullptr;
+  const Type* r = t->type < kTypeCodes ? g_scalars.by_code[t->type] : nullptr;
+  if (!r) throw Refused{FFI_BAD_TYPEDEF};  // complex, vector, unknown codes
+  if (r->is_void()) return r;
   if (t->size != r->size()) throw Refused{FFI_BAD_TYPEDEF};
   return r;
 }
 
-// The tramp Type of `t`. A struct whose size is 0 gets size and alignment filled in as libffi
-// does (members at their natural alignment, tail padding); one whose size is already set
-// (CPython's ctypes sets it) must describe what its members make, or what they make packed
-// or with a larger alignment. The walk is bounded by tramp's depth limit: a struct that
-// contains itself is refused, not followed.
-const Type* tramp_type(ffi_type* t, std::size_t depth = 0) {
-  if (!t) throw Refused{FFI_BAD_TYPEDEF};
-  if (const Type* s = scalar_type(t)) return s;
-  if (!t->elements || !t->elements[0] || depth >= tramp::kMaxTypeDepth) throw Refused{FFI_BAD_TYPEDEF};
+// Each thread remembers the struct ffi_types it translated last, keyed by address. A
+// remembered Type is used only while the ffi_type still says what it said then (size,
+// alignment, the elements array and each member's Type, checked again), so a program that
+// changes an ffi_type or reuses its memory for another gets a new translation. Within one
+// prep call (`pass`) an entry checked once is not checked again: a struct that uses another
+// many times costs one translation of it, not one per use.
+constexpr std::size_t kRecentStructMembers = 16;
+struct RecentStruct {
+  const ffi_type* key = nullptr;
+  ffi_type** elements = nullptr;
+  std::size_t size = 0;
+  unsigned short alignment = 0;
+  std::uint32_t count = 0;
+  std::uint64_t pass = 0;  // the prep call that last checked or made it
+  const Type* type = nullptr;
+  std::array<const Type*, kRecentStructMembers> members{};
+};
+constexpr std::size_t kRecentStructs = 64;
+
+// Each thread also remembers the plans it used last: a repeated signature (ctypes prepares a
+// cif on every call) is found without the registry's lock.
+struct RecentPlan {
+  std::size_t hash = 0;
+  unsigned number = 0;
+};
+constexpr std::size_t kRecentPlans = 256;
+
+// One thread-local object, so that a prep call finds all of it with one TLS access.
+struct ThreadCaches {
+  std::uint64_t pass = 0;
+  std::array<RecentStruct, kRecentStructs> structs;
+  std::array<RecentPlan, kRecentPlans> plans;
+};
+thread_local ThreadCaches t_caches;
+
+RecentStruct& struct_slot(const ffi_type* t) {
+  return t_caches.structs[(reinterpret_cast<std::uintptr_t>(t) >> 4) % kRecentStructs];
+}
+
+const Type* tramp_type(ffi_type* t, std::size_t depth = 0);
+
+// The Type `t` was translated to in this thread, if `t` is unchanged since; nullptr otherwise.
+const Type* remembered_struct(ffi_type* t, std::size_t depth) {
+  RecentStruct& slot = struct_slot(t);
+  if (slot.key != t || slot.elements != t->elements || slot.size != t->size || slot.alignment != t->alignment ||
+      t->size == 0)
+    return nullptr;
+  if (slot.pass == t_caches.pass) return slot.type;
+  // The members' own translations may reuse this slot: check against a copy.
+  const RecentStruct seen = slot;
+  std::uint32_t i = 0;
+  for (ffi_type** e = t->elements; *e; ++e, ++i)
+    if (i >= seen.count || tramp_type(*e, depth + 1) != seen.members[i]) return nullptr;
+  if (i != seen.count) return nullptr;
+  RecentStruct& again = struct_slot(t);
+  if (again.key == t) again.pass = t_caches.pass;
+  return seen.type;
+}
+
+void remember_struct(ffi_type* t, const Type* type, const std::vector<tramp::FieldSpec>& fields) {
+  if (fields.size() > kRecentStructMembers) return;
+  RecentStruct& slot = struct_slot(t);
+  slot.key = t;
+  slot.elements = t->elements;
+  slot.size = t->size;
+  slot.alignment = t->alignment;
+  slot.count = static_cast<std::uint32_t>(fields.size());
+  slot.pass = t_caches.pass;
+  slot.type = type;
+  for (std::size_t i = 0; i < fields.size(); ++i) slot.members[i] = fields[i].type;
+}
+
+// The tramp Type of a struct ffi_type, translated from its members.
+const Type* translate_struct(ffi_type* t, std::size_t depth) {
   std::vector<tramp::FieldSpec> fields;
   for (ffi_type** e = t->elements; *e; ++e) {
     const Type* m = tramp_type(*e, depth + 1);
@@ -133,39 +206,81 @@ const Type* tramp_type(ffi_type* t, std::size_t depth = 0) {
     if (t->size == 0) {
       t->size = natural->size();
       t->alignment = static_cast<unsigned short>(natural->align());
-      return natural;
     }
-    if (t->size == natural->size() && t->alignment == natural->align()) return natural;
-    tramp::RecordOptions options;
-    options.packed = t->alignment < natural->align();
-    if (t->alignment > natural->align()) options.align = t->alignment;
-    const Type* declared = Type::struct_(fields, options);
-    if (declared->size() == t->size && declared->align() == t->alignment) return declared;
-    // CPython's ctypes describes a union as a struct of all its members with the union's
-    // size and alignment.
-    const Type* as_union = Type::union_(fields);
-    if (as_union->size() == t->size && as_union->align() == t->alignment) return as_union;
+    const Type* made = nullptr;
+    if (t->size == natural->size() && t->alignment == natural->align()) {
+      made = natural;
+    } else {
+      tramp::RecordOptions options;
+      options.packed = t->alignment < natural->align();
+      if (t->alignment > natural->align()) options.align = t->alignment;
+      const Type* declared = Type::struct_(fields, options);
+      if (declared->size() == t->size && declared->align() == t->alignment) made = declared;
+    }
+    if (!made) {
+      // CPython's ctypes describes a union as a struct of all its members with the union's
+      // size and alignment.
+      const Type* as_union = Type::union_(fields);
+      if (as_union->size() == t->size && as_union->align() == t->alignment) made = as_union;
+    }
+    if (made) {
+      remember_struct(t, made, fields);
+      return made;
+    }
   } catch (const tramp::Error&) {
   }
   throw Refused{FFI_BAD_TYPEDEF};
 }
 
+// The tramp Type of `t`. A struct whose size is 0 gets size and alignment filled in as libffi
+// does (members at their natural alignment, tail padding); one whose size is already set
+// (CPython's ctypes sets it) must describe what its members make, or what they make packed
+// or with a larger alignment. The walk is bounded by tramp's depth limit: a struct that
+// contains itself is refused, not followed.
+const Type* tramp_type(ffi_type* t, std::size_t depth) {
+  if (!t) throw Refused{FFI_BAD_TYPEDEF};
+  if (const Type* s = scalar_type(t)) return s;
+  if (!t->elements || !t->elements[0] || depth >= tramp::kMaxTypeDepth) throw Refused{FFI_BAD_TYPEDEF};
+  if (const Type* r = remembered_struct(t, depth)) return r;
+  return translate_struct(t, depth);
+}
+
+// tramp_type, with the scalars' case inline (prep meets mostly scalars).
+inline const Type* type_of(ffi_type* t) {
+  if (t && t->type < kTypeCodes && t->type != FFI_TYPE_STRUCT) {
+    const Type* r = g_scalars.by_code[t->type];
+    if (r && (r->size() == t->size || r->is_void())) return r;
+  }
+  return tramp_type(t);
+}
+
 // ---- Plans ------------------------------------------------------------------------------
 
-// How ffi_call writes the result: libffi widens an integer narrower than a word to ffi_arg.
-enum class RetKind : std::uint8_t { Void, Signed, Unsigned, F32, F64, Memory };
+// How ffi_call writes the result. libffi widens an integer narrower than a word to ffi_arg;
+// a scalar comes back from the register-return stub, anything else through the invoke stub.
+enum class RetKind : std::uint8_t { Void, Memory, S8, U8, S16, U16, S32, U32, Word, F32, F64 };
 
-struct Plan;
-using CallFn = void (*)(const Plan&, void (*)(void), void*, void**);
+// The hash of a plan's key, the same for the per-thread cache and the registry; prep feeds
+// it one argument at a time.
+struct KeyHasher {
+  std::size_t h;
+  static std::size_t seed(ffi_abi abi, unsigned nfixed, bool variadic) {
+    // (A multiply, not a shift: gcc reloads a spilled abi for a shift with a wider load than
+    // the store, which stalls store forwarding on every prep call.)
+    return static_cast<std::size_t>(abi) * 0x100000001B3ull ^ static_cast<std::size_t>(nfixed) << 8 ^ variadic;
+  }
+  KeyHasher(std::size_t seed, const Type* ret) : h(seed) { add(ret); }
+  void add(const Type* t) {
+    h = (h ^ reinterpret_cast<std::uintptr_t>(t)) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+  }
+};
 
-// The hash of a plan's key, the same for the per-thread cache and the registry.
 std::size_t key_hash(ffi_abi abi, unsigned nfixed, bool variadic, const Type* ret, const Type* const* args,
                      std::size_t n) {
-  std::size_t h = (static_cast<std::size_t>(abi) << 40) ^ (static_cast<std::size_t>(nfixed) << 8) ^ variadic;
-  auto mix = [&h](std::size_t v) { h = (h ^ v) * 0x9E3779B97F4A7C15ull; h ^= h >> 29; };
-  mix(reinterpret_cast<std::uintptr_t>(ret));
-  for (std::size_t i = 0; i < n; ++i) mix(reinterpret_cast<std::uintptr_t>(args[i]));
-  return h;
+  KeyHasher k(KeyHasher::seed(abi, nfixed, variadic), ret);
+  for (std::size_t i = 0; i < n; ++i) k.add(args[i]);
+  return k.h;
 }
 
 // One signature as the face uses it; made once per distinct (abi, types, fixed count), kept
@@ -177,10 +292,16 @@ struct Plan {
 
   bool same_key(ffi_abi abi_, unsigned nfixed_, bool variadic_, const Type* ret_, const Type* const* args_,
                 std::size_t n) const {
-    return abi == abi_ && nfixed == nfixed_ && variadic == variadic_ && ret == ret_ && args.size() == n &&
-           std::equal(args_, args_ + n, args.begin());
+    if (abi != abi_ || nfixed != nfixed_ || variadic != variadic_ || ret != ret_ || args.size() != n) return false;
+    for (std::size_t i = 0; i < n; ++i)  // a loop, not memcmp: signatures are short
+      if (args[i] != args_[i]) return false;
+    return true;
   }
 
+  // What ffi_call reads, first: the stub and how its result is stored.
+  const void* entry = nullptr;  // the register-return stub for a scalar, else the invoke stub
+  RetKind ret_kind = RetKind::Void;
+  std::size_t ret_size = 0;
   // The key.
   ffi_abi abi;
   unsigned nfixed;  // == args.size() when not variadic
@@ -188,27 +309,18 @@ struct Plan {
   const Type* ret;
   std::vector<const Type*> args;
   std::size_t hash;
-  // What the face made for it (plan_number).
   Signature call_sig{Type::void_(), {}};
   tramp::Invoker invoker;
-  const void* direct = nullptr;  // the register-return stub, when the result is a scalar
-  CallFn call = nullptr;
-  RetKind ret_kind = RetKind::Void;
-  std::size_t ret_size = 0;
 };
 
-// Plan numbers (cif->flags) index a table that only grows: readers need no lock.
-constexpr std::size_t kChunkBits = 12;
-constexpr std::size_t kChunk = std::size_t{1} << kChunkBits;
-constexpr std::size_t kMaxChunks = 4096;  // 16 Mi distinct signatures
-std::atomic<const Plan**> g_chunks[kMaxChunks];
+// Plan numbers (cif->flags) index a table that only grows, so readers need no lock. It is
+// zero-initialised .bss, paged in as it fills (8 bytes per distinct signature); number 0 is
+// never given out, so an unprepared (zeroed) cif finds no plan.
+constexpr std::size_t kMaxPlans = std::size_t{1} << 20;
+std::atomic<const Plan*> g_plans[kMaxPlans];
 
-const Plan* plan_at(unsigned number) noexcept {
-  if (number == 0) return nullptr;
-  const std::size_t i = number - 1;
-  if ((i >> kChunkBits) >= kMaxChunks) return nullptr;
-  const Plan** chunk = g_chunks[i >> kChunkBits].load(std::memory_order_acquire);
-  return chunk ? chunk[i & (kChunk - 1)] : nullptr;
+inline const Plan* plan_at(unsigned number) noexcept {
+  return number < kMaxPlans ? g_plans[number].load(std::memory_order_acquire) : nullptr;
 }
 
 struct KeyHash {
@@ -251,23 +363,8 @@ Abi tramp_abi(ffi_abi abi) {
   throw Refused{FFI_BAD_ABI};
 }
 
-template <class R, class Wide>
-void call_direct(const Plan& p, void (*fn)(void), void* rvalue, void** avalue) {
-  const R r = reinterpret_cast<R (*)(const void*, void* const*)>(const_cast<void*>(p.direct))(
-      reinterpret_cast<const void*>(fn), avalue);
-  if (rvalue) *static_cast<Wide*>(rvalue) = static_cast<Wide>(r);
-}
-
-void call_void(const Plan& p, void (*fn)(void), void*, void** avalue) {
-  p.invoker(reinterpret_cast<const void*>(fn), nullptr, avalue);
-}
-
-void call_memory(const Plan& p, void (*fn)(void), void* rvalue, void** avalue) {
-  if (rvalue) {
-    p.invoker(reinterpret_cast<const void*>(fn), rvalue, avalue);
-    return;
-  }
-  // libffi lets rvalue be NULL: the result goes to scratch space and is dropped.
+// A result the caller does not want (libffi lets rvalue be NULL) goes to scratch space.
+[[gnu::noinline]] void call_dropping_result(const Plan& p, void (*fn)(void), void** avalue) {
   alignas(16) std::uint8_t small[256];
   std::unique_ptr<std::uint8_t[]> big;
   void* scratch = small;
@@ -278,11 +375,40 @@ void call_memory(const Plan& p, void (*fn)(void), void* rvalue, void** avalue) {
   p.invoker(reinterpret_cast<const void*>(fn), scratch, avalue);
 }
 
-template <class R>
-CallFn integer_call(bool is_signed) {
-  using S = std::make_signed_t<R>;
-  using U = std::make_unsigned_t<R>;
-  return is_signed ? &call_direct<S, ffi_sarg> : &call_direct<U, ffi_arg>;
+template <class R, class Wide>
+[[gnu::always_inline]] inline void call_register(const Plan& p, void (*fn)(void), void* rvalue, void** avalue) {
+  const R r = reinterpret_cast<R (*)(void (*)(void), void**)>(const_cast<void*>(p.entry))(fn, avalue);
+  if (rvalue) *static_cast<Wide*>(rvalue) = static_cast<Wide>(r);
+}
+
+// ffi_call's work, shared with ffi_call_plan_invoke: one switch, then the stub. A void or
+// memory result tail-jumps into the invoke stub, which returns to ffi_call's caller.
+[[gnu::always_inline]] inline void call_plan(const Plan& p, void (*fn)(void), void* rvalue, void** avalue) {
+  switch (p.ret_kind) {
+    case RetKind::Void:
+    case RetKind::Memory:
+      if (!rvalue && p.ret_kind == RetKind::Memory) return call_dropping_result(p, fn, avalue);
+      return reinterpret_cast<tramp::InvokeFn>(const_cast<void*>(p.entry))(reinterpret_cast<const void*>(fn),
+                                                                              rvalue, avalue);
+    case RetKind::S8: return call_register<std::int8_t, ffi_sarg>(p, fn, rvalue, avalue);
+    case RetKind::U8: return call_register<std::uint8_t, ffi_arg>(p, fn, rvalue, avalue);
+    case RetKind::S16: return call_register<std::int16_t, ffi_sarg>(p, fn, rvalue, avalue);
+    case RetKind::U16: return call_register<std::uint16_t, ffi_arg>(p, fn, rvalue, avalue);
+    case RetKind::S32: return call_register<std::int32_t, ffi_sarg>(p, fn, rvalue, avalue);
+    case RetKind::U32: return call_register<std::uint32_t, ffi_arg>(p, fn, rvalue, avalue);
+    case RetKind::Word: return call_register<std::uint64_t, std::uint64_t>(p, fn, rvalue, avalue);
+    case RetKind::F32: return call_register<float, float>(p, fn, rvalue, avalue);
+    case RetKind::F64: return call_register<double, double>(p, fn, rvalue, avalue);
+  }
+}
+
+RetKind integer_kind(const Type* r) {
+  switch (r->size()) {
+    case 1: return r->is_signed() ? RetKind::S8 : RetKind::U8;
+    case 2: return r->is_signed() ? RetKind::S16 : RetKind::U16;
+    case 4: return r->is_signed() ? RetKind::S32 : RetKind::U32;
+    default: return RetKind::Word;
+  }
 }
 
 void choose_call(Plan& p) {
@@ -291,33 +417,22 @@ void choose_call(Plan& p) {
   switch (r->kind()) {
     case tramp::TypeKind::Void:
       p.ret_kind = RetKind::Void;
-      p.call = &call_void;
-      return;
+      break;
     case tramp::TypeKind::F32:
       p.ret_kind = RetKind::F32;
-      p.direct = p.invoker.direct_entry(true, 4);
-      p.call = &call_direct<float, float>;
-      return;
+      break;
     case tramp::TypeKind::F64:
       p.ret_kind = RetKind::F64;
-      p.direct = p.invoker.direct_entry(true, 8);
-      p.call = &call_direct<double, double>;
-      return;
-    default: break;
+      break;
+    default:
+      p.ret_kind = (r->is_integer() || r->kind() == tramp::TypeKind::Pointer) && r->size() <= 8 ? integer_kind(r)
+                                                                                                : RetKind::Memory;
+      break;
   }
-  if ((r->is_integer() || r->kind() == tramp::TypeKind::Pointer) && r->size() <= 8) {
-    const bool is_signed = r->is_signed();
-    p.ret_kind = is_signed ? RetKind::Signed : RetKind::Unsigned;
-    p.direct = p.invoker.direct_entry(false, r->size());
-    switch (r->size()) {
-      case 1: p.call = integer_call<std::int8_t>(is_signed); return;
-      case 2: p.call = integer_call<std::int16_t>(is_signed); return;
-      case 4: p.call = integer_call<std::int32_t>(is_signed); return;
-      default: p.call = integer_call<std::int64_t>(is_signed); return;
-    }
-  }
-  p.ret_kind = RetKind::Memory;
-  p.call = &call_memory;
+  if (p.ret_kind == RetKind::Void || p.ret_kind == RetKind::Memory)
+    p.entry = reinterpret_cast<const void*>(p.invoker.entry());
+  else
+    p.entry = p.invoker.direct_entry(p.ret_kind == RetKind::F32 || p.ret_kind == RetKind::F64, r->size());
 }
 
 // The plan for a key, made on first use. Throws Refused.
@@ -347,53 +462,43 @@ unsigned plan_number(std::unique_ptr<Plan> key) {
   std::lock_guard lock(reg.mu);
   auto it = reg.numbers.find(key.get());
   if (it != reg.numbers.end()) return it->second;  // another thread made it first
-  const std::size_t index = reg.count;
-  if ((index >> kChunkBits) >= kMaxChunks) throw Refused{FFI_BAD_TYPEDEF};
-  const Plan** chunk = g_chunks[index >> kChunkBits].load(std::memory_order_relaxed);
-  if (!chunk) {
-    chunk = new const Plan*[kChunk]();
-    g_chunks[index >> kChunkBits].store(chunk, std::memory_order_release);
-  }
+  const unsigned number = reg.count + 1;
+  if (number >= kMaxPlans) throw Refused{FFI_BAD_TYPEDEF};
   const Plan* p = key.release();
   // The slot is written before the number is published (through the cif) to any reader.
-  std::atomic_ref<const Plan*>(chunk[index & (kChunk - 1)]).store(p, std::memory_order_release);
-  const unsigned number = ++reg.count;
+  g_plans[number].store(p, std::memory_order_release);
+  reg.count = number;
   reg.numbers.emplace(p, number);
   return number;
 }
 
-// Each thread remembers the plans it used last: a repeated signature (ctypes prepares a cif
-// on every call) is found without the registry's lock.
-struct RecentPlan {
-  std::size_t hash = 0;
-  unsigned number = 0;
-};
-constexpr std::size_t kRecent = 256;
-thread_local std::array<RecentPlan, kRecent> t_recent;
 
 ffi_status prep(ffi_cif* cif, ffi_abi abi, bool variadic, unsigned nfixed, unsigned ntotal, ffi_type* rtype,
                 ffi_type** atypes) noexcept {
   if (!cif) return FFI_BAD_TYPEDEF;
   if (!(abi > FFI_FIRST_ABI && abi < FFI_LAST_ABI)) return FFI_BAD_ABI;
   if (nfixed > ntotal || (ntotal && !atypes) || !rtype) return FFI_BAD_ARGTYPE;
+  ThreadCaches& caches = t_caches;  // one TLS access
   *cif = ffi_cif{};
+  ++caches.pass;
   cif->abi = abi;
   cif->nargs = ntotal;
   cif->arg_types = atypes;
   cif->rtype = rtype;
   try {
     tramp_abi(abi);
-    const Type* ret = tramp_type(rtype);
+    const Type* ret = type_of(rtype);
     std::array<const Type*, 16> small;
-    std::vector<const Type*> big;
+    std::unique_ptr<const Type*[]> big;
     const Type** args = small.data();
     if (ntotal > small.size()) {
-      big.resize(ntotal);
-      args = big.data();
+      big.reset(new const Type*[ntotal]);
+      args = big.get();
     }
+    KeyHasher key(KeyHasher::seed(abi, nfixed, variadic), ret);
     std::size_t bytes = 0;
     for (unsigned i = 0; i < ntotal; ++i) {
-      const Type* a = tramp_type(atypes[i]);
+      const Type* a = type_of(atypes[i]);
       if (a->is_void()) return FFI_BAD_TYPEDEF;
       // libffi's promotion check for what follows `...`: C passes no float and no integer
       // narrower than int there (C11 6.5.2.2p7).
@@ -401,12 +506,13 @@ ffi_status prep(ffi_cif* cif, ffi_abi abi, bool variadic, unsigned nfixed, unsig
           (a->kind() == tramp::TypeKind::F32 || (!a->is_record() && a->size() < sizeof(int))))
         return FFI_BAD_ARGTYPE;
       args[i] = a;
+      key.add(a);
       bytes += (a->size() + 7) / 8 * 8;
     }
     cif->bytes = static_cast<unsigned>(std::min<std::size_t>(bytes, 0xFFFFFFFFu));
 
-    const std::size_t h = key_hash(abi, nfixed, variadic, ret, args, ntotal);
-    RecentPlan& recent = t_recent[h % kRecent];
+    const std::size_t h = key.h;
+    RecentPlan& recent = caches.plans[h % kRecentPlans];
     if (recent.number && recent.hash == h) {
       const Plan* p = plan_at(recent.number);
       if (p && p->same_key(abi, nfixed, variadic, ret, args, ntotal)) {
@@ -430,12 +536,14 @@ ffi_status prep(ffi_cif* cif, ffi_abi abi, bool variadic, unsigned nfixed, unsig
   std::abort();
 }
 
-const Plan& plan_of(const ffi_cif* cif, const char* who) {
+[[noreturn, gnu::cold, gnu::noinline]] void unprepared(const char* who) {
+  std::fprintf(stderr, "libffi (tramp): %s: the ffi_cif was not prepared by ffi_prep_cif\n", who);
+  std::abort();
+}
+
+inline const Plan& plan_of(const ffi_cif* cif, const char* who) {
   const Plan* p = cif ? plan_at(cif->flags) : nullptr;
-  if (!p) {
-    std::fprintf(stderr, "libffi (tramp): %s: the ffi_cif was not prepared by ffi_prep_cif\n", who);
-    std::abort();
-  }
+  if (__builtin_expect(!p, 0)) unprepared(who);
   return *p;
 }
 
@@ -540,38 +648,38 @@ Closures& closures() {
 // program's error, reported instead of jumping to nowhere.
 void unprepared_closure() { misuse("a closure from ffi_closure_alloc was called before ffi_prep_closure_loc"); }
 
-// The thunk's handler: libffi's closure functions write an integer result as a whole ffi_arg,
-// so they get a word-sized buffer and the thunk returns its low bytes (little-endian).
-void run_closure(void* ret, void* const* args, void* user) {
+// The thunks' handlers. libffi's closure functions write an integer result as a whole ffi_arg;
+// a thunk's result storage for a value returned in registers is at least a word (docs/api.md,
+// "Callbacks"), so the function writes straight into it, and the thunk returns its low bytes
+// (little-endian). A plain closure's handler gets the ffi_closure itself as `user`.
+void run_plain(void* ret, void* const* args, void* user) {
+  auto* c = static_cast<ffi_closure*>(user);
+  c->fun(c->cif, ret, const_cast<void**>(args), c->user_data);
+}
+
+// A void closure function still gets a buffer, as in libffi; what it writes there is dropped.
+void run_plain_void(void*, void* const* args, void* user) {
+  auto* c = static_cast<ffi_closure*>(user);
+  alignas(16) ffi_arg scratch[2] = {0, 0};
+  c->fun(c->cif, scratch, const_cast<void**>(args), c->user_data);
+}
+
+// Raw and Java raw closures: the arguments are packed into ffi_raw slots first.
+void run_raw(void* ret, void* const* args, void* user) {
   auto* state = static_cast<ClosureState*>(user);
-  const Plan& p = *state->plan;
-  const bool widened = p.ret_kind == RetKind::Signed || p.ret_kind == RetKind::Unsigned || p.ret_kind == RetKind::Void;
-  alignas(16) ffi_arg word[2] = {0, 0};
-  void* target = widened ? static_cast<void*>(word) : ret;
-  switch (state->kind) {
-    case ClosureKind::Plain: {
-      auto* c = static_cast<ffi_closure*>(state->closure);
-      c->fun(c->cif, target, const_cast<void**>(args), c->user_data);
-      break;
-    }
-    case ClosureKind::Raw:
-    case ClosureKind::JavaRaw: {
-      const bool java = state->kind == ClosureKind::JavaRaw;
-      auto* c = static_cast<ffi_raw_closure*>(state->closure);  // same layout as the Java one
-      const std::size_t bytes = raw_size(c->cif, java);
-      alignas(16) ffi_raw small[32];
-      std::unique_ptr<ffi_raw[]> big;
-      ffi_raw* raw = small;
-      if (bytes > sizeof small) {
-        big.reset(new ffi_raw[bytes / sizeof(ffi_raw)]);
-        raw = big.get();
-      }
-      ptrarray_to_raw(c->cif, const_cast<void**>(args), raw, java);
-      c->fun(c->cif, target, raw, c->user_data);
-      break;
-    }
+  const bool java = state->kind == ClosureKind::JavaRaw;
+  auto* c = static_cast<ffi_raw_closure*>(state->closure);  // same layout as the Java one
+  const std::size_t bytes = raw_size(c->cif, java);
+  alignas(16) ffi_raw small[32];
+  std::unique_ptr<ffi_raw[]> big;
+  ffi_raw* raw = small;
+  if (bytes > sizeof small) {
+    big.reset(new ffi_raw[bytes / sizeof(ffi_raw)]);
+    raw = big.get();
   }
-  if (widened && p.ret_size) std::memcpy(ret, word, p.ret_size);
+  ptrarray_to_raw(c->cif, const_cast<void**>(args), raw, java);
+  alignas(16) ffi_arg scratch[2] = {0, 0};
+  c->fun(c->cif, state->plan->ret_kind == RetKind::Void ? scratch : ret, raw, c->user_data);
 }
 
 ClosureState* state_of(void* closure) {
@@ -608,7 +716,10 @@ ffi_status prep_closure(Closure* closure, ffi_cif* cif, Fun fun, void* user_data
     closure->cif = cif;
     closure->fun = fun;
     closure->user_data = user_data;
-    tramp::Callback thunk = tramp::Engine::global().callback(sig, &run_closure, state);
+    tramp::Callback thunk =
+        kind != ClosureKind::Plain ? tramp::Engine::global().callback(sig, &run_raw, state)
+        : p->ret_kind == RetKind::Void ? tramp::Engine::global().callback(sig, &run_plain_void, closure)
+                                       : tramp::Engine::global().callback(sig, &run_plain, closure);
     if (state->allocated) {
       state->veneer.retarget(thunk.code());
     } else {
@@ -660,8 +771,7 @@ ffi_status ffi_prep_cif_var(ffi_cif* cif, ffi_abi abi, unsigned int nfixedargs, 
 }
 
 void ffi_call(ffi_cif* cif, void (*fn)(void), void* rvalue, void** avalue) {
-  const Plan& p = plan_of(cif, "ffi_call");
-  p.call(p, fn, rvalue, avalue);
+  call_plan(plan_of(cif, "ffi_call"), fn, rvalue, avalue);
 }
 
 ffi_status ffi_get_struct_offsets(ffi_abi abi, ffi_type* struct_type, size_t* offsets) {
@@ -669,6 +779,7 @@ ffi_status ffi_get_struct_offsets(ffi_abi abi, ffi_type* struct_type, size_t* of
   if (!struct_type || struct_type->type != FFI_TYPE_STRUCT) return FFI_BAD_TYPEDEF;
   try {
     struct_type->size = 0;  // libffi computes the layout again
+    ++t_caches.pass;
     const Type* t = tramp_type(struct_type);
     if (offsets)
       for (std::size_t i = 0; i < t->fields().size(); ++i) offsets[i] = t->fields()[i].offset;
@@ -688,7 +799,7 @@ ffi_call_plan* ffi_call_plan_alloc(ffi_cif* cif) {
 
 void ffi_call_plan_invoke(ffi_call_plan* plan, void (*fn)(void), void* rvalue, void** avalue) {
   if (!plan) misuse("ffi_call_plan_invoke: the plan is NULL");
-  plan->plan->call(*plan->plan, fn, rvalue, avalue);
+  call_plan(*plan->plan, fn, rvalue, avalue);
 }
 
 void ffi_call_plan_free(ffi_call_plan* plan) { delete plan; }

@@ -426,6 +426,96 @@ static void test_threads_and_fork(void) {
   ffi_closure_free(cl);
 }
 
+/* ---- every narrow integer result, both ways ---- */
+static signed char ret_s8(void) { return -3; }
+static unsigned char ret_u8(void) { return 0xF0; }
+static short ret_s16(void) { return -300; }
+static unsigned short ret_u16(void) { return 0xF00F; }
+static int ret_s32(void) { return -70000; }
+static unsigned int ret_u32(void) { return 0xF000000Fu; }
+struct narrow { ffi_type *type; void (*fn)(void); ffi_sarg want; };
+static const struct narrow narrows[] = {
+    {&ffi_type_sint8, FFI_FN(ret_s8), -3},        {&ffi_type_uint8, FFI_FN(ret_u8), 0xF0},
+    {&ffi_type_sint16, FFI_FN(ret_s16), -300},    {&ffi_type_uint16, FFI_FN(ret_u16), 0xF00F},
+    {&ffi_type_sint32, FFI_FN(ret_s32), -70000},  {&ffi_type_uint32, FFI_FN(ret_u32), 0xF000000F},
+};
+
+/* A closure function writes a narrow result as a whole word (libffi's rule): the value is
+   the `want` of the narrow kind in user_data. */
+static void narrow_handler(ffi_cif *cif, void *ret, void **args, void *user) {
+  (void)cif; (void)args;
+  *(ffi_sarg *)ret = ((const struct narrow *)user)->want;
+}
+
+static void test_widening(void) {
+  for (size_t i = 0; i < sizeof narrows / sizeof narrows[0]; ++i) {
+    const struct narrow *n = &narrows[i];
+    ffi_cif cif;
+    CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, n->type, NULL) == FFI_OK);
+    ffi_arg r = (ffi_arg)0xA5A5A5A5A5A5A5A5ull; /* every byte must be written */
+    ffi_call(&cif, n->fn, &r, NULL);
+    CHECK((ffi_sarg)r == n->want);
+    ffi_call(&cif, n->fn, NULL, NULL); /* the result may be dropped */
+
+    void *code = NULL;
+    ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+    CHECK(cl && ffi_prep_closure_loc(cl, &cif, narrow_handler, (void *)n, code) == FFI_OK);
+    if (!cl) continue;
+    switch (n->type->type) {
+      case FFI_TYPE_SINT8: CHECK(((signed char (*)(void))code)() == -3); break;
+      case FFI_TYPE_UINT8: CHECK(((unsigned char (*)(void))code)() == 0xF0); break;
+      case FFI_TYPE_SINT16: CHECK(((short (*)(void))code)() == -300); break;
+      case FFI_TYPE_UINT16: CHECK(((unsigned short (*)(void))code)() == 0xF00F); break;
+      case FFI_TYPE_SINT32: CHECK(((int (*)(void))code)() == -70000); break;
+      default: CHECK(((unsigned (*)(void))code)() == 0xF000000Fu); break;
+    }
+    ffi_closure_free(cl);
+  }
+}
+
+/* ---- a struct ffi_type changed after it was prepared ---- */
+struct two_doubles { double a, b; };
+static double sum_two_doubles(struct two_doubles t) { return t.a + t.b; }
+static int sum_pair(struct pair p) { return p.a + p.b; }
+
+static void test_struct_type_changed(void) {
+  /* The same ffi_type (same address), its elements changed in place and size reset: libffi
+     lays it out again, and the call follows the new layout. */
+  ffi_type *elems[] = {&ffi_type_sint, &ffi_type_sint, NULL};
+  ffi_type t = {0, 0, FFI_TYPE_STRUCT, elems};
+  ffi_cif cif;
+  ffi_type *args[] = {&t};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_sint, args) == FFI_OK);
+  CHECK(t.size == 8 && t.alignment == 4);
+  struct pair p = {2, 5};
+  ffi_arg r = 0;
+  ffi_call(&cif, FFI_FN(sum_pair), &r, (void *[]){&p});
+  CHECK((int)r == 7);
+  for (int round = 0; round < 3; ++round) {
+    elems[0] = &ffi_type_double;
+    elems[1] = &ffi_type_double;
+    t.size = 0;
+    t.alignment = 0;
+    CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_double, args) == FFI_OK);
+    CHECK(t.size == 16 && t.alignment == 8);
+    struct two_doubles d = {1.5, 2.25};
+    double dr = 0;
+    ffi_call(&cif, FFI_FN(sum_two_doubles), &dr, (void *[]){&d});
+    CHECK(dr == 3.75);
+    /* and back, through a new elements array at the same ffi_type */
+    ffi_type *ints[] = {&ffi_type_sint, &ffi_type_sint, NULL};
+    t.elements = ints;
+    t.size = 0;
+    t.alignment = 0;
+    CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_sint, args) == FFI_OK);
+    CHECK(t.size == 8);
+    r = 0;
+    ffi_call(&cif, FFI_FN(sum_pair), &r, (void *[]){&p});
+    CHECK((int)r == 7);
+    t.elements = elems;
+  }
+}
+
 int main(int argc, char **argv) {
   /* with an argument: the directory the libffi.so.8 in this process must come from */
   if (argc > 1 && !libffi_loaded_from(argv[1])) return 1;
@@ -433,6 +523,8 @@ int main(int argc, char **argv) {
   test_layout();
   test_errors();
   test_calls();
+  test_widening();
+  test_struct_type_changed();
   test_closures();
   test_raw();
   test_threads_and_fork();

@@ -238,6 +238,27 @@ static void test_closure_memory(void) {
   CHECK(ok);
 }
 
+/* A struct that uses another twice, 60 levels deep (2^60 members when expanded): prep
+   finishes at once, refusing it at tramp's node limit, and one 12 levels deep (4,096) is
+   accepted. The face translates each distinct ffi_type once per prep. */
+static void test_shared_members(void) {
+  static ffi_type levels[60];
+  static ffi_type *elems[60][3];
+  for (int depth = 12; depth <= 60; depth += 48) {
+    for (int i = 0; i < depth; ++i) {
+      ffi_type *next = i + 1 < depth ? &levels[i + 1] : &ffi_type_sint8;
+      elems[i][0] = next;
+      elems[i][1] = next;
+      elems[i][2] = NULL;
+      levels[i] = (ffi_type){0, 0, FFI_TYPE_STRUCT, elems[i]};
+    }
+    ffi_cif cif;
+    const ffi_status s = ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_void, (ffi_type *[]){&levels[0]});
+    if (depth == 12) CHECK(s == FFI_OK && levels[0].size == 4096);
+    else CHECK(s == FFI_BAD_TYPEDEF);
+  }
+}
+
 int main(void) {
   test_versions();
   test_plans_and_int128();
@@ -245,6 +266,7 @@ int main(void) {
   test_declared_layouts();
   test_refusals();
   test_closure_memory();
+  test_shared_members();
   if (failures) {
     fprintf(stderr, "%d checks failed\n", failures);
     return 1;
