@@ -645,7 +645,7 @@ double ffi_prep_cif_ns(const Timing& t) {
 
 struct SetupResult {
   std::string what;
-  double tramp_ns = 0, libffi_ns = 0;  // 0: not measured
+  double tramp_ns = 0, face_ns = 0, libffi_ns = 0;  // 0: not measured
 };
 
 struct CodeBytes {
@@ -716,10 +716,11 @@ void print_results(const MatrixResults& r) {
   print_table("callback", r.callbacks, kCallbackEngineNames, kCallbackEngines,
               {{kCbClosure, kCbThunk, "libffi / tramp"}, {kCbClosure, kCbFace, "libffi / libffi face"}});
   if (!face_libffi()) std::printf("\nlibffi face: not loaded (%s)\n", face_libffi().error.c_str());
-  std::printf("\n| setup | tramp ns | libffi ns |\n|---|---:|---:|\n");
+  std::printf("\n| setup | tramp ns | libffi face ns | libffi ns |\n|---|---:|---:|---:|\n");
   auto ns = [](double v) { return v > 0 ? std::to_string(static_cast<long>(v + 0.5)) : std::string("-"); };
   for (const SetupResult& s : r.setup)
-    std::printf("| %s | %s | %s |\n", s.what.c_str(), ns(s.tramp_ns).c_str(), ns(s.libffi_ns).c_str());
+    std::printf("| %s | %s | %s | %s |\n", s.what.c_str(), ns(s.tramp_ns).c_str(), ns(s.face_ns).c_str(),
+                ns(s.libffi_ns).c_str());
   std::printf("\n| code bytes | call stub | bound stub | register-return stub | callback thunk |\n"
               "|---|---:|---:|---:|---:|\n");
   auto bytes = [](std::size_t v) { return v ? std::to_string(v) : std::string("-"); };
@@ -742,6 +743,8 @@ std::string matrix_csv(const MatrixResults& r) {
   groups("callback", r.callbacks, kCallbackEngineNames, kCallbackEngines);
   for (const SetupResult& s : r.setup) {
     if (s.tramp_ns > 0) out += "setup," + csv_field(s.what) + ",\"\",\"tramp\"," + number(s.tramp_ns) + ",ns,\n";
+    if (s.face_ns > 0)
+      out += "setup," + csv_field(s.what) + ",\"\",\"libffi face\"," + number(s.face_ns) + ",ns,\n";
     if (s.libffi_ns > 0) out += "setup," + csv_field(s.what) + ",\"\",\"libffi\"," + number(s.libffi_ns) + ",ns,\n";
   }
   for (const CodeBytes& c : r.code) {
@@ -787,6 +790,7 @@ std::string matrix_json(const MatrixResults& r) {
     const SetupResult& s = r.setup[i];
     out += std::string(i ? "," : "") + "\n    {\"what\": " + json_string(s.what) +
            ", \"tramp_ns\": " + (s.tramp_ns > 0 ? number(s.tramp_ns) : "null") +
+           ", \"face_ns\": " + (s.face_ns > 0 ? number(s.face_ns) : "null") +
            ", \"libffi_ns\": " + (s.libffi_ns > 0 ? number(s.libffi_ns) : "null") + "}";
   }
   out += "\n  ],\n  \"code_bytes\": [";
@@ -941,10 +945,10 @@ int bench_matrix(const std::vector<std::string>& args) {
              {"invoker from the cache"},
              {"invoker from the cache, C API (tramp_invoker)"},
              {"callback made and freed"},
-             {"libffi face | libffi: ffi_prep_cif of a repeated int(int, int)"},
-             {"libffi face | libffi: ffi_prep_cif of a repeated double(int, double, ptr, long, float, int)"},
-             {"libffi face | libffi: ffi_prep_cif of a repeated {double, double}({double, double}, int)"},
-             {"libffi face | libffi: closure made and freed"}};
+             {"ffi_prep_cif of a repeated int(int, int)"},
+             {"ffi_prep_cif of a repeated double(int, double, ptr, long, float, int)"},
+             {"ffi_prep_cif of a repeated {double, double}({double, double}, int)"},
+             {"ffi_closure_alloc + ffi_prep_closure_loc + ffi_closure_free, int(int, int)"}};
   std::vector<SetupResult>& s = r.setup;
   jobs.emplace_back("setup: new stubs from text", [&] { s[0].tramp_ns = cold_stub_ns(true, t); });
   jobs.emplace_back("setup: new stubs from a Signature", [&] { s[1].tramp_ns = cold_stub_ns(false, t); });
@@ -994,7 +998,7 @@ int bench_matrix(const std::vector<std::string>& args) {
   ffi_type* const prep_ret[] = {&ffi_type_sint32, &ffi_type_double, &pair};
   for (int k = 0; k < 3; ++k) {
     jobs.emplace_back("setup: face prep_cif", [&, k] {
-      s[5 + k].tramp_ns = repeated_prep_cif_ns(face_libffi(), prep_args[k], prep_ret[k], t);
+      s[5 + k].face_ns = repeated_prep_cif_ns(face_libffi(), prep_args[k], prep_ret[k], t);
     });
     jobs.emplace_back("setup: libffi prep_cif", [&, k] {
       s[5 + k].libffi_ns = repeated_prep_cif_ns(debian_libffi(), prep_args[k], prep_ret[k], t);
@@ -1005,7 +1009,7 @@ int bench_matrix(const std::vector<std::string>& args) {
       const Libffi& l = which ? debian_libffi() : face_libffi();
       if (!l) return;
       const std::vector<ffi_type*> types = {&ffi_type_sint32, &ffi_type_sint32};
-      (which ? s[8].libffi_ns : s[8].tramp_ns) = time_ns(
+      (which ? s[8].libffi_ns : s[8].face_ns) = time_ns(
           [&] {
             Closure c(types, &ffi_type_sint32, f_add, FFI_DEFAULT_ABI, l);
             keep(c.code());

@@ -3,7 +3,7 @@
 # asserted (only that every number is positive). Used by the tool_bench_* tests:
 #
 #   cmake -DTOOL=path/to/tramp [-DEMULATOR="qemu-aarch64|-L|/"] -DMODE=matrix|scaling
-#         [-DWIN64=ON] [-DCOUNT=2000] -DOUT=dir -P check_bench_output.cmake
+#         [-DWIN64=ON] [-DFACE=ON] [-DCOUNT=2000] -DOUT=dir -P check_bench_output.cmake
 #
 # EMULATOR is CMAKE_CROSSCOMPILING_EMULATOR with '|' between its words.
 cmake_minimum_required(VERSION 3.20)
@@ -130,6 +130,16 @@ if(MODE STREQUAL "matrix")
              "stub for a new signature, from a Signature|tramp" "stub for a new signature, from a Signature|libffi"
              "invoker from the cache|tramp" "invoker from the cache, C API (tramp_invoker)|tramp"
              "callback made and freed|tramp" "callback made and freed|libffi")
+  if(FACE)
+    list(APPEND call_engines "libffi face")
+    list(APPEND callback_engines "libffi face closure")
+    foreach(what "ffi_prep_cif of a repeated int(int, int)"
+                 "ffi_prep_cif of a repeated double(int, double, ptr, long, float, int)"
+                 "ffi_prep_cif of a repeated {double, double}({double, double}, int)"
+                 "ffi_closure_alloc + ffi_prep_closure_loc + ffi_closure_free, int(int, int)")
+      list(APPEND setups "${what}|libffi face" "${what}|libffi")
+    endforeach()
+  endif()
   # (row, engine) pairs that do not exist: a struct return has no register-return variant.
   set(absent "call|struct {double,double} return|tramp direct")
 
