@@ -283,6 +283,10 @@ std::size_t key_hash(ffi_abi abi, unsigned nfixed, bool variadic, const Type* re
   return k.h;
 }
 
+struct Slot;
+// How ffi_call stores a result (libffi widens narrow integers to ffi_arg), then calls the stub.
+using CallFn = void (*)(const Slot&, void (*)(void), void*, void**);
+
 // One signature as the face uses it; made once per distinct (abi, types, fixed count), kept
 // for the life of the process (a cif may be used until then).
 struct Plan {
@@ -298,8 +302,9 @@ struct Plan {
     return true;
   }
 
-  // What ffi_call reads, first: the stub and how its result is stored.
+  // How ffi_call calls it (copied into the plan's Slot).
   const void* entry = nullptr;  // the register-return stub for a scalar, else the invoke stub
+  CallFn call = nullptr;
   RetKind ret_kind = RetKind::Void;
   std::size_t ret_size = 0;
   // The key.
@@ -313,14 +318,24 @@ struct Plan {
   tramp::Invoker invoker;
 };
 
-// Plan numbers (cif->flags) index a table that only grows, so readers need no lock. It is
-// zero-initialised .bss, paged in as it fills (8 bytes per distinct signature); number 0 is
-// never given out, so an unprepared (zeroed) cif finds no plan.
+// Plan numbers (cif->flags) index a table that only grows, so readers need no lock. What a
+// call needs is in the table itself: ffi_call loads the slot's function, which loads the stub.
+// The table is zero-initialised .bss, paged in as it fills (24 bytes per distinct signature);
+// number 0 is never given out, so an unprepared (zeroed) cif finds no plan.
+struct Slot {
+  std::atomic<CallFn> call{nullptr};  // stored last, with release: the slot is complete
+  const void* entry = nullptr;
+  const Plan* plan = nullptr;
+};
 constexpr std::size_t kMaxPlans = std::size_t{1} << 20;
-std::atomic<const Plan*> g_plans[kMaxPlans];
+Slot g_slots[kMaxPlans];
 
+inline const Slot* slot_at(unsigned number) noexcept {
+  return number < kMaxPlans && g_slots[number].call.load(std::memory_order_acquire) ? &g_slots[number] : nullptr;
+}
 inline const Plan* plan_at(unsigned number) noexcept {
-  return number < kMaxPlans ? g_plans[number].load(std::memory_order_acquire) : nullptr;
+  const Slot* s = slot_at(number);
+  return s ? s->plan : nullptr;
 }
 
 struct KeyHash {
@@ -376,30 +391,37 @@ Abi tramp_abi(ffi_abi abi) {
 }
 
 template <class R, class Wide>
-[[gnu::always_inline]] inline void call_register(const Plan& p, void (*fn)(void), void* rvalue, void** avalue) {
-  const R r = reinterpret_cast<R (*)(void (*)(void), void**)>(const_cast<void*>(p.entry))(fn, avalue);
+void call_register(const Slot& s, void (*fn)(void), void* rvalue, void** avalue) {
+  const R r = reinterpret_cast<R (*)(void (*)(void), void**)>(const_cast<void*>(s.entry))(fn, avalue);
   if (rvalue) *static_cast<Wide*>(rvalue) = static_cast<Wide>(r);
 }
 
-// ffi_call's work, shared with ffi_call_plan_invoke: one switch, then the stub. A void or
-// memory result tail-jumps into the invoke stub, which returns to ffi_call's caller.
-[[gnu::always_inline]] inline void call_plan(const Plan& p, void (*fn)(void), void* rvalue, void** avalue) {
-  switch (p.ret_kind) {
-    case RetKind::Void:
-    case RetKind::Memory:
-      if (!rvalue && p.ret_kind == RetKind::Memory) return call_dropping_result(p, fn, avalue);
-      return reinterpret_cast<tramp::InvokeFn>(const_cast<void*>(p.entry))(reinterpret_cast<const void*>(fn),
-                                                                              rvalue, avalue);
-    case RetKind::S8: return call_register<std::int8_t, ffi_sarg>(p, fn, rvalue, avalue);
-    case RetKind::U8: return call_register<std::uint8_t, ffi_arg>(p, fn, rvalue, avalue);
-    case RetKind::S16: return call_register<std::int16_t, ffi_sarg>(p, fn, rvalue, avalue);
-    case RetKind::U16: return call_register<std::uint16_t, ffi_arg>(p, fn, rvalue, avalue);
-    case RetKind::S32: return call_register<std::int32_t, ffi_sarg>(p, fn, rvalue, avalue);
-    case RetKind::U32: return call_register<std::uint32_t, ffi_arg>(p, fn, rvalue, avalue);
-    case RetKind::Word: return call_register<std::uint64_t, std::uint64_t>(p, fn, rvalue, avalue);
-    case RetKind::F32: return call_register<float, float>(p, fn, rvalue, avalue);
-    case RetKind::F64: return call_register<double, double>(p, fn, rvalue, avalue);
+// A void result, or one in memory: a tail jump into the invoke stub, which returns to
+// ffi_call's caller.
+void call_invoke(const Slot& s, void (*fn)(void), void* rvalue, void** avalue) {
+  reinterpret_cast<tramp::InvokeFn>(const_cast<void*>(s.entry))(reinterpret_cast<const void*>(fn), rvalue, avalue);
+}
+
+void call_memory(const Slot& s, void (*fn)(void), void* rvalue, void** avalue) {
+  if (!rvalue) return call_dropping_result(*s.plan, fn, avalue);
+  call_invoke(s, fn, rvalue, avalue);
+}
+
+CallFn call_for(RetKind k) {
+  switch (k) {
+    case RetKind::Void: return &call_invoke;
+    case RetKind::Memory: return &call_memory;
+    case RetKind::S8: return &call_register<std::int8_t, ffi_sarg>;
+    case RetKind::U8: return &call_register<std::uint8_t, ffi_arg>;
+    case RetKind::S16: return &call_register<std::int16_t, ffi_sarg>;
+    case RetKind::U16: return &call_register<std::uint16_t, ffi_arg>;
+    case RetKind::S32: return &call_register<std::int32_t, ffi_sarg>;
+    case RetKind::U32: return &call_register<std::uint32_t, ffi_arg>;
+    case RetKind::Word: return &call_register<std::uint64_t, std::uint64_t>;
+    case RetKind::F32: return &call_register<float, float>;
+    case RetKind::F64: return &call_register<double, double>;
   }
+  return nullptr;
 }
 
 RetKind integer_kind(const Type* r) {
@@ -433,6 +455,7 @@ void choose_call(Plan& p) {
     p.entry = reinterpret_cast<const void*>(p.invoker.entry());
   else
     p.entry = p.invoker.direct_entry(p.ret_kind == RetKind::F32 || p.ret_kind == RetKind::F64, r->size());
+  p.call = call_for(p.ret_kind);
 }
 
 // The plan for a key, made on first use. Throws Refused.
@@ -466,7 +489,10 @@ unsigned plan_number(std::unique_ptr<Plan> key) {
   if (number >= kMaxPlans) throw Refused{FFI_BAD_TYPEDEF};
   const Plan* p = key.release();
   // The slot is written before the number is published (through the cif) to any reader.
-  g_plans[number].store(p, std::memory_order_release);
+  Slot& slot = g_slots[number];
+  slot.entry = p->entry;
+  slot.plan = p;
+  slot.call.store(p->call, std::memory_order_release);
   reg.count = number;
   reg.numbers.emplace(p, number);
   return number;
@@ -541,10 +567,14 @@ ffi_status prep(ffi_cif* cif, ffi_abi abi, bool variadic, unsigned nfixed, unsig
   std::abort();
 }
 
-inline const Plan& plan_of(const ffi_cif* cif, const char* who) {
-  const Plan* p = cif ? plan_at(cif->flags) : nullptr;
-  if (__builtin_expect(!p, 0)) unprepared(who);
-  return *p;
+inline const Slot& slot_of(const ffi_cif* cif, const char* who) {
+  const Slot* s = cif ? slot_at(cif->flags) : nullptr;
+  if (__builtin_expect(!s, 0)) unprepared(who);
+  return *s;
+}
+
+inline void call_slot(const Slot& s, void (*fn)(void), void* rvalue, void** avalue) {
+  s.call.load(std::memory_order_relaxed)(s, fn, rvalue, avalue);
 }
 
 // ---- Raw arguments ----------------------------------------------------------------------
@@ -751,7 +781,7 @@ ffi_status prep_closure(Closure* closure, ffi_cif* cif, Fun fun, void* user_data
 }  // namespace
 
 struct ffi_call_plan {
-  const Plan* plan;
+  const Slot* slot;
 };
 
 extern "C" {
@@ -771,7 +801,7 @@ ffi_status ffi_prep_cif_var(ffi_cif* cif, ffi_abi abi, unsigned int nfixedargs, 
 }
 
 void ffi_call(ffi_cif* cif, void (*fn)(void), void* rvalue, void** avalue) {
-  call_plan(plan_of(cif, "ffi_call"), fn, rvalue, avalue);
+  call_slot(slot_of(cif, "ffi_call"), fn, rvalue, avalue);
 }
 
 ffi_status ffi_get_struct_offsets(ffi_abi abi, ffi_type* struct_type, size_t* offsets) {
@@ -792,14 +822,14 @@ ffi_status ffi_get_struct_offsets(ffi_abi abi, ffi_type* struct_type, size_t* of
 }
 
 ffi_call_plan* ffi_call_plan_alloc(ffi_cif* cif) {
-  const Plan* p = cif ? plan_at(cif->flags) : nullptr;
-  if (!p) return nullptr;
-  return new (std::nothrow) ffi_call_plan{p};
+  const Slot* s = cif ? slot_at(cif->flags) : nullptr;
+  if (!s) return nullptr;
+  return new (std::nothrow) ffi_call_plan{s};
 }
 
 void ffi_call_plan_invoke(ffi_call_plan* plan, void (*fn)(void), void* rvalue, void** avalue) {
   if (!plan) misuse("ffi_call_plan_invoke: the plan is NULL");
-  call_plan(*plan->plan, fn, rvalue, avalue);
+  call_slot(*plan->slot, fn, rvalue, avalue);
 }
 
 void ffi_call_plan_free(ffi_call_plan* plan) { delete plan; }
