@@ -193,6 +193,22 @@ void remember_struct(ffi_type* t, const Type* type, const std::vector<tramp::Fie
   for (std::size_t i = 0; i < fields.size(); ++i) slot.members[i] = fields[i].type;
 }
 
+// A struct whose given size is larger than its members make: libffi lays out only structs of
+// size 0 and passes others by the size they give. CPython's ctypes describes an array member
+// of a struct larger than 16 bytes as one pointer so. Every ABI here passes a struct over 16
+// bytes in memory or by reference whatever its members (psABI 3.2.3 rule 5(c), Win64 by size,
+// AAPCS64 B.4 when no HFA), so the members are kept and the rest becomes bytes. Smaller ones
+// would be classified by their members and stay refused.
+const Type* presized_struct(const ffi_type* t, const Type* natural, std::vector<tramp::FieldSpec> fields) {
+  if (t->size <= 16 || t->size <= natural->size() || t->alignment < natural->align()) return nullptr;
+  const auto& last = natural->fields().back();
+  fields.push_back({Type::array(Type::u8(), t->size - (last.offset + last.type->size()))});
+  tramp::RecordOptions options;
+  options.align = t->alignment;
+  const Type* made = Type::struct_(fields, options);
+  return made->size() == t->size && made->align() == t->alignment ? made : nullptr;
+}
+
 // The tramp Type of a struct ffi_type, translated from its members.
 const Type* translate_struct(ffi_type* t, std::size_t depth) {
   std::vector<tramp::FieldSpec> fields;
@@ -223,6 +239,7 @@ const Type* translate_struct(ffi_type* t, std::size_t depth) {
       const Type* as_union = Type::union_(fields);
       if (as_union->size() == t->size && as_union->align() == t->alignment) made = as_union;
     }
+    if (!made) made = presized_struct(t, natural, fields);
     if (made) {
       remember_struct(t, made, fields);
       return made;

@@ -473,6 +473,33 @@ static void test_widening(void) {
   }
 }
 
+/* ---- a struct whose given size is larger than its members make ---- */
+/* CPython's ctypes describes an array member of a struct over 16 bytes as one pointer and
+   gives the struct its real size; libffi passes it by that size. */
+struct five_longs { long x[5]; };
+static long sum_five(struct five_longs b, int k) { return (b.x[0] + b.x[1] + b.x[2] + b.x[3] + b.x[4]) * k; }
+static struct five_longs shift_five(struct five_longs b) {
+  for (int i = 0; i < 5; ++i) b.x[i] += 100;
+  return b;
+}
+
+static void test_presized_struct(void) {
+  ffi_type *el[] = {&ffi_type_pointer, NULL};
+  ffi_type big = {sizeof(struct five_longs), 8, FFI_TYPE_STRUCT, el};
+  ffi_cif cif;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_slong, (ffi_type *[]){&big, &ffi_type_sint}) == FFI_OK);
+  struct five_longs b = {{1, 2, 3, 4, 5}};
+  int k = 10;
+  ffi_arg r = 0;
+  ffi_call(&cif, FFI_FN(sum_five), &r, (void *[]){&b, &k});
+  CHECK((long)r == 150);
+  CHECK(big.size == sizeof(struct five_longs)); /* left as given */
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &big, (ffi_type *[]){&big}) == FFI_OK);
+  struct five_longs out = {{0}};
+  ffi_call(&cif, FFI_FN(shift_five), &out, (void *[]){&b});
+  CHECK(out.x[0] == 101 && out.x[4] == 105);
+}
+
 /* ---- a struct ffi_type changed after it was prepared ---- */
 struct two_doubles { double a, b; };
 static double sum_two_doubles(struct two_doubles t) { return t.a + t.b; }
@@ -525,6 +552,7 @@ int main(int argc, char **argv) {
   test_calls();
   test_widening();
   test_struct_type_changed();
+  test_presized_struct();
   test_closures();
   test_raw();
   test_threads_and_fork();
