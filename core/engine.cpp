@@ -1,6 +1,9 @@
 #include "tramp/engine.hpp"
 
 #include <atomic>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -31,23 +34,68 @@ struct CallableBox {
   std::size_t ret_size = 0;
 };
 
+// The data of one entry point from the engine's pool: what its veneer jumps to, and for a
+// callback the handler and user that the signature's thunk reads (jit/emitter.hpp).
+struct EntryData {
+  const void* target = nullptr;  // the veneer's slot, read and written atomically
+  const void* handler = nullptr;
+  void* user = nullptr;
+  const void* code = nullptr;  // the veneer
+};
+static_assert(offsetof(EntryData, handler) == jit::kCallbackHandlerOffset &&
+              offsetof(EntryData, user) == jit::kCallbackUserOffset);
+
+// A signature's callback thunk, shared by its callbacks.
+struct ThunkInfo {
+  const void* code = nullptr;
+  std::size_t code_size = 0;
+};
+
 // The cache's lock is held across fork() (a child must not inherit it taken by a thread that
 // does not exist there), and never while the arena's lock is taken. It is a plain mutex: a
 // write-locked pthread rwlock can be released only by the thread id that took it, and the
 // child's one thread has a new id.
 struct EngineState : std::enable_shared_from_this<EngineState>, private jit::ForkParticipant {
   jit::CodeArena arena;
-  mutable std::mutex mu;
+  mutable std::mutex mu;  // stubs and thunks
   std::unordered_map<Signature, std::unique_ptr<StubInfo>> stubs;
+  std::unordered_map<Signature, ThunkInfo> thunks;
+  // The pool of entry points (callbacks and veneers): blocks of veneers installed at once,
+  // each with its data; a free one is taken and given back under `entries_mu`.
+  std::mutex entries_mu;
+  std::vector<EntryData*> free_entries;
+  std::vector<std::unique_ptr<EntryData[]>> entry_blocks;
+  std::vector<const void*> entry_block_code;
+
+  // Never the same for two engines, even at one address: the per-thread memo of thunk_for
+  // trusts a remembered thunk only for the engine it came from.
+  const std::uint64_t serial = next_serial();
 
   EngineState() { enroll(); }
-  void fork_prepare() override { mu.lock(); }
-  void fork_parent() override { mu.unlock(); }
-  void fork_child() override { mu.unlock(); }
+  static std::uint64_t next_serial() {
+    static std::atomic<std::uint64_t> n{0};
+    return ++n;
+  }
+  void fork_prepare() override {
+    mu.lock();
+    entries_mu.lock();
+  }
+  void fork_parent() override {
+    entries_mu.unlock();
+    mu.unlock();
+  }
+  void fork_child() override {
+    entries_mu.unlock();
+    mu.unlock();
+  }
 
   BoundCall make_bound(const abi::CallPlan& plan, const void* fn);
-  Callback make_callback(const Signature& sig, Handler handler, void* user,
-                         std::unique_ptr<CallableBox> box);
+  // `self` is the engine's own shared_ptr (a copy is cheaper than shared_from_this()).
+  static Callback make_callback(const std::shared_ptr<EngineState>& self, const Signature& sig, Handler handler,
+                                void* user, std::unique_ptr<CallableBox> box);
+  const ThunkInfo& thunk_for(const Signature& sig);
+  EntryData* take_entry(const void* target, const void* handler, void* user);
+  void release_entry(EntryData* entry) noexcept;
 
   const void* direct_code(const StubInfo& info);
 
@@ -57,6 +105,8 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
       arena.free(info->code);
       arena.free(info->direct.load());
     }
+    for (auto& [sig, thunk] : thunks) arena.free(thunk.code);
+    for (const void* code : entry_block_code) arena.free(code);
   }
 };
 
@@ -164,6 +214,7 @@ Callback::Callback() noexcept = default;
 Callback::Callback(Callback&& o) noexcept
     : code_(std::exchange(o.code_, nullptr)),
       code_size_(std::exchange(o.code_size_, 0)),
+      entry_(std::exchange(o.entry_, nullptr)),
       owner_(std::move(o.owner_)),
       box_(std::move(o.box_)) {}
 
@@ -172,6 +223,7 @@ Callback& Callback::operator=(Callback&& o) noexcept {
     Callback dead(std::move(*this));
     code_ = std::exchange(o.code_, nullptr);
     code_size_ = std::exchange(o.code_size_, 0);
+    entry_ = std::exchange(o.entry_, nullptr);
     owner_ = std::move(o.owner_);
     box_ = std::move(o.box_);
   }
@@ -179,24 +231,108 @@ Callback& Callback::operator=(Callback&& o) noexcept {
 }
 
 Callback::~Callback() {
-  if (code_ && owner_) owner_->arena.free(code_);
+  if (entry_ && owner_) owner_->release_entry(entry_);
 }
 
-Callback detail::EngineState::make_callback(const Signature& sig, Handler handler, void* user,
-                                            std::unique_ptr<CallableBox> box) {
+namespace {
+// What a released entry point jumps to until it is handed out again.
+[[noreturn]] void released_entry_called() {
+  std::fputs("tramp: a Callback or Veneer was called after it was destroyed\n", stderr);
+  std::abort();
+}
+const void* released_entry_target() { return reinterpret_cast<const void*>(&released_entry_called); }
+
+// Entry points per block: one 4 KiB page of veneers.
+constexpr std::size_t kEntriesPerBlock = 4096 / jit::kVeneerStride;
+}  // namespace
+
+detail::EntryData* detail::EngineState::take_entry(const void* target, const void* handler, void* user) {
+  EntryData* e = nullptr;
+  {
+    std::lock_guard lock(entries_mu);
+    if (free_entries.empty()) {
+      auto block = std::make_unique<EntryData[]>(kEntriesPerBlock);
+      std::vector<const void*> slots(kEntriesPerBlock);
+      for (std::size_t i = 0; i < kEntriesPerBlock; ++i) {
+        block[i].target = released_entry_target();
+        slots[i] = &block[i].target;
+      }
+      const auto* code =
+          static_cast<const std::uint8_t*>(arena.install(jit::emit_veneers(abi::arch_of(host_abi()), slots)));
+      entry_block_code.push_back(code);
+      free_entries.reserve(free_entries.size() + kEntriesPerBlock);
+      for (std::size_t i = kEntriesPerBlock; i-- > 0;) {
+        block[i].code = code + i * jit::kVeneerStride;
+        free_entries.push_back(&block[i]);
+      }
+      entry_blocks.push_back(std::move(block));
+    }
+    e = free_entries.back();
+    free_entries.pop_back();
+  }
+  e->handler = handler;
+  e->user = user;
+  // The target last, with release: a thread that calls the veneer and reaches the thunk
+  // finds the handler and user written.
+  std::atomic_ref<const void*>(e->target).store(target, std::memory_order_release);
+  return e;
+}
+
+void detail::EngineState::release_entry(EntryData* e) noexcept {
+  std::atomic_ref<const void*>(e->target).store(released_entry_target(), std::memory_order_release);
+  e->handler = nullptr;
+  e->user = nullptr;
+  std::lock_guard lock(entries_mu);
+  free_entries.push_back(e);  // reserved when its block was made: cannot throw
+}
+
+namespace {
+// The thunk this thread asked its engine for last: a program that makes callbacks of one
+// signature in a loop finds it without the engine's lock and hash.
+struct RecentThunk {
+  std::uint64_t engine_serial = 0;
+  const Signature* sig = nullptr;  // the engine's key: stable until the engine goes
+  const detail::ThunkInfo* thunk = nullptr;
+};
+thread_local RecentThunk t_recent_thunk;
+}  // namespace
+
+const detail::ThunkInfo& detail::EngineState::thunk_for(const Signature& sig) {
+  RecentThunk& recent = t_recent_thunk;
+  if (recent.engine_serial == serial && *recent.sig == sig) return *recent.thunk;
+  {
+    std::lock_guard lock(mu);
+    auto it = thunks.find(sig);
+    if (it != thunks.end()) {
+      recent = {serial, &it->first, &it->second};
+      return it->second;
+    }
+  }
+  // Classified and emitted outside the lock; a racing thread's duplicate is freed.
+  std::vector<std::uint8_t> code = jit::emit_callback_thunk(plan_for(sig));
+  ThunkInfo made{arena.install(code), code.size()};
+  std::lock_guard lock(mu);
+  auto [it, inserted] = thunks.try_emplace(sig, made);
+  if (!inserted) arena.free(made.code);
+  recent = {serial, &it->first, &it->second};
+  return it->second;
+}
+
+Callback detail::EngineState::make_callback(const std::shared_ptr<EngineState>& self, const Signature& sig,
+                                            Handler handler, void* user, std::unique_ptr<CallableBox> box) {
   if (!handler) throw Error(ErrorCode::InvalidType, "callback(): the handler is null");
-  abi::CallPlan plan = plan_for(sig);
-  std::vector<std::uint8_t> code = jit::emit_callback_thunk(plan, reinterpret_cast<const void*>(handler), user);
+  const ThunkInfo& thunk = self->thunk_for(sig);
   Callback cb;
-  cb.code_ = arena.install(code);
-  cb.code_size_ = code.size();
-  cb.owner_ = shared_from_this();
+  cb.entry_ = self->take_entry(thunk.code, reinterpret_cast<const void*>(handler), user);
+  cb.code_ = cb.entry_->code;
+  cb.code_size_ = thunk.code_size;
+  cb.owner_ = self;
   cb.box_ = std::move(box);
   return cb;
 }
 
 Callback Engine::callback(const Signature& sig, Handler handler, void* user) {
-  return state_->make_callback(sig, handler, user, nullptr);
+  return detail::EngineState::make_callback(state_, sig, handler, user, nullptr);
 }
 
 Callback Engine::callback(const Signature& sig, CallableHandler handler) {
@@ -205,7 +341,7 @@ Callback Engine::callback(const Signature& sig, CallableHandler handler) {
   box->fn = std::move(handler);
   box->ret_size = sig.ret()->size();
   void* user = box.get();
-  return state_->make_callback(sig, &run_callable, user, std::move(box));
+  return detail::EngineState::make_callback(state_, sig, &run_callable, user, std::move(box));
 }
 
 Veneer::Veneer() noexcept = default;
@@ -213,7 +349,7 @@ Veneer::Veneer() noexcept = default;
 Veneer::Veneer(Veneer&& o) noexcept
     : code_(std::exchange(o.code_, nullptr)),
       code_size_(std::exchange(o.code_size_, 0)),
-      slot_(std::move(o.slot_)),
+      entry_(std::exchange(o.entry_, nullptr)),
       owner_(std::move(o.owner_)) {}
 
 Veneer& Veneer::operator=(Veneer&& o) noexcept {
@@ -221,30 +357,31 @@ Veneer& Veneer::operator=(Veneer&& o) noexcept {
     Veneer dead(std::move(*this));
     code_ = std::exchange(o.code_, nullptr);
     code_size_ = std::exchange(o.code_size_, 0);
-    slot_ = std::move(o.slot_);
+    entry_ = std::exchange(o.entry_, nullptr);
     owner_ = std::move(o.owner_);
   }
   return *this;
 }
 
 Veneer::~Veneer() {
-  if (code_ && owner_) owner_->arena.free(code_);
+  if (entry_ && owner_) owner_->release_entry(entry_);
 }
 
-const void* Veneer::target() const noexcept { return slot_ ? slot_->load(std::memory_order_acquire) : nullptr; }
+const void* Veneer::target() const noexcept {
+  return entry_ ? std::atomic_ref<const void*>(entry_->target).load(std::memory_order_acquire) : nullptr;
+}
 
 void Veneer::retarget(const void* target) noexcept {
-  if (slot_) slot_->store(target, std::memory_order_release);
+  if (entry_) std::atomic_ref<const void*>(entry_->target).store(target, std::memory_order_release);
 }
 
 Veneer Engine::veneer(const void* target) {
-  static_assert(sizeof(std::atomic<const void*>) == 8 && std::atomic<const void*>::is_always_lock_free,
+  static_assert(std::atomic_ref<const void*>::is_always_lock_free,
                 "the veneer's code reads its slot as one plain 8-byte word");
   Veneer v;
-  v.slot_ = std::make_unique<std::atomic<const void*>>(target);
-  std::vector<std::uint8_t> code = veneer_code(v.slot_.get());
-  v.code_ = state_->arena.install(code);
-  v.code_size_ = code.size();
+  v.entry_ = state_->take_entry(target, nullptr, nullptr);
+  v.code_ = v.entry_->code;
+  v.code_size_ = jit::kVeneerStride;
   v.owner_ = state_;
   return v;
 }
@@ -309,7 +446,7 @@ std::vector<std::uint8_t> veneer_code(const void* slot) {
   return jit::emit_veneer(abi::arch_of(host_abi()), slot);
 }
 
-std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn, const void* user) {
+std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn, const void* /*user*/) {
   auto plan = abi::classify(sig);
   if (!plan) throw plan.error();
   switch (kind) {
@@ -321,7 +458,7 @@ std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, cons
     case CodeKind::RegisterReturn:
       return jit::emit_register_return_stub(plan.value());
     case CodeKind::Callback:
-      return jit::emit_callback_thunk(plan.value(), fn, user);
+      return jit::emit_callback_thunk(plan.value());
   }
   throw Error(ErrorCode::Unsupported, "unknown code kind");
 }

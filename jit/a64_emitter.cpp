@@ -54,6 +54,7 @@ const GpX kArgs = a64::x9;
 const GpX kArg = a64::x10;
 const GpX kValue = a64::x11;
 const GpX kAddr = a64::x17;
+const GpX kVeneerData = a64::x17;  // where a veneer leaves its slot's address
 
 std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / a * a; }
 
@@ -405,7 +406,7 @@ std::vector<std::uint8_t> emit_a64_call_stub(const CallPlan& plan, const void* b
   return s.finish();
 }
 
-std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handler, const void* user) {
+std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan) {
   A64Stub s;
   auto& a = s.a;
   const std::size_t n = plan.args.size();
@@ -425,6 +426,8 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
   const bool keep_sret = sret && plan.capture_errno;
   const std::uint32_t sret_at = at;
   if (keep_sret) at += 8;
+  const std::uint32_t data_at = at;  // the callback's data (x17 on entry)
+  at += 8;
   // Registers this ABI's callers expect preserved that the host handler may clobber.
   const std::uint32_t save_gprs = plan.callee_saved_gprs & ~abi::a64::kCalleeSavedGprs;
   const std::uint32_t save_vecs = plan.callee_saved_vecs & ~abi::a64::kCalleeSavedVecs;
@@ -435,6 +438,10 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
   const std::uint32_t caller_args = frame;
 
   a.hint(kBtiC);
+  // The callback's data address (x17, IP1, from the veneer) moves to x9 before the frame is
+  // made: a large frame is probed through x17.
+  const GpX data = a64::x9;
+  a.mov(data, kVeneerData);
   s.grow_stack(frame);
   if (record_at <= 504) {
     a.stp(a64::x29, a64::x30, a64::ptr(a64::sp, static_cast<std::int32_t>(record_at)));
@@ -443,6 +450,7 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
     a.stp(a64::x29, a64::x30, a64::ptr(kAddr));
   }
   s.add_offset(a64::x29, a64::sp, record_at);
+  s.store_word(data, a64::sp, data_at, 8);
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t o = saved_at;
     for (std::uint8_t r = 0; r < 32; ++r) {
@@ -496,8 +504,9 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan, const void* handl
   else if (sret) a.mov(a64::x0, GpX(plan.ret.sret_loc.reg));
   else s.add_offset(a64::x0, a64::sp, ret_at);
   s.add_offset(a64::x1, a64::sp, args_at);
-  s.mov_imm(a64::x2, reinterpret_cast<std::uint64_t>(user));
-  s.mov_imm(kFn, reinterpret_cast<std::uint64_t>(handler));
+  s.load_word(data, a64::sp, data_at, 8, Ext::None);
+  s.load_word(a64::x2, data, kCallbackUserOffset, 8, Ext::None);
+  s.load_word(kFn, data, kCallbackHandlerOffset, 8, Ext::None);
   a.blr(kFn);
   // The result is still in the frame: errno for the native caller comes from the slot.
   if (plan.capture_errno) s.call_errno_helper(tramp_detail_restore_errno);
@@ -531,9 +540,9 @@ std::vector<std::uint8_t> emit_a64_veneer(const void* slot) {
   // 24 bytes, the slot's address a literal at offset 16: fits libffi's FFI_TRAMPOLINE_SIZE.
   asmjit::Label literal = a.newLabel();
   a.hint(kBtiC);
-  a.ldr(kFn, a64::ptr(literal));
-  a.ldr(kFn, a64::ptr(kFn));
-  a.br(kFn);  // x16 (IP0): lands on the target's `bti c`
+  a.ldr(kVeneerData, a64::ptr(literal));
+  a.ldr(kFn, a64::ptr(kVeneerData));
+  a.br(kFn);  // x16 (IP0): lands on the target's `bti c`; x17 (IP1) keeps the slot's address
   a.bind(literal);
   a.embedUInt64(reinterpret_cast<std::uint64_t>(slot));
   return s.finish();

@@ -1,5 +1,7 @@
 #include "jit/emitter.hpp"
 
+#include <algorithm>
+
 namespace tramp::jit {
 
 ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan) {
@@ -42,13 +44,12 @@ std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan) {
   throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
 }
 
-std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const void* handler,
-                                              const void* user) {
+std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan) {
   switch (plan.arch) {
     case abi::Arch::X64:
-      return emit_x64_thunk(plan, handler, user);
+      return emit_x64_thunk(plan);
     case abi::Arch::A64:
-      return emit_a64_thunk(plan, handler, user);
+      return emit_a64_thunk(plan);
   }
   throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
 }
@@ -61,6 +62,19 @@ std::vector<std::uint8_t> emit_veneer(abi::Arch arch, const void* slot) {
       return emit_a64_veneer(slot);
   }
   throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
+}
+
+std::vector<std::uint8_t> emit_veneers(abi::Arch arch, const std::vector<const void*>& slots) {
+  // The padding is never reached (each veneer ends in a jump): int3 on x86-64, and on
+  // AArch64 zero words, which are permanently undefined (UDF #0).
+  const std::uint8_t pad = arch == abi::Arch::X64 ? 0xCC : 0x00;
+  std::vector<std::uint8_t> out(slots.size() * kVeneerStride, pad);
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const std::vector<std::uint8_t> one = emit_veneer(arch, slots[i]);
+    if (one.size() > kVeneerStride) throw Error(ErrorCode::Jit, "a veneer is larger than its stride");
+    std::copy(one.begin(), one.end(), out.begin() + static_cast<std::ptrdiff_t>(i * kVeneerStride));
+  }
+  return out;
 }
 
 }  // namespace tramp::jit

@@ -21,11 +21,17 @@ std::vector<std::uint8_t> emit_call_stub(const abi::CallPlan& plan, const void* 
 // bytes in the first integer or vector return register (Error(Unsupported) otherwise).
 std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan);
 
+// A callback's data: a veneer slot holding the thunk's address, then the handler and its
+// user pointer. Every callback of a signature runs the same thunk, entered through the
+// callback's own veneer, which leaves the data's address in kVeneerData's register.
+constexpr std::uint32_t kCallbackHandlerOffset = 8;
+constexpr std::uint32_t kCallbackUserOffset = 16;
+
 // A callback thunk: a native function with the plan's signature that gathers its arguments
 // into an array of pointers and calls `handler(void* ret, void* const* args, void* user)`
-// (host convention), then returns what the handler wrote to `ret`.
-std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan, const void* handler,
-                                              const void* user);
+// (host convention), handler and user read from the callback's data, then returns what the
+// handler wrote to `ret`. One per signature, shared by all its callbacks.
+std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan);
 
 // The argument part of a callback thunk's frame, the same for every architecture: the void*
 // array handed to the handler at offset 0 (8 bytes per argument), then one slot per argument
@@ -49,20 +55,24 @@ constexpr std::uint32_t kStackProbeInterval = 4096;
 // A veneer (AAPCS64 5.3.1.1's word for a linker's branch island): code that jumps to the
 // address held in the 8-byte data word at `slot`, read on every call, so the target changes
 // with a data store and no code is rewritten. It makes no frame and touches no register a
-// call passes anything in (r11 on x86-64, IP0 = x16 on AArch64), so a call of any signature
-// arrives at the target as it left the caller.
+// call passes anything in (r11 on x86-64, IP0 = x16 and IP1 = x17 on AArch64), so a call of
+// any signature arrives at the target as it left the caller, with the slot's address in r11
+// (x86-64) or x17 (AArch64): a callback thunk finds its data there.
 std::vector<std::uint8_t> emit_veneer(abi::Arch arch, const void* slot);
+
+// Veneers for `slots`, one every kVeneerStride bytes (the rest of each stride is a trap), so
+// that a block of them is installed with one write.
+constexpr std::size_t kVeneerStride = 32;
+std::vector<std::uint8_t> emit_veneers(abi::Arch arch, const std::vector<const void*>& slots);
 
 std::vector<std::uint8_t> emit_x64_veneer(const void* slot);
 std::vector<std::uint8_t> emit_a64_veneer(const void* slot);
 
 std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
                                              bool register_return = false);
-std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan, const void* handler,
-                                         const void* user);
+std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan);
 std::vector<std::uint8_t> emit_a64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
                                              bool register_return = false);
-std::vector<std::uint8_t> emit_a64_thunk(const abi::CallPlan& plan, const void* handler,
-                                         const void* user);
+std::vector<std::uint8_t> emit_a64_thunk(const abi::CallPlan& plan);
 
 }  // namespace tramp::jit

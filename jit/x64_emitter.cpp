@@ -410,9 +410,10 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
 //   [rsp + slot_i]             argument i reassembled from its register pieces
 //   [rsp + ret_at]             the return buffer for a direct return
 //   [rsp + sret_at]            the caller's sret pointer, handed to the handler and echoed
+//   [rsp + data_at]            the callback's data (r11 on entry: its veneer's slot address)
 //   [rsp + frame + 8 + off]    the caller's stack arguments (above the return address)
 namespace tramp::jit {
-std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handler, const void* user) {
+std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   using namespace Xbyak::util;
   std::vector<std::uint8_t> buffer(capacity_for(plan) + 64);
   X64Stub a(buffer.size(), buffer.data());
@@ -432,6 +433,8 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
   const std::uint32_t sret_at = at;
   if (sret) at += 8;
+  const std::uint32_t data_at = at;
+  at += 8;
   // Registers this ABI's callers expect preserved that the handler, a host (SysV) function,
   // may clobber: saved around the handler call (Win64: rdi, rsi, xmm6-xmm15).
   const std::uint32_t save_gprs = plan.callee_saved_gprs & ~abi::x64::kSysVCalleeSavedGprs;
@@ -445,6 +448,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
 
   a.endbr64();
   a.grow_stack(frame, rax);  // rax carries no argument (at most %al's count, unused here)
+  a.mov(qword[rsp + data_at], r11);
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t g = gprs_at, v = vecs_at;
     for (int r = 0; r < 16; ++r) {
@@ -498,9 +502,9 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan, const void* handl
   if (sret) a.mov(rdi, qword[rsp + sret_at]);
   else a.lea(rdi, ptr[rsp + ret_at]);
   a.lea(rsi, ptr[rsp + args_at]);
-  a.mov(rdx, reinterpret_cast<std::uint64_t>(user));
-  a.mov(rax, reinterpret_cast<std::uint64_t>(handler));
-  a.call(rax);
+  a.mov(rax, qword[rsp + data_at]);
+  a.mov(rdx, qword[rax + kCallbackUserOffset]);
+  a.call(qword[rax + kCallbackHandlerOffset]);
   // The result is still in the frame: errno for the native caller comes from the slot.
   if (plan.capture_errno) call_errno_helper(a, tramp_detail_restore_errno);
   for_saved([&](const Reg64& r, std::uint32_t o) { a.mov(r, qword[rsp + o]); },

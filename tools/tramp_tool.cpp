@@ -83,11 +83,11 @@ const char* const kPlanHelp =
 
 const char* const kDisasmHelp =
     "usage: tramp disasm DECL [--abi NAME] [--callback | --bound | --direct]\n"
-    "Generates the call stub for DECL (or, with --callback, a callback thunk; with\n"
-    "--bound, a stub with its target baked in; with --direct, the register-return variant\n"
-    "of Invoker::direct) and prints it disassembled. Nothing is run:\n"
-    "the handler, user and target addresses in the code are placeholders\n"
-    "(0x1111111111111111, 0x2222222222222222, 0x3333333333333333).\n"
+    "Generates the call stub for DECL (or, with --callback, the callback thunk its\n"
+    "callbacks share, which reads handler and user from the callback's data; with --bound,\n"
+    "a stub with its target baked in; with --direct, the register-return variant of\n"
+    "Invoker::direct) and prints it disassembled. Nothing is run: the bound stub's target\n"
+    "address is a placeholder (0x3333333333333333).\n"
     "  tramp disasm 'i32(i32, i32)'\n"
     "  tramp disasm 'win64:{i64, i64, i64}(f64)' --callback\n"
     "  tramp disasm '__attribute__((ms_abi)) double f(double, int)'\n";
@@ -219,12 +219,10 @@ int cmd_disasm(const std::vector<std::string>& args) {
   if (wants_help(args)) return std::fputs(kDisasmHelp, stdout), 0;
   SigOptions o = parse_sig_options(args, true);
   tramp::Signature sig = describe(o.text, o.abi).sig;
-  const auto* handler = reinterpret_cast<const void*>(std::uintptr_t{0x1111111111111111});
-  const auto* user = reinterpret_cast<const void*>(std::uintptr_t{0x2222222222222222});
   const auto* target = reinterpret_cast<const void*>(std::uintptr_t{0x3333333333333333});
   using tramp::CodeKind;
   std::vector<std::uint8_t> code =
-      o.callback ? tramp::machine_code(sig, CodeKind::Callback, handler, user)
+      o.callback ? tramp::machine_code(sig, CodeKind::Callback)
       : o.direct ? tramp::machine_code(sig, CodeKind::RegisterReturn)
       : o.bound  ? tramp::machine_code(sig, CodeKind::Bound, target)
                  : tramp::machine_code(sig, CodeKind::Invoke);

@@ -30,6 +30,7 @@ namespace detail {
 struct EngineState;
 struct StubInfo;
 struct CallableBox;
+struct EntryData;
 }  // namespace detail
 
 // Uniform call entry: `args[i]` points at argument i in its C representation, `ret` at
@@ -109,9 +110,12 @@ class BoundCall {
   std::shared_ptr<detail::EngineState> owner_;
 };
 
-// A callback thunk: a real native function with the signature's convention that forwards
-// every call to a handler. Owns its code (destroying it frees the code) and, for the
-// callable form, the callable. Move-only. The thunk may be called from any thread.
+// A callback: a real native function with the signature's convention that forwards every
+// call to a handler. Its code() is a veneer of its own whose data holds the signature's
+// thunk (made once per signature and engine, then shared), the handler and user, so making
+// a callback writes data and emits no code. Owns its veneer (destroying the Callback hands
+// it back for reuse; a call through it after that aborts with a message until it is reused)
+// and, for the callable form, the callable. Move-only. It may be called from any thread.
 //
 // Exceptions: a raw Handler must not throw (there is no unwind information through the
 // native caller; an escaping exception terminates the process). A CallableHandler may throw:
@@ -139,6 +143,7 @@ class Callback {
   friend struct detail::EngineState;
   const void* code_ = nullptr;
   std::size_t code_size_ = 0;
+  detail::EntryData* entry_ = nullptr;  // its veneer's data: the thunk, handler and user
   std::shared_ptr<detail::EngineState> owner_;
   std::unique_ptr<detail::CallableBox> box_;
 };
@@ -169,7 +174,7 @@ class Veneer {
   friend class Engine;
   const void* code_ = nullptr;
   std::size_t code_size_ = 0;
-  std::unique_ptr<std::atomic<const void*>> slot_;
+  detail::EntryData* entry_ = nullptr;  // its slot
   std::shared_ptr<detail::EngineState> owner_;
 };
 
@@ -248,10 +253,11 @@ enum class CodeKind : std::uint8_t {
   Invoke,          // Engine::invoker's stub: void(const void* fn, void* ret, void* const* args)
   Bound,           // Engine::bind's stub, for a target at address `fn`
   RegisterReturn,  // Invoker::direct<R>()'s stub: R(const void* fn, void* const* args)
-  Callback,        // Engine::callback's thunk, calling handler `fn` with `user`
+  Callback,        // Engine::callback's thunk, shared by every callback of the signature
 };
-// The machine code of that stub or thunk (position-independent; the addresses `fn` and
-// `user` are baked in as immediates and may be any value; Bound needs a non-null `fn`).
+// The machine code of that stub or thunk (position-independent; Bound bakes the address `fn`
+// in as an immediate and needs it non-null; the others ignore `fn` and `user`: a callback's
+// handler and user are data its veneer points the thunk at).
 std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn = nullptr,
                                        const void* user = nullptr);
 

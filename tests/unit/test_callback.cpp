@@ -2,7 +2,11 @@
 // (The generated conformance suite checks every byte for random signatures.)
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <cstdint>
 #include <cstring>
@@ -286,4 +290,34 @@ TEST_CASE("a handler's result storage holds a whole word for a value returned in
     const std::uint64_t want = 0x1122334455667788ull;
     CHECK(std::memcmp(&ret, &want, sig.ret()->size()) == 0);
   }
+}
+
+TEST_CASE("a call through a destroyed callback aborts with a message", "[callback]") {
+  int err[2];
+  REQUIRE(pipe(err) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(err[1], 2);
+    int (*code)(int) = nullptr;
+    {
+      tramp::Callback cb = Engine::global().callback(parse_signature("i32(i32)"), [](void* ret, void* const* args) {
+        *static_cast<int*>(ret) = *static_cast<int*>(args[0]);
+      });
+      code = cb.as<int(int)>();
+      if (code(7) != 7) _exit(3);
+    }
+    code(1);
+    _exit(0);  // not reached
+  }
+  close(err[1]);
+  std::string message;
+  char buf[256];
+  for (ssize_t n; (n = read(err[0], buf, sizeof buf)) > 0;) message.append(buf, static_cast<std::size_t>(n));
+  close(err[0]);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+  CHECK(message.find("tramp: a Callback or Veneer was called after it was destroyed") != std::string::npos);
 }
