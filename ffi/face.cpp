@@ -332,6 +332,9 @@ struct Plan {
   std::vector<const Type*> args;
   std::size_t hash;
   Signature call_sig{Type::void_(), {}};
+  // What a closure of the cif is: the signature with its own convention (a SysV cif's calls
+  // are made as variadic ones, a callback is the plain function).
+  Signature closure_sig{Type::void_(), {}};
   tramp::Invoker invoker;
 };
 
@@ -492,6 +495,7 @@ unsigned plan_number(std::unique_ptr<Plan> key) {
     const Abi abi = tramp_abi(key->abi);
     if (abi == Abi::SysV_X64 && !key->variadic) fixed = key->args.size();
     key->call_sig = Signature(key->ret, key->args, abi, fixed);
+    key->closure_sig = Signature(key->ret, key->args, abi, key->variadic ? key->nfixed : Signature::kNotVariadic);
     key->invoker = tramp::Engine::global().invoker(key->call_sig);
     choose_call(*key);
   } catch (const tramp::Error&) {
@@ -753,20 +757,15 @@ ffi_status prep_closure(Closure* closure, ffi_cif* cif, Fun fun, void* user_data
       made->closure = closure;
       state = made.get();
     }
-    // A thunk with the signature's own convention: a SysV cif's calls are made as variadic
-    // ones (plan_number), a callback is the plain function.
-    Signature sig = p->call_sig;
-    if (!p->variadic && sig.variadic())
-      sig = Signature(sig.ret(), std::vector<const Type*>(sig.args().begin(), sig.args().end()), sig.abi());
     state->plan = p;
     state->kind = kind;
     closure->cif = cif;
     closure->fun = fun;
     closure->user_data = user_data;
     tramp::Callback thunk =
-        kind != ClosureKind::Plain ? tramp::Engine::global().callback(sig, &run_raw, state)
-        : p->ret_kind == RetKind::Void ? tramp::Engine::global().callback(sig, &run_plain_void, closure)
-                                       : tramp::Engine::global().callback(sig, &run_plain, closure);
+        kind != ClosureKind::Plain ? tramp::Engine::global().callback(p->closure_sig, &run_raw, state)
+        : p->ret_kind == RetKind::Void ? tramp::Engine::global().callback(p->closure_sig, &run_plain_void, closure)
+                                       : tramp::Engine::global().callback(p->closure_sig, &run_plain, closure);
     if (state->allocated) {
       state->veneer.retarget(thunk.code());
     } else {
