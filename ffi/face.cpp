@@ -148,47 +148,75 @@ struct RecentPlan {
 };
 constexpr std::size_t kRecentPlans = 256;
 
-// One thread-local object, so that a prep call finds all of it with one TLS access.
+// A thread's caches, one object found through one pointer. The pointer uses the initial-exec
+// TLS model (8 bytes of the static TLS that glibc keeps for libraries loaded later, as
+// _ctypes loads this one): reading it is one instruction, where the dynamic models call into
+// the loader on every prep. The object itself is on the heap, freed at thread exit.
 struct ThreadCaches {
   std::uint64_t pass = 0;
   std::array<RecentStruct, kRecentStructs> structs;
   std::array<RecentPlan, kRecentPlans> plans;
 };
-thread_local ThreadCaches t_caches;
+[[gnu::tls_model("initial-exec")]] thread_local ThreadCaches* t_caches_ptr = nullptr;
 
-RecentStruct& struct_slot(const ffi_type* t) {
-  return t_caches.structs[(reinterpret_cast<std::uintptr_t>(t) >> 4) % kRecentStructs];
+[[gnu::noinline]] ThreadCaches& new_thread_caches() {
+  static pthread_key_t key = [] {
+    pthread_key_t k;
+    // At thread exit: the caches go; a later use in that thread (another exit handler) makes
+    // new ones, which this runs for again.
+    if (pthread_key_create(&k, [](void* p) {
+          delete static_cast<ThreadCaches*>(p);
+          t_caches_ptr = nullptr;
+        }) != 0)
+      throw std::bad_alloc();
+    return k;
+  }();
+  auto made = std::make_unique<ThreadCaches>();
+  if (pthread_setspecific(key, made.get()) != 0) throw std::bad_alloc();
+  t_caches_ptr = made.release();
+  return *t_caches_ptr;
+}
+
+inline ThreadCaches& thread_caches() {
+  ThreadCaches* c = t_caches_ptr;
+  return c ? *c : new_thread_caches();
+}
+
+RecentStruct& struct_slot(ThreadCaches& caches, const ffi_type* t) {
+  return caches.structs[(reinterpret_cast<std::uintptr_t>(t) >> 4) % kRecentStructs];
 }
 
 const Type* tramp_type(ffi_type* t, std::size_t depth = 0);
 
 // The Type `t` was translated to in this thread, if `t` is unchanged since; nullptr otherwise.
 const Type* remembered_struct(ffi_type* t, std::size_t depth) {
-  RecentStruct& slot = struct_slot(t);
+  ThreadCaches& caches = thread_caches();
+  RecentStruct& slot = struct_slot(caches, t);
   if (slot.key != t || slot.elements != t->elements || slot.size != t->size || slot.alignment != t->alignment ||
       t->size == 0)
     return nullptr;
-  if (slot.pass == t_caches.pass) return slot.type;
+  if (slot.pass == caches.pass) return slot.type;
   // The members' own translations may reuse this slot: check against a copy.
   const RecentStruct seen = slot;
   std::uint32_t i = 0;
   for (ffi_type** e = t->elements; *e; ++e, ++i)
     if (i >= seen.count || tramp_type(*e, depth + 1) != seen.members[i]) return nullptr;
   if (i != seen.count) return nullptr;
-  RecentStruct& again = struct_slot(t);
-  if (again.key == t) again.pass = t_caches.pass;
+  RecentStruct& again = struct_slot(caches, t);
+  if (again.key == t) again.pass = caches.pass;
   return seen.type;
 }
 
 void remember_struct(ffi_type* t, const Type* type, const std::vector<tramp::FieldSpec>& fields) {
   if (fields.size() > kRecentStructMembers) return;
-  RecentStruct& slot = struct_slot(t);
+  ThreadCaches& caches = thread_caches();
+  RecentStruct& slot = struct_slot(caches, t);
   slot.key = t;
   slot.elements = t->elements;
   slot.size = t->size;
   slot.alignment = t->alignment;
   slot.count = static_cast<std::uint32_t>(fields.size());
-  slot.pass = t_caches.pass;
+  slot.pass = caches.pass;
   slot.type = type;
   for (std::size_t i = 0; i < fields.size(); ++i) slot.members[i] = fields[i].type;
 }
@@ -525,7 +553,7 @@ ffi_status prep(ffi_cif* cif, ffi_abi abi, bool variadic, unsigned nfixed, unsig
   if (!cif) return FFI_BAD_TYPEDEF;
   if (!(abi > FFI_FIRST_ABI && abi < FFI_LAST_ABI)) return FFI_BAD_ABI;
   if (nfixed > ntotal || (ntotal && !atypes) || !rtype) return FFI_BAD_ARGTYPE;
-  ThreadCaches& caches = t_caches;  // one TLS access
+  ThreadCaches& caches = thread_caches();
   *cif = ffi_cif{};
   ++caches.pass;
   cif->abi = abi;
@@ -825,7 +853,7 @@ ffi_status ffi_get_struct_offsets(ffi_abi abi, ffi_type* struct_type, size_t* of
   if (!struct_type || struct_type->type != FFI_TYPE_STRUCT) return FFI_BAD_TYPEDEF;
   try {
     struct_type->size = 0;  // libffi computes the layout again
-    ++t_caches.pass;
+    ++thread_caches().pass;
     const Type* t = tramp_type(struct_type);
     if (offsets)
       for (std::size_t i = 0; i < t->fields().size(); ++i) offsets[i] = t->fields()[i].offset;
