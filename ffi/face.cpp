@@ -347,9 +347,8 @@ struct Plan {
     return true;
   }
 
-  // How ffi_call calls it (copied into the plan's Slot).
+  // How ffi_call calls it (copied into the plan's Slot, with call_for(ret_kind)).
   const void* entry = nullptr;  // the register-return stub for a scalar, else the invoke stub
-  CallFn call = nullptr;
   RetKind ret_kind = RetKind::Void;
   std::size_t ret_size = 0;
   // The key.
@@ -503,7 +502,6 @@ void choose_call(Plan& p) {
     p.entry = reinterpret_cast<const void*>(p.invoker.entry());
   else
     p.entry = p.invoker.direct_entry(p.ret_kind == RetKind::F32 || p.ret_kind == RetKind::F64, r->size());
-  p.call = call_for(p.ret_kind);
 }
 
 // The plan for a key, made on first use. Throws Refused.
@@ -541,7 +539,7 @@ unsigned plan_number(std::unique_ptr<Plan> key) {
   Slot& slot = g_slots[number];
   slot.entry = p->entry;
   slot.plan = p;
-  slot.call.store(p->call, std::memory_order_release);
+  slot.call.store(call_for(p->ret_kind), std::memory_order_release);
   reg.count = number;
   reg.numbers.emplace(p, number);
   return number;

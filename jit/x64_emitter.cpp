@@ -176,6 +176,10 @@ class X64Stub : public Xbyak::CodeGenerator {
 
 std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / a * a; }
 
+// Where a veneer leaves its slot's address, for a callback thunk to read its data: r11,
+// volatile and no argument register in SysV (psABI 3.2.3, figure 3.4) or Win64.
+const Xbyak::Reg64 kVeneerData = Xbyak::util::r11;
+
 // Sizes that load_gpr assembles from two reads, the last one into its base register.
 bool load_clobbers_base(std::uint32_t size) { return size == 3 || (size >= 5 && size <= 7); }
 
@@ -448,7 +452,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
 
   a.endbr64();
   a.grow_stack(frame, rax);  // rax carries no argument (at most %al's count, unused here)
-  a.mov(qword[rsp + data_at], r11);
+  a.mov(qword[rsp + data_at], kVeneerData);
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t g = gprs_at, v = vecs_at;
     for (int r = 0; r < 16; ++r) {
@@ -547,9 +551,8 @@ std::vector<std::uint8_t> emit_x64_veneer(const void* slot) {
   std::vector<std::uint8_t> buffer(64);
   X64Stub a(buffer.size(), buffer.data());
   a.endbr64();
-  // r11: volatile and no argument register in SysV (psABI 3.2.3, figure 3.4) or Win64.
-  a.mov(r11, reinterpret_cast<std::uint64_t>(slot));
-  a.jmp(qword[r11]);
+  a.mov(kVeneerData, reinterpret_cast<std::uint64_t>(slot));
+  a.jmp(qword[kVeneerData]);
   buffer.resize(a.getSize());
   return buffer;
 }
