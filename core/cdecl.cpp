@@ -1090,7 +1090,7 @@ class CParser {
     unevaluated_ = 0;
     flexible_ = {};
     try {
-      std::size_t level = 0;
+      std::size_t level = 0, braces = 0;  // all brackets; braces among them
       bool after_paren = false;  // the last outermost token was ')': a '{' then opens a body
       bool body = false;
       for (;;) {
@@ -1105,15 +1105,17 @@ class CParser {
         next();
         if (t == "(" || t == "[" || t == "{") {
           if (t == "{" && level == 0) body = after_paren;
+          if (t == "{") ++braces;
           ++level;
         } else if (t == ")" || t == "]" || t == "}") {
+          if (t == "}" && braces > 0) --braces;
           if (level == 0) {
             if (t == "}") return;  // a stray '}'
           } else if (--level == 0 && t == "}" && body) {
             return;
           }
-        } else if (t == ";" && level == 0) {
-          return;
+        } else if (t == ";" && braces == 0) {
+          return;  // outside braces a ';' ends a declaration, however many '(' are open
         }
         if (level == 0) after_paren = t == ")";
       }
@@ -1684,6 +1686,9 @@ CScope::CScope(Abi abi) : state_(std::make_unique<detail::CScopeState>()) {
   predefine(*state_);
   // FILE is an opaque struct: fine behind a pointer, as in every stdio prototype.
   parse("typedef struct _IO_FILE FILE;");
+  // Predefined like the names above: not counted, and a header may redefine it.
+  state_->declarations = 0;
+  state_->typedef_where.clear();
 }
 CScope::CScope(const CScope& o) : state_(std::make_unique<detail::CScopeState>(*o.state_)) {}
 CScope& CScope::operator=(const CScope& o) {
