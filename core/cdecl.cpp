@@ -14,6 +14,7 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -38,6 +39,8 @@ using detail::quoted;
 // Constant expressions are evaluated exactly in 128 bits, then checked against their C type.
 __extension__ typedef __int128 Int128;
 
+struct Derived;
+
 // A type as declarations see it: complete, or only named (a tag declared but not defined, a
 // function type behind a typedef), which is fine behind a pointer and an error by value.
 struct CType {
@@ -50,7 +53,17 @@ struct CType {
   // __attribute__((transparent_union)): a parameter of this union type is passed as its first
   // member (glibc's __SOCKADDR_ARG).
   bool transparent = false;
-  bool operator==(const CType&) const = default;
+  // A pointer to a function: that function's signature (for callbacks); a function type:
+  // its own. Null otherwise, and when the signature could not be made.
+  std::shared_ptr<const Signature> pointee;
+  bool char_pointer = false;  // a pointer to (signed/unsigned) char, also through a typedef
+  // A function type: the declarator that made it, so that `fn_t name;` declares a function.
+  std::shared_ptr<const Derived> function_decl;
+  friend bool operator==(const CType& a, const CType& b) {
+    return a.type == b.type && a.incomplete == b.incomplete && a.function == b.function && a.flexible == b.flexible &&
+           a.char_pointer == b.char_pointer &&
+           a.transparent == b.transparent && (a.pointee && b.pointee ? *a.pointee == *b.pointee : a.pointee == b.pointee);
+  }
 };
 
 // A declarator's result: an object type, or a function (which only a pointer can turn into
@@ -60,6 +73,7 @@ struct Derived {
   bool function = false;
   CType ret;  // function: return type
   std::vector<const Type*> params;
+  std::vector<std::shared_ptr<const Signature>> param_functions;  // function: CFunction::callbacks
   bool variadic = false;
   bool char_pointer = false;          // object: a pointer to (signed/unsigned) char
   bool flexible = false;              // object: the element type of a member declared `T m[]`
@@ -73,6 +87,7 @@ struct Op {
   explicit Op(Kind k) : kind(k) {}
   std::size_t count = 0;  // Array
   std::vector<const Type*> params;  // Function
+  std::vector<std::shared_ptr<const Signature>> param_functions;
   bool variadic = false;
 };
 
@@ -734,8 +749,12 @@ class CParser {
       switch (op.kind) {
         case Op::Pointer: {
           const bool to_char = k == 0 && (base.type == Type::i8() || base.type == Type::u8());
+          std::shared_ptr<const Signature> target =
+              d.is_function() ? signature_of(d) : (!d.object.type && d.object.function ? d.object.pointee : nullptr);
           d = Derived{};
           d.object = CType{Type::pointer(), ""};
+          d.object.pointee = std::move(target);
+          d.object.char_pointer = to_char;
           d.char_pointer = to_char;
           break;
         }
@@ -754,8 +773,9 @@ class CParser {
           Derived f;
           f.function = true;
           f.ret = d.object;
-          f.returns_char_pointer = d.char_pointer;
+          f.returns_char_pointer = d.char_pointer || d.object.char_pointer;
           f.params = op.params;
+          f.param_functions = op.param_functions;
           f.variadic = op.variadic;
           d = std::move(f);
           break;
@@ -956,6 +976,7 @@ class CParser {
       Attributes ignored;
       while (attribute(ignored)) {}
       const Type* t;
+      op.param_functions.push_back(d.is_function() ? signature_of(d) : d.object.pointee);
       if (d.is_function() || (!d.object.type && d.object.function)) {
         t = Type::pointer();  // so does a function parameter
       } else {
@@ -966,6 +987,18 @@ class CParser {
       op.params.push_back(t);
       if (accept(")")) return op;
       expect(",", "',' or ')' in the parameter list");
+    }
+  }
+
+  // The signature of a function declarator, for a pointer to it; null when the function
+  // cannot be a Signature (an incomplete return type, a type the ABI refuses later is fine).
+  std::shared_ptr<const Signature> signature_of(const Derived& f) {
+    if (!f.ret.type || f.ret.flexible) return nullptr;
+    try {
+      return std::make_shared<const Signature>(f.ret.type, f.params, scope_.abi,
+                                               f.variadic ? f.params.size() : Signature::kNotVariadic);
+    } catch (const Error&) {
+      return nullptr;
     }
   }
 
@@ -999,6 +1032,8 @@ class CParser {
       std::size_t dat = pos_;
       Attributes attrs = sp.attrs;
       auto [name, d] = declarator(sp.type, false);
+      // `extern fn_t name;` with `typedef int fn_t(int);` declares a function.
+      if (!d.is_function() && d.object.function_decl) d = Derived(*d.object.function_decl);
       while (attribute(attrs)) {}
       if (peek() == "{") {
         // A function definition (a header's static or inline function): its body is skipped.
@@ -1012,6 +1047,10 @@ class CParser {
       if (sp.is_typedef) {
         // `typedef int fn(int);` names a function type: usable behind a pointer only.
         CType t = d.is_function() ? CType{nullptr, "function type " + name, true} : d.object;
+        if (d.is_function()) {
+          t.pointee = signature_of(d);
+          t.function_decl = std::make_shared<const Derived>(d);
+        }
         if (attrs.transparent_union && t.type && t.type->kind() == TypeKind::Union) t.transparent = true;
         define_typedef(name, t, dat);
       } else if (d.is_function()) {
@@ -1129,7 +1168,7 @@ class CParser {
     Abi abi = attrs.abi ? *attrs.abi : scope_.abi;
     try {
       Signature sig(ret, d.params, abi, d.variadic ? d.params.size() : Signature::kNotVariadic);
-      scope_.functions.push_back({name, std::move(sig), d.returns_char_pointer});
+      scope_.functions.push_back({name, std::move(sig), d.returns_char_pointer, d.param_functions});
     } catch (const Error& e) {
       error_at(at, e.code(), "function '" + name + "': " + e.what());
     }
@@ -1825,6 +1864,11 @@ std::size_t CScope::declaration_count() const noexcept { return state_->declarat
 const std::vector<CSkipped>& CScope::skipped() const noexcept { return state_->skipped; }
 const std::vector<CConstant>& CScope::constants() const noexcept { return state_->constants; }
 const CConstant* CScope::constant(std::string_view name) const noexcept { return state_->constant(name); }
+
+const Signature* CScope::function_type(std::string_view name) const noexcept {
+  auto it = state_->typedefs.find(name);
+  return it == state_->typedefs.end() ? nullptr : it->second.pointee.get();
+}
 
 const std::vector<CFunction>& CScope::functions() const noexcept { return state_->functions; }
 

@@ -53,6 +53,10 @@ struct CFunction {
   // The declared return type is a pointer to char (`char*`, `const char*`): a C string, as
   // far as the declaration says (the tool prints it as one).
   bool returns_c_string = false;
+  // One entry per parameter: for one declared as a pointer to a function (`int (*cb)(void*,
+  // int)`, or through a typedef of one), that function's signature, to make a callback with
+  // (Engine::callback); null for the others. Empty when made by hand.
+  std::vector<std::shared_ptr<const Signature>> callbacks;
 };
 
 // A named constant: an enumerator, or (CScope::include) an object-like #define whose
@@ -133,6 +137,9 @@ class CScope {
   // A typedef name ("point") or a tag ("struct point", "union u", "enum e"), or nullptr
   // (also for a tag that was only declared, not defined).
   const Type* type(std::string_view name) const noexcept;
+  // The signature of the function that a typedef names (`typedef int fn(int);`) or points to
+  // (`typedef void (*handler)(void*, const char*);`), or nullptr.
+  const Signature* function_type(std::string_view typedef_name) const noexcept;
 
   // Enumerators and #define constants, in the order they were read; the latest with that
   // name, or nullptr. A #define of the same name as an enumerator replaces it (C's macros

@@ -484,3 +484,31 @@ TEST_CASE("constant expressions have C's types", "[cdecl][headers]") {
   CHECK(error_of("enum small2 : unsigned char { Z = 256 };").find("does not fit") != std::string::npos);
   CHECK(error_of("int a[(struct { int x; })1];").find("a cast to") != std::string::npos);
 }
+
+TEST_CASE("function pointers keep their signatures for callbacks", "[cdecl][headers]") {
+  CScope s;
+  s.parse(R"(typedef int fn_t(const char*, ...);
+    typedef void (*handler_t)(void* user, const char* name, const char** atts);
+    typedef const char* name_t;
+    extern fn_t logf_;
+    int run(void* db, int (*cb)(void*, int, char**, char**), handler_t h, fn_t* f, int n);
+    name_t version(void);)");
+  REQUIRE(s.function("logf_") != nullptr);  // declared through the function type
+  CHECK(s.function("logf_")->signature.str(true) == "sysv:i32(ptr, ...)");
+  const tramp::CFunction* run = s.function("run");
+  REQUIRE(run != nullptr);
+  REQUIRE(run->callbacks.size() == 5);
+  CHECK(run->callbacks[0] == nullptr);
+  REQUIRE(run->callbacks[1] != nullptr);
+  CHECK(run->callbacks[1]->str(true) == "sysv:i32(ptr, i32, ptr, ptr)");
+  REQUIRE(run->callbacks[2] != nullptr);
+  CHECK(run->callbacks[2]->str() == "void(ptr, ptr, ptr)");
+  REQUIRE(run->callbacks[3] != nullptr);
+  CHECK(run->callbacks[3]->variadic());
+  CHECK(run->callbacks[4] == nullptr);
+  REQUIRE(s.function_type("handler_t") != nullptr);
+  CHECK(s.function_type("handler_t")->str() == "void(ptr, ptr, ptr)");
+  CHECK(s.function_type("fn_t")->str() == "i32(ptr, ...)");
+  CHECK(s.function_type("name_t") == nullptr);
+  CHECK(s.function("version")->returns_c_string);  // a char* through a typedef
+}
