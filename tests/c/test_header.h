@@ -15,7 +15,7 @@ enum test_color { TEST_RED, TEST_GREEN = TEST_ANSWER };
 
 typedef int (*test_visit)(void* user, int value);
 int test_each(const int* values, int n, test_visit visit, void* user);
-struct test_bits { unsigned a : 3; };
+struct test_decimal { _Decimal64 d; }; /* a type tramp does not have */
 #ifdef TEST_EXTRA
 int test_extra(void);
 #endif
