@@ -218,12 +218,18 @@ class CParser {
         declaration();
         continue;
       }
+      furthest_ = pos_;
       try {
         declaration();
       } catch (const Error& e) {
         const SourcePositions::Position p = positions().at(e.position() == Error::kNoPosition ? start : e.position());
         scope_.skipped.push_back({decl_name_, std::string(p.file), p.line, p.column, e.what()});
+        // What the failed attempt read belongs to the declaration skipped: so each byte is
+        // read by one attempt and at most two skips, and a run of broken declarations that
+        // each read far ahead (an unclosed '(' of an attribute) costs linear time.
+        const std::size_t reached = furthest_;
         skip_declaration(start);
+        if (pos_ < reached) skip_declaration(reached);
       }
     }
   }
@@ -256,6 +262,7 @@ class CParser {
   // The next token's text without consuming it: a word, a number, "..." or one character.
   std::string_view peek() {
     skip();
+    furthest_ = std::max(furthest_, pos_);
     if (pos_ >= s_.size()) return {};
     std::size_t end = pos_;
     if (is_alpha(s_[end])) {
@@ -1702,6 +1709,7 @@ class CParser {
     std::string name;
   } flexible_;  // of the record being read
   int unevaluated_ = 0;    // > 0: inside the operand `?:`, && or || do not evaluate
+  std::size_t furthest_ = 0;  // the furthest position read in this top-level declaration
 };
 
 void predefine(detail::CScopeState& st) {

@@ -513,3 +513,15 @@ TEST_CASE("function pointers keep their signatures for callbacks", "[cdecl][head
   CHECK(s.function_type("name_t") == nullptr);
   CHECK(s.function("version")->returns_c_string);  // a char* through a typedef
 }
+
+TEST_CASE("after an error, what the failed attempt read is skipped with it (linear time)", "[cdecl][headers]") {
+  // Each "_Static_assert(" reads to the end of the input looking for its ')': were each ';'
+  // the start of a new attempt, 20000 of them would take quadratic time.
+  std::string text = "int before(void);\n";
+  for (int i = 0; i < 20000; ++i) text += "_Static_assert( ; ";
+  CScope s;
+  s.parse(text, tramp::CParseOptions{true});
+  CHECK(s.function("before") != nullptr);
+  REQUIRE(s.skipped().size() == 1);
+  CHECK(s.skipped()[0].message == "line 2, column 15: expected ')' closing this '(', found end of input");
+}
