@@ -208,22 +208,19 @@ class CParser {
 
   void translation_unit() {
     for (;;) {
-      skip();
-      if (pos_ >= s_.size()) return;
       const std::size_t start = pos_;
+      const std::size_t counted = scope_.declarations;
       decl_name_.clear();
-      if (accept(";")) continue;  // an empty declaration (a stray ';' after a function body)
-      ++scope_.declarations;
+      furthest_ = pos_;
       if (!options_.lenient) {
-        declaration();
+        if (!next_declaration()) return;
         continue;
       }
-      furthest_ = pos_;
       try {
-        declaration();
+        if (!next_declaration()) return;
       } catch (const Error& e) {
-        const SourcePositions::Position p = positions().at(e.position() == Error::kNoPosition ? start : e.position());
-        scope_.skipped.push_back({decl_name_, std::string(p.file), p.line, p.column, e.what()});
+        if (scope_.declarations == counted) ++scope_.declarations;  // it failed before its first token
+        record_skipped(e, start);
         // What the failed attempt read belongs to the declaration skipped: so each byte is
         // read by one attempt and at most two skips, and a run of broken declarations that
         // each read far ahead (an unclosed '(' of an attribute) costs linear time.
@@ -235,6 +232,21 @@ class CParser {
   }
 
  private:
+  // Reads the next top-level declaration; false at the end of the input.
+  bool next_declaration() {
+    skip();
+    if (pos_ >= s_.size()) return false;
+    if (accept(";")) return true;  // an empty declaration (a stray ';' after a function body)
+    ++scope_.declarations;
+    declaration();
+    return true;
+  }
+
+  void record_skipped(const Error& e, std::size_t start) {
+    const SourcePositions::Position p = positions().at(e.position() == Error::kNoPosition ? start : e.position());
+    scope_.skipped.push_back({decl_name_, std::string(p.file), p.line, p.column, e.what()});
+  }
+
   // ---- lexing ----
   void skip() {
     for (;;) {

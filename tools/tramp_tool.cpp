@@ -504,6 +504,7 @@ int cmd_functions(std::vector<std::string> args) {
   const tramp::CScope scope = *read_headers(headers, abi);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   for (const tramp::CFunction& f : scope.functions()) {
+    if (scope.function(f.name) != &f) continue;  // declared again later: the latest counts
     std::string line = f.name + "  " + f.signature.str() + (f.returns_c_string ? "  returns a C string" : "");
     for (std::size_t i = 0; i < f.callbacks.size(); ++i)
       if (f.callbacks[i]) line += "  [arg " + std::to_string(i + 1) + ": callback " + f.callbacks[i]->str() + "]";

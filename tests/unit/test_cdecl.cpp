@@ -525,3 +525,18 @@ TEST_CASE("after an error, what the failed attempt read is skipped with it (line
   REQUIRE(s.skipped().size() == 1);
   CHECK(s.skipped()[0].message == "line 2, column 15: expected ')' closing this '(', found end of input");
 }
+
+TEST_CASE("a lenient parse never throws: an unclosed comment or literal is skipped", "[cdecl][headers]") {
+  CScope s;
+  s.parse("int f(void);\n/* open", tramp::CParseOptions{true});
+  CHECK(s.function("f") != nullptr);
+  CHECK(s.declaration_count() == 2);
+  REQUIRE(s.skipped().size() == 1);
+  CHECK(s.skipped()[0].message == "line 2, column 1: expected '*/' closing this comment, found end of input");
+  CScope t;
+  t.parse("int g(void);\n\"open; int h(void);", tramp::CParseOptions{true});  // a literal no declaration starts with
+  CHECK(t.function("g") != nullptr);
+  CHECK(t.function("h") == nullptr);  // a literal ends on its line: the rest of it is skipped with it
+  REQUIRE(t.skipped().size() == 1);
+  CHECK(t.skipped()[0].message == "line 2, column 1: expected '\"' closing this literal, found end of input");
+}
