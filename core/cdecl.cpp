@@ -820,7 +820,9 @@ class CParser {
     }
     std::vector<Op> inner;
     std::string_view t = peek();
-    if (t == "(" && nested_declarator_follows()) {
+    // Where a name is required, a '(' opens a nested declarator even before a typedef
+    // name: `typedef int (fn_t)(int);` may be repeated.
+    if (t == "(" && (!abstract_ok || nested_declarator_follows())) {
       next();
       enter();
       declarator_ops(inner, name, abstract_ok);
@@ -1131,7 +1133,7 @@ class CParser {
   void define_typedef(const std::string& name, const CType& t, std::size_t at) {
     auto it = scope_.typedefs.find(name);
     auto first = scope_.typedef_where.find(name);
-    if (it != scope_.typedefs.end() && first != scope_.typedef_where.end() && !(it->second == t))
+    if (it != scope_.typedefs.end() && first != scope_.typedef_where.end() && !(completed(it->second) == completed(t)))
       error_at(at, ErrorCode::InvalidType,
                "typedef '" + name + "' redefined as a different type (" + describe(t) + "; first defined at " +
                    first->second + " as " + describe(it->second) + ")");
@@ -1139,6 +1141,12 @@ class CParser {
     scope_.typedef_where[name] = where(at);
   }
   static std::string describe(const CType& t) { return t.type ? t.type->str() : t.incomplete; }
+  // A typedef of a tag made before the tag's definition names the defined type since.
+  CType completed(const CType& t) const {
+    if (t.type || t.function) return t;
+    auto tag = scope_.tags.find(t.incomplete);
+    return tag != scope_.tags.end() && tag->second.type ? tag->second : t;
+  }
 
   // After an error in a lenient parse: skips the declaration that starts at `from`, up to
   // the ';' that ends it at the outermost level or the '}' that closes a function body.

@@ -190,6 +190,17 @@ TEST_CASE("the 15 headers parse whole: every function gcc declares, nothing skip
   }
 }
 
+TEST_CASE("a header read twice into one scope: every typedef, record and function again, identical", "[headers]") {
+  for (const char* h : kHeaders) {
+    INFO(h);
+    tramp::CScope s = scope_of(h);
+    const std::size_t skipped = s.skipped().size(), functions = s.functions().size();
+    s.include(h);  // the include guards are the preprocessor's: all of it comes again
+    CHECK(s.skipped().size() == 2 * skipped);
+    CHECK(s.functions().size() == 2 * functions);
+  }
+}
+
 TEST_CASE("records read from real headers have the compiler's layout", "[headers]") {
   auto check = [](const char* header, const char* name, std::size_t size, std::size_t align) {
     INFO(header << ": " << name);

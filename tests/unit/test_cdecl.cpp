@@ -333,6 +333,9 @@ TEST_CASE("typedefs may be repeated; a different redefinition names both places"
   CScope s;
   s.parse("typedef unsigned long size_t; typedef struct s s_t; typedef struct s s_t; typedef int T;\ntypedef int T;");
   CHECK(s.type("size_t") == tramp::Type::u64());
+  // Made before the tag's definition and repeated after it: the same type (glibc's FILE).
+  s.parse("struct s { int x; }; typedef struct s s_t;");
+  s.parse("typedef int (fn_t)(int); typedef int (fn_t)(int);");
   CHECK_THROWS_WITH(s.parse("\n\ntypedef long T;"),
                     "line 3, column 14: typedef 'T' redefined as a different type (i64; first defined at line 2, "
                     "column 13 as i32)");
