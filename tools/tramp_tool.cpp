@@ -503,18 +503,30 @@ int cmd_functions(std::vector<std::string> args) {
   const auto t0 = std::chrono::steady_clock::now();
   const tramp::CScope scope = *read_headers(headers, abi);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t distinct = 0;
   for (const tramp::CFunction& f : scope.functions()) {
     if (scope.function(f.name) != &f) continue;  // declared again later: the latest counts
+    ++distinct;
     std::string line = f.name + "  " + f.signature.str() + (f.returns_c_string ? "  returns a C string" : "");
     for (std::size_t i = 0; i < f.callbacks.size(); ++i)
       if (f.callbacks[i]) line += "  [arg " + std::to_string(i + 1) + ": callback " + f.callbacks[i]->str() + "]";
     std::printf("%s\n", line.c_str());
   }
-  if (constants) {
-    for (const tramp::CConstant& c : scope.constants()) {
+  std::size_t distinct_constants = 0;
+  for (const tramp::CConstant& c : scope.constants()) {
+    if (scope.constant(c.name) != &c) continue;  // hidden by a later one (a #define of an enumerator's name)
+    ++distinct_constants;
+    if (constants) {
       std::string value;
       if (c.kind == tramp::CConstant::Kind::String) {
-        value = "\"" + c.string + "\"";
+        value = "\"";
+        for (char ch : c.string) {  // as a C literal, so the line stays one line
+          char esc[8];
+          if (ch == '"' || ch == '\\') value += std::string("\\") + ch;
+          else if (ch >= 0x20 && ch < 0x7f) value += ch;
+          else std::snprintf(esc, sizeof esc, "\\x%02x", static_cast<unsigned char>(ch)), value += esc;
+        }
+        value += "\"";
       } else if (c.kind == tramp::CConstant::Kind::Float) {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.21Lg", c.floating);
@@ -531,7 +543,7 @@ int cmd_functions(std::vector<std::string> args) {
   for (const std::string& h : headers.headers) names += (names.empty() ? "" : ", ") + h;
   std::printf("%s: %zu declarations, %zu understood, %zu not; %zu functions, %zu constants; %.0f ms\n", names.c_str(),
               scope.declaration_count(), scope.declaration_count() - scope.skipped().size(), scope.skipped().size(),
-              scope.functions().size(), scope.constants().size(), ms);
+              distinct, distinct_constants, ms);
   return 0;
 }
 

@@ -166,8 +166,11 @@ TEST_CASE("the 15 headers parse whole: every function gcc declares, nothing skip
     const auto t0 = std::chrono::steady_clock::now();
     const tramp::CScope& s = scope_of(h);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::set<std::string> function_names, constant_names;
+    for (const tramp::CFunction& f : s.functions()) function_names.insert(f.name);
+    for (const tramp::CConstant& c : s.constants()) constant_names.insert(c.name);
     std::printf("%-14s %6zu %10zu %9zu %9zu %8.1f\n", h, s.declaration_count(), s.declaration_count() - s.skipped().size(),
-                s.functions().size(), s.constants().size(), ms);
+                function_names.size(), constant_names.size(), ms);
     CHECK(s.declaration_count() > 10);
     std::set<std::string> skipped_names;
     for (const tramp::CSkipped& k : s.skipped()) {
