@@ -55,10 +55,10 @@ struct CType {
   bool transparent = false;
   // A pointer to a function: that function's signature (for callbacks); a function type:
   // its own. Null otherwise, and when the signature could not be made.
-  std::shared_ptr<const Signature> pointee;
+  std::shared_ptr<const Signature> pointee = nullptr;
   bool char_pointer = false;  // a pointer to (signed/unsigned) char, also through a typedef
   // A function type: the declarator that made it, so that `fn_t name;` declares a function.
-  std::shared_ptr<const Derived> function_decl;
+  std::shared_ptr<const Derived> function_decl = nullptr;
   friend bool operator==(const CType& a, const CType& b) {
     return a.type == b.type && a.incomplete == b.incomplete && a.function == b.function && a.flexible == b.flexible &&
            a.char_pointer == b.char_pointer &&
@@ -156,7 +156,7 @@ class SourcePositions {
     auto m = std::lower_bound(markers_.begin(), markers_.end(), l, [](const Marker& mk, std::size_t v) { return mk.text_line < v; });
     if (m == markers_.begin()) return {{}, l + 1, column};
     --m;
-    return {m->file, m->line + (l - m->text_line - 1), column};
+    return {files_[m->file], m->line + (l - m->text_line - 1), column};
   }
 
   static std::string describe(const Position& p) {
@@ -168,7 +168,7 @@ class SourcePositions {
   struct Marker {
     std::size_t text_line;  // the marker's own line (0-based) in the text
     std::size_t line;       // the number it gives the line after it
-    std::string file;
+    std::size_t file;       // in files_; a marker without a name keeps the one before it
   };
 
   void read_marker(std::string_view line, std::size_t l) {
@@ -186,19 +186,24 @@ class SourcePositions {
     for (; i < line.size() && is_digit(line[i]) && digits < 12; ++i, ++digits) n = n * 10 + static_cast<std::size_t>(line[i] - '0');
     if (digits == 0 || digits == 12) return;
     spaces();
-    std::string file = markers_.empty() ? std::string() : markers_.back().file;
+    std::size_t file = markers_.empty() ? 0 : markers_.back().file;
     if (i < line.size() && line[i] == '"') {
-      file.clear();
+      std::string name;
       for (++i; i < line.size() && line[i] != '"'; ++i) {
         if (line[i] == '\\' && i + 1 < line.size()) ++i;
-        file += line[i];
+        name += line[i];
+      }
+      if (name != files_[file]) {
+        file = files_.size();
+        files_.push_back(std::move(name));
       }
     }
-    markers_.push_back({l, n, std::move(file)});
+    markers_.push_back({l, n, file});
   }
 
   std::vector<std::size_t> line_starts_;
   std::vector<Marker> markers_;
+  std::vector<std::string> files_{std::string()};  // each name once per run of markers naming it
 };
 
 class CParser {
@@ -493,7 +498,7 @@ class CParser {
         if (t == "__int128") {  // combines with signed/unsigned
           basic = true;
           basic_at = at;
-          longs += 100;  // marks Int128 among the basic words
+          longs += 100;  // marks __int128 among the basic words
           continue;
         }
         if (t == "double") {  // combines with long
@@ -842,7 +847,7 @@ class CParser {
         Op op{Op::Array};
         // A parameter's `[static 3]`, `[const]`, `[__restrict]`, `[*]` (C17 6.7.6.2).
         while (peek() == "static" || (ignorable(peek()) && peek() != "__extension__")) next();
-        if (peek() == "*" && pos_ + 1 < s_.size()) {
+        if (peek() == "*") {
           const std::size_t save = pos_;
           next();
           if (peek() != "]") pos_ = save;
@@ -1385,21 +1390,11 @@ class CParser {
       if (op == "-") return floating(t, p - q);
       if (op == "*") return floating(t, p * q);
       if (op == "/") return floating(t, p / q);  // IEEE: x/0 is an infinity or NaN, as gcc folds it
-      if (op == "==") return integer(Type::i32(), p == q);
-      if (op == "!=") return integer(Type::i32(), p != q);
-      if (op == "<") return integer(Type::i32(), p < q);
-      if (op == ">") return integer(Type::i32(), p > q);
-      if (op == "<=") return integer(Type::i32(), p <= q);
-      if (op == ">=") return integer(Type::i32(), p >= q);
+      if (std::optional<Value> c = comparison(op, p, q)) return *c;
       error_at(at, ErrorCode::Syntax, "'" + std::string(op) + "' on a floating constant");
     }
     const Int128 p = value_of(x), q = value_of(y);
-    if (op == "==") return integer(Type::i32(), p == q);
-    if (op == "!=") return integer(Type::i32(), p != q);
-    if (op == "<") return integer(Type::i32(), p < q);
-    if (op == ">") return integer(Type::i32(), p > q);
-    if (op == "<=") return integer(Type::i32(), p <= q);
-    if (op == ">=") return integer(Type::i32(), p >= q);
+    if (std::optional<Value> c = comparison(op, p, q)) return *c;
     if (op == "&") return integer(t, p & q);
     if (op == "|") return integer(t, p | q);
     if (op == "^") return integer(t, p ^ q);
@@ -1416,6 +1411,18 @@ class CParser {
     }
     if (is_signed_int(t) && !fits(t, r)) arith_error(at, overflow_message(t));
     return integer(t, r);  // unsigned arithmetic wraps (C17 6.2.5p9)
+  }
+
+  // A comparison is an int, 0 or 1 (C17 6.5.8, 6.5.9); nothing when `op` is not one.
+  template <class T>
+  static std::optional<Value> comparison(std::string_view op, T p, T q) {
+    if (op == "==") return integer(Type::i32(), p == q);
+    if (op == "!=") return integer(Type::i32(), p != q);
+    if (op == "<") return integer(Type::i32(), p < q);
+    if (op == ">") return integer(Type::i32(), p > q);
+    if (op == "<=") return integer(Type::i32(), p <= q);
+    if (op == ">=") return integer(Type::i32(), p >= q);
+    return std::nullopt;
   }
 
   // C17 6.5.7: the type is the promoted left operand's; a count outside 0..width-1, and a
