@@ -1134,7 +1134,7 @@ class CParser {
   }
 
   // A typedef may be repeated as the same type (C11 6.7p3); a different one is an error
-  // that names both places. The predefined names (size_t, ...) give way to a header's own.
+  // that names both places (the first definition's). The predefined names (size_t, ...) give way to a header's own.
   void define_typedef(const std::string& name, const CType& t, std::size_t at) {
     auto it = scope_.typedefs.find(name);
     auto first = scope_.typedef_where.find(name);
@@ -1143,7 +1143,7 @@ class CParser {
                "typedef '" + name + "' redefined as a different type (" + describe(t) + "; first defined at " +
                    first->second + " as " + describe(it->second) + ")");
     scope_.typedefs[name] = t;
-    scope_.typedef_where[name] = where(at);
+    if (first == scope_.typedef_where.end()) scope_.typedef_where.emplace(name, where(at));
   }
   static std::string describe(const CType& t) { return t.type ? t.type->str() : t.incomplete; }
   // A typedef of a tag made before the tag's definition names the defined type since.

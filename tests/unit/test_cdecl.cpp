@@ -337,8 +337,8 @@ TEST_CASE("typedefs may be repeated; a different redefinition names both places"
   s.parse("struct s { int x; }; typedef struct s s_t;");
   s.parse("typedef int (fn_t)(int); typedef int (fn_t)(int);");
   CHECK_THROWS_WITH(s.parse("\n\ntypedef long T;"),
-                    "line 3, column 14: typedef 'T' redefined as a different type (i64; first defined at line 2, "
-                    "column 13 as i32)");
+                    "line 3, column 14: typedef 'T' redefined as a different type (i64; first defined at line 1, "
+                    "column 87 as i32)");
   // A predefined name gives way to a header's own definition.
   s.parse("typedef int wchar_t; typedef unsigned int off_t;");
   CHECK(s.type("off_t") == tramp::Type::u32());
