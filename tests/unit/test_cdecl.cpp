@@ -449,7 +449,7 @@ TEST_CASE("flexible array members: through a pointer, not by value", "[cdecl][he
 }
 
 TEST_CASE("constant expressions have C's types", "[cdecl][headers]") {
-  CScope s;
+  CScope s(Abi::SysV_X64);
   s.parse(R"(enum e {
     A = 1 << 31, B = 0xffffffffu, C = 'a', D = sizeof(long) * 2, E = (unsigned char)300,
     F = 5 > 3 ? 10 : 1 / 0, G = -1L, H = (signed char)0x80, I = !0 + (1 && 0) + (0 || 2),
@@ -490,7 +490,7 @@ TEST_CASE("constant expressions have C's types", "[cdecl][headers]") {
 }
 
 TEST_CASE("function pointers keep their signatures for callbacks", "[cdecl][headers]") {
-  CScope s;
+  CScope s(Abi::SysV_X64);
   s.parse(R"(typedef int fn_t(const char*, ...);
     typedef void (*handler_t)(void* user, const char* name, const char** atts);
     typedef const char* name_t;
