@@ -506,13 +506,13 @@ TEST_CASE("function pointers keep their signatures for callbacks", "[cdecl][head
   REQUIRE(run->callbacks[1] != nullptr);
   CHECK(run->callbacks[1]->str(true) == "sysv:i32(ptr, i32, ptr, ptr)");
   REQUIRE(run->callbacks[2] != nullptr);
-  CHECK(run->callbacks[2]->str() == "void(ptr, ptr, ptr)");
+  CHECK(run->callbacks[2]->str(true) == "sysv:void(ptr, ptr, ptr)");
   REQUIRE(run->callbacks[3] != nullptr);
   CHECK(run->callbacks[3]->variadic());
   CHECK(run->callbacks[4] == nullptr);
   REQUIRE(s.function_type("handler_t") != nullptr);
-  CHECK(s.function_type("handler_t")->str() == "void(ptr, ptr, ptr)");
-  CHECK(s.function_type("fn_t")->str() == "i32(ptr, ...)");
+  CHECK(s.function_type("handler_t")->str(true) == "sysv:void(ptr, ptr, ptr)");
+  CHECK(s.function_type("fn_t")->str(true) == "sysv:i32(ptr, ...)");
   CHECK(s.function_type("name_t") == nullptr);
   CHECK(s.function("version")->returns_c_string);  // a char* through a typedef
 }
