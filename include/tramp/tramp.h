@@ -135,6 +135,61 @@ tramp_status tramp_scope_function(const tramp_scope* scope, const char* name, tr
 const tramp_type* tramp_scope_type(const tramp_scope* scope, const char* name);
 void tramp_scope_free(tramp_scope* scope);
 
+/* ---- headers (docs: docs/c-declarations.md, "Headers") ----
+ * How tramp_scope_include runs the C preprocessor; each string is one argument (no shell).
+ * A zeroed struct (or NULL) is the default: `cc`, lenient, with constants. */
+typedef struct tramp_include_options {
+  const char* const* include_dirs; /* -I */
+  size_t include_dir_count;
+  const char* const* defines; /* -D: "NAME" or "NAME=VALUE" */
+  size_t define_count;
+  const char* const* preprocessor; /* the command and its first arguments; 0 of them: "cc" */
+  size_t preprocessor_count;
+  int strict;       /* nonzero: the first declaration not understood fails the call (and
+                       nothing is added); zero: it is skipped and listed (tramp_scope_skipped) */
+  int no_constants; /* nonzero: do not read the header's #define constants */
+} tramp_include_options;
+/* `#include <header>` (or "header" for an existing path with a '/'; a name in <> or "" as
+ * it is) preprocessed by the system C preprocessor and parsed into the scope, with the
+ * header's object-like #defines as constants. TRAMP_ERR_LIBRARY when the preprocessor cannot
+ * be run or fails (its message included). */
+tramp_status tramp_scope_include(tramp_scope* scope, const char* header, const tramp_include_options* options);
+/* tramp_scope_parse that skips, and lists, the declarations it does not understand. */
+tramp_status tramp_scope_parse_lenient(tramp_scope* scope, const char* source);
+/* Top-level declarations read so far, skipped ones included; of those, the skipped ones. */
+size_t tramp_scope_declaration_count(const tramp_scope* scope);
+size_t tramp_scope_skipped_count(const tramp_scope* scope);
+/* The i-th skipped declaration: its error message ("line L, column C of FILE: ..."), the
+ * name it declares ("" when unknown), its file ("" without line markers) and line; each
+ * out pointer may be NULL. The strings live as long as the scope is not changed. */
+tramp_status tramp_scope_skipped_at(const tramp_scope* scope, size_t i, const char** message, const char** name,
+                                    const char** file, size_t* line);
+
+/* A named constant: an enumerator or a #define (C++ tramp::CConstant). */
+typedef enum tramp_constant_kind {
+  TRAMP_CONSTANT_INTEGER = 0, /* `integer`; `type` is i32, u32, i64, u64 or ptr */
+  TRAMP_CONSTANT_FLOAT = 1,   /* `floating`; `type` is f32, f64 or the ABI's long double */
+  TRAMP_CONSTANT_STRING = 2   /* `string`, `string_length` bytes (NUL-terminated too); `type` ptr */
+} tramp_constant_kind;
+typedef struct tramp_constant {
+  const char* name;
+  tramp_constant_kind kind;
+  const tramp_type* type;
+  long long integer; /* u64 and ptr values: read as unsigned long long */
+  long double floating;
+  const char* string;
+  size_t string_length;
+} tramp_constant;
+/* The constant called `name` (TRAMP_ERR_ARGUMENT when there is none), or the i-th in the
+ * order read. The strings live as long as the scope is not changed. */
+tramp_status tramp_scope_constant(const tramp_scope* scope, const char* name, tramp_constant* out);
+tramp_status tramp_scope_constant_count(const tramp_scope* scope, size_t* out);
+tramp_status tramp_scope_constant_at(const tramp_scope* scope, size_t i, tramp_constant* out);
+/* The signature of the function a typedef names or points to (`typedef void (*handler)(void*,
+ * const char*);`), for tramp_callback_new (a new handle: free it); TRAMP_ERR_ARGUMENT when
+ * the typedef is not one. */
+tramp_status tramp_scope_function_type(const tramp_scope* scope, const char* typedef_name, tramp_signature** out);
+
 /* ---- describing types, signatures and C declarations ----
  * What a type, a signature or a parsed declaration means, for a binding to convert values.
  * Each returns TRAMP_ERR_ARGUMENT, with a message, for a NULL handle or out pointer and for
@@ -204,6 +259,10 @@ tramp_status tramp_cfunction_signature(const tramp_cfunction* f, tramp_signature
 /* 1 when the declared return type is a pointer to char (`char*`, `const char*`, `unsigned
  * char*`): a C string as far as the declaration says; 0 otherwise. */
 tramp_status tramp_cfunction_returns_c_string(const tramp_cfunction* f, int* out);
+/* Parameter i declared as a pointer to a function (`int (*cb)(void*, int)`, or through a
+ * typedef of one): that function's signature, for tramp_callback_new (a new handle: free it).
+ * TRAMP_ERR_ARGUMENT when it is not one or i is out of range. */
+tramp_status tramp_cfunction_callback(const tramp_cfunction* f, size_t i, tramp_signature** out);
 void tramp_cfunction_free(tramp_cfunction* f);
 
 /* ---- C values as text (C++ include/tramp/values.hpp) ----
