@@ -145,8 +145,7 @@ const void* Invoker::direct_entry(bool floating, std::size_t size) const {
 const void* detail::EngineState::direct_code(const StubInfo& info) {
   if (const void* code = info.direct.load(std::memory_order_acquire)) return code;
   // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
-  std::vector<std::uint8_t> bytes = jit::emit_register_return_stub(info.plan);
-  const void* code = arena.install(bytes);
+  const void* code = arena.install(jit::emit_register_return_stub(info.plan).code);
   const void* expected = nullptr;
   if (info.direct.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
   arena.free(code);
@@ -179,7 +178,7 @@ BoundCall::~BoundCall() {
 
 BoundCall detail::EngineState::make_bound(const abi::CallPlan& plan, const void* fn) {
   if (!fn) throw Error(ErrorCode::InvalidType, "bind(): the target function is null");
-  std::vector<std::uint8_t> code = jit::emit_call_stub(plan, fn);
+  std::vector<std::uint8_t> code = jit::emit_call_stub(plan, fn).code;
   BoundCall b;
   b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(arena.install(code)));
   b.code_size_ = code.size();
@@ -309,7 +308,7 @@ const detail::ThunkInfo& detail::EngineState::thunk_for(const Signature& sig) {
     }
   }
   // Classified and emitted outside the lock; a racing thread's duplicate is freed.
-  std::vector<std::uint8_t> code = jit::emit_callback_thunk(plan_for(sig));
+  std::vector<std::uint8_t> code = jit::emit_callback_thunk(plan_for(sig)).code;
   ThunkInfo made{arena.install(code), code.size()};
   std::lock_guard lock(mu);
   auto [it, inserted] = thunks.try_emplace(sig, made);
@@ -408,7 +407,7 @@ Invoker Engine::invoker(const Signature& sig) {
   // Classify and emit outside the lock; a racing thread may do the same work, and the
   // loser's code is freed.
   auto info = std::make_unique<detail::StubInfo>(sig, plan_for(sig));
-  std::vector<std::uint8_t> code = jit::emit_call_stub(info->plan, nullptr);
+  std::vector<std::uint8_t> code = jit::emit_call_stub(info->plan, nullptr).code;
   info->code = state_->arena.install(code);
   info->code_size = code.size();
   info->owner = state_.get();
@@ -443,7 +442,7 @@ std::string plan_text(const Signature& sig) {
 }
 
 std::vector<std::uint8_t> veneer_code(const void* slot) {
-  return jit::emit_veneer(abi::arch_of(host_abi()), slot);
+  return jit::emit_veneer(abi::arch_of(host_abi()), slot).code;
 }
 
 std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn, const void* /*user*/) {
@@ -451,14 +450,14 @@ std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, cons
   if (!plan) throw plan.error();
   switch (kind) {
     case CodeKind::Invoke:
-      return jit::emit_call_stub(plan.value());
+      return jit::emit_call_stub(plan.value()).code;
     case CodeKind::Bound:
       if (!fn) throw Error(ErrorCode::Unsupported, "a bound stub needs the target's address");
-      return jit::emit_call_stub(plan.value(), fn);
+      return jit::emit_call_stub(plan.value(), fn).code;
     case CodeKind::RegisterReturn:
-      return jit::emit_register_return_stub(plan.value());
+      return jit::emit_register_return_stub(plan.value()).code;
     case CodeKind::Callback:
-      return jit::emit_callback_thunk(plan.value());
+      return jit::emit_callback_thunk(plan.value()).code;
   }
   throw Error(ErrorCode::Unsupported, "unknown code kind");
 }
