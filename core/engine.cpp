@@ -11,6 +11,7 @@
 
 #include "abi/call_plan.hpp"
 #include "jit/code_arena.hpp"
+#include "jit/code_registry.hpp"
 #include "jit/emitter.hpp"
 #include "jit/errno_slot.hpp"
 #include "jit/fork_safety.hpp"
@@ -89,7 +90,13 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
     mu.unlock();
   }
 
-  BoundCall make_bound(const abi::CallPlan& plan, const void* fn);
+  // Code goes in and out through these: installed, then published to the process's tools
+  // under the name `tramp.<product> <signature>` (jit/code_registry.hpp); withdrawn from
+  // them, then freed.
+  const void* install(const jit::Emitted& code, std::string_view product, const Signature* sig);
+  void free_code(const void* code) noexcept;
+
+  BoundCall make_bound(const Signature& sig, const abi::CallPlan& plan, const void* fn);
   // `self` is the engine's own shared_ptr (a copy is cheaper than shared_from_this()).
   static Callback make_callback(const std::shared_ptr<EngineState>& self, const Signature& sig, Handler handler,
                                 void* user, std::unique_ptr<CallableBox> box);
@@ -102,15 +109,35 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   ~EngineState() {
     withdraw();
     for (auto& [sig, info] : stubs) {
-      arena.free(info->code);
-      arena.free(info->direct.load());
+      free_code(info->code);
+      free_code(info->direct.load());
     }
-    for (auto& [sig, thunk] : thunks) arena.free(thunk.code);
-    for (const void* code : entry_block_code) arena.free(code);
+    for (auto& [sig, thunk] : thunks) free_code(thunk.code);
+    for (const void* code : entry_block_code) free_code(code);
   }
 };
 
 }  // namespace detail
+
+const void* detail::EngineState::install(const jit::Emitted& code, std::string_view product, const Signature* sig) {
+  const void* at = arena.install(code.code);
+  try {
+    std::string name = "tramp.";
+    name += product;
+    if (sig) name += " " + sig->str(true);
+    jit::publish_code(at, code.code.size(), code.frame, name);
+  } catch (...) {
+    arena.free(at);
+    throw;
+  }
+  return at;
+}
+
+void detail::EngineState::free_code(const void* code) noexcept {
+  if (!code) return;
+  jit::withdraw_code(code);
+  arena.free(code);
+}
 
 namespace {
 
@@ -145,16 +172,16 @@ const void* Invoker::direct_entry(bool floating, std::size_t size) const {
 const void* detail::EngineState::direct_code(const StubInfo& info) {
   if (const void* code = info.direct.load(std::memory_order_acquire)) return code;
   // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
-  const void* code = arena.install(jit::emit_register_return_stub(info.plan).code);
+  const void* code = install(jit::emit_register_return_stub(info.plan), "direct", &info.sig);
   const void* expected = nullptr;
   if (info.direct.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
-  arena.free(code);
+  free_code(code);
   return expected;
 }
 
 BoundCall Invoker::bind(const void* fn) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "bind() on an empty Invoker");
-  return info_->owner->make_bound(info_->plan, fn);
+  return info_->owner->make_bound(info_->sig, info_->plan, fn);
 }
 
 BoundCall::BoundCall(BoundCall&& o) noexcept
@@ -173,15 +200,15 @@ BoundCall& BoundCall::operator=(BoundCall&& o) noexcept {
 }
 
 BoundCall::~BoundCall() {
-  if (entry_ && owner_) owner_->arena.free(reinterpret_cast<const void*>(entry_));
+  if (entry_ && owner_) owner_->free_code(reinterpret_cast<const void*>(entry_));
 }
 
-BoundCall detail::EngineState::make_bound(const abi::CallPlan& plan, const void* fn) {
+BoundCall detail::EngineState::make_bound(const Signature& sig, const abi::CallPlan& plan, const void* fn) {
   if (!fn) throw Error(ErrorCode::InvalidType, "bind(): the target function is null");
-  std::vector<std::uint8_t> code = jit::emit_call_stub(plan, fn).code;
+  const jit::Emitted code = jit::emit_call_stub(plan, fn);
   BoundCall b;
-  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(arena.install(code)));
-  b.code_size_ = code.size();
+  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", &sig)));
+  b.code_size_ = code.code.size();
   b.owner_ = shared_from_this();
   return b;
 }
@@ -256,8 +283,8 @@ detail::EntryData* detail::EngineState::take_entry(const void* target, const voi
         block[i].target = released_entry_target();
         slots[i] = &block[i].target;
       }
-      const auto* code =
-          static_cast<const std::uint8_t*>(arena.install(jit::emit_veneers(abi::arch_of(host_abi()), slots)));
+      const jit::Emitted veneers = jit::emit_veneers(abi::arch_of(host_abi()), slots);
+      const auto* code = static_cast<const std::uint8_t*>(install(veneers, "veneers", nullptr));
       entry_block_code.push_back(code);
       free_entries.reserve(free_entries.size() + kEntriesPerBlock);
       for (std::size_t i = kEntriesPerBlock; i-- > 0;) {
@@ -308,11 +335,11 @@ const detail::ThunkInfo& detail::EngineState::thunk_for(const Signature& sig) {
     }
   }
   // Classified and emitted outside the lock; a racing thread's duplicate is freed.
-  std::vector<std::uint8_t> code = jit::emit_callback_thunk(plan_for(sig)).code;
-  ThunkInfo made{arena.install(code), code.size()};
+  const jit::Emitted code = jit::emit_callback_thunk(plan_for(sig));
+  ThunkInfo made{install(code, "thunk", &sig), code.code.size()};
   std::lock_guard lock(mu);
   auto [it, inserted] = thunks.try_emplace(sig, made);
-  if (!inserted) arena.free(made.code);
+  if (!inserted) free_code(made.code);
   recent = {serial, &it->first, &it->second};
   return it->second;
 }
@@ -407,9 +434,9 @@ Invoker Engine::invoker(const Signature& sig) {
   // Classify and emit outside the lock; a racing thread may do the same work, and the
   // loser's code is freed.
   auto info = std::make_unique<detail::StubInfo>(sig, plan_for(sig));
-  std::vector<std::uint8_t> code = jit::emit_call_stub(info->plan, nullptr).code;
-  info->code = state_->arena.install(code);
-  info->code_size = code.size();
+  const jit::Emitted code = jit::emit_call_stub(info->plan, nullptr);
+  info->code = state_->install(code, "call", &info->sig);
+  info->code_size = code.code.size();
   info->owner = state_.get();
 
   Invoker inv;
@@ -419,7 +446,7 @@ Invoker Engine::invoker(const Signature& sig) {
     inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
     inv.info_ = it->second.get();
   }
-  if (info) state_->arena.free(info->code);  // another thread's stub won the race
+  if (info) state_->free_code(info->code);  // another thread's stub won the race
   return inv;
 }
 

@@ -32,15 +32,16 @@ void Isa::store_x87(Gpr, std::uint32_t) { throw Error(ErrorCode::Unsupported, "n
 void Isa::save_frame_record(std::uint32_t) {}
 void Isa::restore_frame_record(std::uint32_t) {}
 
-std::vector<std::uint8_t> emit_veneers(abi::Arch arch, const std::vector<const void*>& slots) {
+Emitted emit_veneers(abi::Arch arch, const std::vector<const void*>& slots) {
   // The padding is never reached (each veneer ends in a jump): int3 on x86-64, and on
   // AArch64 zero words, which are permanently undefined (UDF #0).
   const std::uint8_t pad = arch == abi::Arch::X64 ? 0xCC : 0x00;
-  std::vector<std::uint8_t> out(slots.size() * kVeneerStride, pad);
+  Emitted out{std::vector<std::uint8_t>(slots.size() * kVeneerStride, pad), {}};
   for (std::size_t i = 0; i < slots.size(); ++i) {
-    const std::vector<std::uint8_t> one = emit_veneer(arch, slots[i]).code;
-    if (one.size() > kVeneerStride) throw Error(ErrorCode::Jit, "a veneer is larger than its stride");
-    std::copy(one.begin(), one.end(), out.begin() + static_cast<std::ptrdiff_t>(i * kVeneerStride));
+    Emitted one = emit_veneer(arch, slots[i]);
+    if (one.code.size() > kVeneerStride) throw Error(ErrorCode::Jit, "a veneer is larger than its stride");
+    std::copy(one.code.begin(), one.code.end(), out.code.begin() + static_cast<std::ptrdiff_t>(i * kVeneerStride));
+    out.frame = std::move(one.frame);
   }
   return out;
 }

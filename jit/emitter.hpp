@@ -72,8 +72,9 @@ constexpr std::uint32_t kStackProbeInterval = 4096;
 Emitted emit_veneer(abi::Arch arch, const void* slot);
 
 // Veneers for `slots`, one every kVeneerStride bytes (the rest of each stride is a trap), so
-// that a block of them is installed with one write.
+// that a block of them is installed with one write. They make no frame: the frame is the
+// entry's at every instruction.
 constexpr std::size_t kVeneerStride = 32;
-std::vector<std::uint8_t> emit_veneers(abi::Arch arch, const std::vector<const void*>& slots);
+Emitted emit_veneers(abi::Arch arch, const std::vector<const void*>& slots);
 
 }  // namespace tramp::jit
