@@ -400,6 +400,18 @@ void tramp_library_close(tramp_library* lib) { delete lib; }
 int tramp_last_errno(void) { return tramp::last_errno(); }
 void tramp_set_last_errno(int value) { tramp::set_last_errno(value); }
 
+tramp_status tramp_set_perf_output(tramp_perf_output output) {
+  static_assert(TRAMP_PERF_NONE == static_cast<int>(tramp::PerfOutput::None) &&
+                TRAMP_PERF_MAP == static_cast<int>(tramp::PerfOutput::Map) &&
+                TRAMP_PERF_JITDUMP == static_cast<int>(tramp::PerfOutput::JitDump));
+  if (output != TRAMP_PERF_NONE && output != TRAMP_PERF_MAP && output != TRAMP_PERF_JITDUMP)
+    return bad_argument("tramp_set_perf_output", "unknown output");
+  return guarded([&] {
+    tramp::set_perf_output(static_cast<tramp::PerfOutput>(output));
+    return TRAMP_OK;
+  });
+}
+
 }  // extern "C"
 
 // ---- functions from C declarations ----

@@ -72,7 +72,12 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   // trusts a remembered thunk only for the engine it came from.
   const std::uint64_t serial = next_serial();
 
-  EngineState() { enroll(); }
+  // The code registry exists before this engine enrolls for fork(): it publishes while it
+  // holds entries_mu.
+  EngineState() {
+    jit::prepare_code_registry();
+    enroll();
+  }
   static std::uint64_t next_serial() {
     static std::atomic<std::uint64_t> n{0};
     return ++n;
@@ -231,6 +236,13 @@ void run_callable(void* ret, void* const* args, void* user) {
 }  // namespace
 
 std::exception_ptr take_callback_exception() noexcept { return std::exchange(t_callback_exception, nullptr); }
+
+void set_perf_output(PerfOutput output) {
+  static_assert(static_cast<int>(PerfOutput::Map) == static_cast<int>(jit::PerfOutput::Map) &&
+                static_cast<int>(PerfOutput::JitDump) == static_cast<int>(jit::PerfOutput::JitDump));
+  jit::set_perf_output(static_cast<jit::PerfOutput>(output));
+}
+PerfOutput perf_output() noexcept { return static_cast<PerfOutput>(jit::perf_output()); }
 
 int last_errno() noexcept { return jit::errno_slot(); }
 void set_last_errno(int value) noexcept { jit::errno_slot() = value; }
