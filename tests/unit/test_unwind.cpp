@@ -4,6 +4,7 @@
 // follows the code's lifetime; longjmp keeps working.
 #include <catch2/catch.hpp>
 
+#include <execinfo.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -26,6 +27,12 @@
 using tramp::Engine;
 using tramp::parse_signature;
 
+// libgcc's: the FDE covering pc, and in `bases` (struct dwarf_eh_bases) where its code begins.
+struct EhBases {
+  void* tbase;
+  void* dbase;
+  void* func;
+};
 extern "C" const void* _Unwind_Find_FDE(const void* pc, void* bases);
 
 namespace {
@@ -238,6 +245,79 @@ TEST_CASE("unwind: longjmp out of a callee and out of a handler still works", "[
   }
 }
 
+namespace {
+// backtrace(3) from inside a callee and a handler: glibc asks libgcc_s, which must find the
+// stub's or thunk's unwind info to go on to the caller.
+void* g_trace[64];
+int g_depth = 0;
+extern "C" char __start_tramp_backtrace_caller[], __stop_tramp_backtrace_caller[];
+__attribute__((noinline)) int tracing_callee(int a, int b) {
+  g_depth = backtrace(g_trace, 64);
+  return a + b;
+}
+void tracing_handler(void* ret, void* const*, void*) {
+  g_depth = backtrace(g_trace, 64);
+  *static_cast<int*>(ret) = 0;
+}
+__attribute__((noinline, section("tramp_backtrace_caller"))) int trace_through(const tramp::Invoker& inv, const void* fn) {
+  int a = 1, b = 2, r = 0;
+  void* ab[] = {&a, &b};
+  inv(fn, &r, ab);
+  asm volatile("" ::: "memory");
+  return r;
+}
+__attribute__((noinline, section("tramp_backtrace_caller"))) int trace_callback(int (*f)(int, int)) {
+  int r = f(1, 2);
+  asm volatile("" ::: "memory");
+  return r;
+}
+// Whether the trace has a frame in [code, code + size) and, after it, one in the caller.
+bool trace_passes(const void* code, std::size_t size) {
+  const char* c = static_cast<const char*>(code);
+  bool in_code = false;
+  for (int i = 0; i < g_depth; ++i) {
+    const char* ip = static_cast<const char*>(g_trace[i]);
+    if (ip >= c && ip < c + size) in_code = true;
+    if (in_code && ip > __start_tramp_backtrace_caller && ip <= __stop_tramp_backtrace_caller) return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("unwind: backtrace(3) passes through stubs and thunks", "[unwind][backtrace]") {
+  Engine& e = Engine::global();
+  for (const char* text : {"i32(i32, i32)", "i32(i32, i32) errno(set)"}) {
+    INFO(text);
+    tramp::Invoker inv = e.invoker(parse_signature(text));
+    g_depth = 0;
+    CHECK(trace_through(inv, reinterpret_cast<const void*>(&tracing_callee)) == 3);
+    CHECK(trace_passes(reinterpret_cast<const void*>(inv.entry()), inv.code_size()));
+    tramp::BoundCall bound = inv.bind(reinterpret_cast<const void*>(&tracing_callee));
+    int a = 1, b = 2, r = 0;
+    void* ab[] = {&a, &b};
+    g_depth = 0;
+    bound(&r, ab);
+    CHECK(g_depth > 2);
+    bool seen = false;
+    for (int i = 0; i < g_depth; ++i)
+      seen = seen || (g_trace[i] >= reinterpret_cast<const void*>(bound.entry()) &&
+                      g_trace[i] < static_cast<const void*>(reinterpret_cast<const char*>(bound.entry()) + bound.code_size()));
+    CHECK(seen);
+  }
+  tramp::Callback cb = e.callback(parse_signature("i32(i32, i32) errno"), tracing_handler, nullptr);
+  g_depth = 0;
+  trace_callback(cb.as<int(int, int)>());
+  // The thunk's frame is the one right below the handler's caller in the trace: find it by
+  // its unwind info's start, then check the trace goes on to trace_callback.
+  EhBases bases{};
+  bool through = false;
+  for (int i = 0; i < g_depth && !through; ++i) {
+    if (!_Unwind_Find_FDE(static_cast<const char*>(g_trace[i]) - 1, &bases)) continue;
+    through = trace_passes(bases.func, cb.code_size());
+  }
+  CHECK(through);
+}
+
 #if defined(__x86_64__)
 #define MS __attribute__((ms_abi))
 namespace {
@@ -351,12 +431,6 @@ __attribute__((noinline, section("tramp_unwind_runner"))) void run_stub(const tr
 }
 __attribute__((noinline)) long take_page(Page p) { return p.bytes[0]; }
 
-// Where a thunk begins: its FDE's start, found from a return address inside it.
-struct EhBases {
-  void* tbase;
-  void* dbase;
-  void* func;
-};
 const void* g_handler_return = nullptr;
 __attribute__((noinline)) void recording_handler(void* ret, void* const*, void*) {
   g_handler_return = __builtin_return_address(0);
