@@ -20,9 +20,10 @@ namespace tramp {
 namespace detail {
 
 struct StubInfo {
-  StubInfo(Signature s, abi::CallPlan p) : sig(std::move(s)), plan(std::move(p)) {}
+  StubInfo(Signature s, abi::CallPlan p) : sig(std::move(s)), plan(std::move(p)), text(sig.str(true)) {}
   Signature sig;
   abi::CallPlan plan;
+  std::string text;  // sig.str(true), the second half of its code's names
   const void* code = nullptr;
   std::size_t code_size = 0;
   EngineState* owner = nullptr;
@@ -96,12 +97,12 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   }
 
   // Code goes in and out through these: installed, then published to the process's tools
-  // under the name `tramp.<product> <signature>` (jit/code_registry.hpp); withdrawn from
-  // them, then freed.
-  const void* install(const jit::Emitted& code, std::string_view product, const Signature* sig);
+  // under the name `tramp.<product> <signature text>` (jit/code_registry.hpp); withdrawn
+  // from them, then freed.
+  const void* install(const jit::Emitted& code, std::string_view product, std::string_view sig_text);
   void free_code(const void* code) noexcept;
 
-  BoundCall make_bound(const Signature& sig, const abi::CallPlan& plan, const void* fn);
+  BoundCall make_bound(const StubInfo& info, const void* fn);
   // `self` is the engine's own shared_ptr (a copy is cheaper than shared_from_this()).
   static Callback make_callback(const std::shared_ptr<EngineState>& self, const Signature& sig, Handler handler,
                                 void* user, std::unique_ptr<CallableBox> box);
@@ -124,12 +125,16 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
 
 }  // namespace detail
 
-const void* detail::EngineState::install(const jit::Emitted& code, std::string_view product, const Signature* sig) {
+const void* detail::EngineState::install(const jit::Emitted& code, std::string_view product,
+                                         std::string_view sig_text) {
   const void* at = arena.install(code.code);
   try {
     std::string name = "tramp.";
     name += product;
-    if (sig) name += " " + sig->str(true);
+    if (!sig_text.empty()) {
+      name += ' ';
+      name += sig_text;
+    }
     jit::publish_code(at, code.code.size(), code.frame, name);
   } catch (...) {
     arena.free(at);
@@ -177,7 +182,7 @@ const void* Invoker::direct_entry(bool floating, std::size_t size) const {
 const void* detail::EngineState::direct_code(const StubInfo& info) {
   if (const void* code = info.direct.load(std::memory_order_acquire)) return code;
   // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
-  const void* code = install(jit::emit_register_return_stub(info.plan), "direct", &info.sig);
+  const void* code = install(jit::emit_register_return_stub(info.plan), "direct", info.text);
   const void* expected = nullptr;
   if (info.direct.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
   free_code(code);
@@ -186,7 +191,7 @@ const void* detail::EngineState::direct_code(const StubInfo& info) {
 
 BoundCall Invoker::bind(const void* fn) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "bind() on an empty Invoker");
-  return info_->owner->make_bound(info_->sig, info_->plan, fn);
+  return info_->owner->make_bound(*info_, fn);
 }
 
 BoundCall::BoundCall(BoundCall&& o) noexcept
@@ -208,11 +213,11 @@ BoundCall::~BoundCall() {
   if (entry_ && owner_) owner_->free_code(reinterpret_cast<const void*>(entry_));
 }
 
-BoundCall detail::EngineState::make_bound(const Signature& sig, const abi::CallPlan& plan, const void* fn) {
+BoundCall detail::EngineState::make_bound(const StubInfo& info, const void* fn) {
   if (!fn) throw Error(ErrorCode::InvalidType, "bind(): the target function is null");
-  const jit::Emitted code = jit::emit_call_stub(plan, fn);
+  const jit::Emitted code = jit::emit_call_stub(info.plan, fn);
   BoundCall b;
-  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", &sig)));
+  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", info.text)));
   b.code_size_ = code.code.size();
   b.owner_ = shared_from_this();
   return b;
@@ -296,7 +301,7 @@ detail::EntryData* detail::EngineState::take_entry(const void* target, const voi
         slots[i] = &block[i].target;
       }
       const jit::Emitted veneers = jit::emit_veneers(abi::arch_of(host_abi()), slots);
-      const auto* code = static_cast<const std::uint8_t*>(install(veneers, "veneers", nullptr));
+      const auto* code = static_cast<const std::uint8_t*>(install(veneers, "veneers", {}));
       entry_block_code.push_back(code);
       free_entries.reserve(free_entries.size() + kEntriesPerBlock);
       for (std::size_t i = kEntriesPerBlock; i-- > 0;) {
@@ -348,7 +353,7 @@ const detail::ThunkInfo& detail::EngineState::thunk_for(const Signature& sig) {
   }
   // Classified and emitted outside the lock; a racing thread's duplicate is freed.
   const jit::Emitted code = jit::emit_callback_thunk(plan_for(sig));
-  ThunkInfo made{install(code, "thunk", &sig), code.code.size()};
+  ThunkInfo made{install(code, "thunk", sig.str(true)), code.code.size()};
   std::lock_guard lock(mu);
   auto [it, inserted] = thunks.try_emplace(sig, made);
   if (!inserted) free_code(made.code);
@@ -447,7 +452,7 @@ Invoker Engine::invoker(const Signature& sig) {
   // loser's code is freed.
   auto info = std::make_unique<detail::StubInfo>(sig, plan_for(sig));
   const jit::Emitted code = jit::emit_call_stub(info->plan, nullptr);
-  info->code = state_->install(code, "call", &info->sig);
+  info->code = state_->install(code, "call", info->text);
   info->code_size = code.code.size();
   info->owner = state_.get();
 

@@ -12,6 +12,7 @@ using abi::LocKind;
 FrameBuilder::FrameBuilder(abi::Arch arch, Gpr sp, std::uint32_t entry_cfa) : sp_(sp), depth_(entry_cfa) {
   frame_.arch = arch;
   frame_.entry_cfa = entry_cfa;
+  frame_.rules.reserve(8);  // what a stub's prologue and epilogue take, most of the time
 }
 
 void FrameBuilder::known() const {

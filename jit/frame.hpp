@@ -73,7 +73,7 @@ class FrameBuilder {
   void save(std::uint32_t at, abi::Loc reg, std::uint32_t sp_offset);
   void restore(std::uint32_t at, abi::Loc reg);
 
-  Frame finish() const { return frame_; }
+  Frame finish() { return std::move(frame_); }  // the builder is done with it
 
  private:
   enum class Base : std::uint8_t { Sp, Fp, Counting };

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <type_traits>
 #include <mutex>
-#include <string>
 
 // The interface GDB defines, by these names. The descriptor and the function are tramp's own
 // (hidden, so tramp always uses its copy); the names GDB looks for are aliases exported from
@@ -65,15 +64,11 @@ std::size_t put_bytes(std::vector<std::uint8_t>& out, const void* p, std::size_t
 std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::size_t size, std::string_view name,
                                       const std::vector<std::uint8_t>& eh_frame) {
   enum Section { kNull, kText, kEhFrame, kSymtab, kStrtab, kShstrtab, kSections };
-  static constexpr char kNames[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
-  const std::string shstrtab(kNames, sizeof kNames);
+  static constexpr char kSectionNames[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
   const std::uint32_t section_name[kSections] = {0, 1, 7, 17, 25, 33};
-  std::string strtab("\0", 1);
-  strtab += name;
-  strtab.push_back('\0');
 
   std::vector<std::uint8_t> out;
-  out.reserve(sizeof(Elf64_Ehdr) + eh_frame.size() + shstrtab.size() + strtab.size() + 2 * sizeof(Elf64_Sym) +
+  out.reserve(sizeof(Elf64_Ehdr) + eh_frame.size() + sizeof kSectionNames + name.size() + 2 + 2 * sizeof(Elf64_Sym) +
               kSections * sizeof(Elf64_Shdr) + 32);
   out.resize(sizeof(Elf64_Ehdr));
   const std::size_t eh_at = put_bytes(out, eh_frame.data(), eh_frame.size(), 8);
@@ -84,8 +79,11 @@ std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::siz
   symbols[1].st_value = 0;  // relocatable object: the offset in .text, which is at the code
   symbols[1].st_size = size;
   const std::size_t sym_at = put_bytes(out, symbols, sizeof symbols, 8);
-  const std::size_t str_at = put_bytes(out, strtab.data(), strtab.size(), 1);
-  const std::size_t shstr_at = put_bytes(out, shstrtab.data(), shstrtab.size(), 1);
+  const std::size_t str_at = put_bytes(out, "", 1, 1);  // .strtab: "", then the name
+  put_bytes(out, name.data(), name.size(), 1);
+  put_bytes(out, "", 1, 1);
+  const std::size_t strtab_size = out.size() - str_at;
+  const std::size_t shstr_at = put_bytes(out, kSectionNames, sizeof kSectionNames, 1);
 
   Elf64_Shdr sh[kSections] = {};
   for (int i = 0; i < kSections; ++i) sh[i].sh_name = section_name[i];
@@ -108,11 +106,11 @@ std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::siz
   sh[kSymtab].sh_addralign = 8;
   sh[kStrtab].sh_type = SHT_STRTAB;
   sh[kStrtab].sh_offset = str_at;
-  sh[kStrtab].sh_size = strtab.size();
+  sh[kStrtab].sh_size = strtab_size;
   sh[kStrtab].sh_addralign = 1;
   sh[kShstrtab].sh_type = SHT_STRTAB;
   sh[kShstrtab].sh_offset = shstr_at;
-  sh[kShstrtab].sh_size = shstrtab.size();
+  sh[kShstrtab].sh_size = sizeof kSectionNames;
   sh[kShstrtab].sh_addralign = 1;
   const std::size_t sh_at = put_bytes(out, sh, sizeof sh, 8);
 

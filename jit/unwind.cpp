@@ -127,6 +127,7 @@ std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, st
   const DwarfArch d = dwarf_arch(frame.arch);
   constexpr std::int64_t kDataAlign = -8;  // saved registers are 8-byte slots below the CFA
   Writer w;
+  w.out.reserve(80 + 8 * frame.rules.size());
 
   // CIE: version 1, augmentation "zR" (an augmentation length, then the FDEs' pointer
   // encoding: absolute 8-byte addresses), the entry rules: CFA = sp + entry_cfa, and on
