@@ -401,13 +401,15 @@ int tramp_last_errno(void) { return tramp::last_errno(); }
 void tramp_set_last_errno(int value) { tramp::set_last_errno(value); }
 
 tramp_status tramp_set_perf_output(tramp_perf_output output) {
-  static_assert(TRAMP_PERF_NONE == static_cast<int>(tramp::PerfOutput::None) &&
-                TRAMP_PERF_MAP == static_cast<int>(tramp::PerfOutput::Map) &&
-                TRAMP_PERF_JITDUMP == static_cast<int>(tramp::PerfOutput::JitDump));
-  if (output != TRAMP_PERF_NONE && output != TRAMP_PERF_MAP && output != TRAMP_PERF_JITDUMP)
-    return bad_argument("tramp_set_perf_output", "unknown output");
+  tramp::PerfOutput o;
+  switch (output) {
+    case TRAMP_PERF_NONE: o = tramp::PerfOutput::None; break;
+    case TRAMP_PERF_MAP: o = tramp::PerfOutput::Map; break;
+    case TRAMP_PERF_JITDUMP: o = tramp::PerfOutput::JitDump; break;
+    default: return bad_argument("tramp_set_perf_output", "unknown output");
+  }
   return guarded([&] {
-    tramp::set_perf_output(static_cast<tramp::PerfOutput>(output));
+    tramp::set_perf_output(o);
     return TRAMP_OK;
   });
 }
