@@ -30,6 +30,15 @@ struct MapLine {
 
 std::string map_path(long pid) { return "/tmp/perf-" + std::to_string(pid) + ".map"; }
 
+// Removes a file when the test ends, passed or failed, and switches perf output off.
+struct Cleanup {
+  std::string path;
+  ~Cleanup() {
+    tramp::set_perf_output(PerfOutput::None);
+    std::remove(path.c_str());
+  }
+};
+
 // Every line of a perf map, parsed as perf does: two hex numbers, then the name to the end.
 std::vector<MapLine> read_map(const std::string& path) {
   std::vector<MapLine> out;
@@ -67,6 +76,7 @@ extern "C" int perf_add(int a, int b) { return a + b; }
 TEST_CASE("perf: the map names every stub and thunk by its signature, at its address", "[perf]") {
   const std::string path = map_path(getpid());
   std::remove(path.c_str());
+  const Cleanup cleanup{path};
   Engine& e = Engine::global();
   // Made before the map is switched on: written when it is.
   tramp::Invoker before = e.invoker(parse_signature("i32(i32, i32)"));
@@ -101,12 +111,12 @@ TEST_CASE("perf: the map names every stub and thunk by its signature, at its add
   // Nothing is written while the output is off.
   tramp::Invoker later = e.invoker(parse_signature("i16(i16)"));
   CHECK(read_map(path).size() == lines.size());
-  std::remove(path.c_str());
 }
 
 TEST_CASE("perf: a child of fork() writes its own map, with what it inherited", "[perf][fork]") {
   Engine& e = Engine::global();
   tramp::Invoker inherited = e.invoker(parse_signature("u8(u8, u8)"));
+  const Cleanup cleanup{map_path(getpid())};
   tramp::set_perf_output(PerfOutput::Map);
   const pid_t child = fork();
   REQUIRE(child >= 0);
@@ -127,7 +137,6 @@ TEST_CASE("perf: a child of fork() writes its own map, with what it inherited", 
   // The child's own stub is not in the parent's map.
   tramp::set_perf_output(PerfOutput::None);
   for (const MapLine& m : read_map(map_path(getpid()))) CHECK(m.name.find("u32(u32, u32)") == std::string::npos);
-  std::remove(map_path(getpid()).c_str());
 }
 
 namespace {
@@ -142,6 +151,7 @@ T read_at(const std::vector<char>& bytes, std::size_t at) {
 
 TEST_CASE("perf: a jitdump file holds a load record per piece of code, with its bytes", "[perf]") {
   const std::string path = "/tmp/jit-" + std::to_string(getpid()) + ".dump";
+  const Cleanup cleanup{path};
   tramp::set_perf_output(PerfOutput::JitDump);
   tramp::Invoker inv = Engine::global().invoker(parse_signature("i64(i64, i64, i64) errno(set)"));
   tramp::set_perf_output(PerfOutput::None);  // closes the file with a JIT_CODE_CLOSE record
@@ -196,15 +206,14 @@ TEST_CASE("perf: a jitdump file holds a load record per piece of code, with its 
   CHECK(loads > 0);
   CHECK(found);
   CHECK(closed);
-  std::remove(path.c_str());
 }
 
 // Run by ctest with TRAMP_PERF_MAP=1 (perf_map_from_environment), hidden otherwise.
 TEST_CASE("perf: TRAMP_PERF_MAP=1 switches the map on at the first engine", "[.perf_env]") {
   REQUIRE(std::getenv("TRAMP_PERF_MAP") != nullptr);
+  const Cleanup cleanup{map_path(getpid())};
   CHECK(tramp::perf_output() == PerfOutput::Map);
   tramp::Invoker inv = Engine::global().invoker(parse_signature("i8(i8)"));
   CHECK(has_line(read_map(map_path(getpid())), reinterpret_cast<const void*>(inv.entry()), inv.code_size(),
                  "tramp.call " + std::string(tramp::abi_name(tramp::host_abi())) + ":i8(i8)"));
-  std::remove(map_path(getpid()).c_str());
 }
