@@ -1,22 +1,14 @@
 #include "abi/call_plan.hpp"
 
+#include "abi/abis.hpp"
+
 #include <array>
 #include <sstream>
 #include <string_view>
 
 namespace tramp::abi {
 
-Arch arch_of(Abi abi) noexcept {
-  switch (abi) {
-    case Abi::SysV_X64:
-    case Abi::Win64:
-      return Arch::X64;
-    case Abi::Aapcs64:
-    case Abi::AppleArm64:
-      return Arch::A64;
-  }
-  return Arch::X64;
-}
+Arch arch_of(Abi abi) noexcept { return abi_info(abi).arch; }
 
 namespace {
 
@@ -143,26 +135,8 @@ Result<bool> check_variadic_type(std::size_t index, const Type* t) {
   }
 }
 
-namespace {
-
-Result<CallPlan> classify_for_abi(const Signature& sig) {
-  switch (sig.abi()) {
-    case Abi::SysV_X64:
-      return classify_sysv_x64(sig);
-    case Abi::Win64:
-      return classify_win64(sig);
-    case Abi::Aapcs64:
-      return classify_aapcs64(sig);
-    case Abi::AppleArm64:
-      return classify_apple_arm64(sig);
-  }
-  return Error(ErrorCode::Unsupported, "no classifier for this ABI");
-}
-
-}  // namespace
-
 Result<CallPlan> classify(const Signature& sig) {
-  Result<CallPlan> plan = classify_for_abi(sig);
+  Result<CallPlan> plan = abi_info(sig.abi()).classify(sig);
   if (!plan) return plan;
   // A stub moves stack arguments and copies piece by piece, and the whole area lives on the
   // calling thread's stack: a value of many megabytes by value would make megabytes of code

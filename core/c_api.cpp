@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "abi/abis.hpp"
 #include "abi/call_plan.hpp"
 #include "tramp/tramp.hpp"
 
@@ -84,15 +85,21 @@ tramp_status guarded(Body&& body) noexcept {
 const tramp::Type* in(const tramp_type* t) { return reinterpret_cast<const tramp::Type*>(t); }
 const tramp_type* out(const tramp::Type* t) { return reinterpret_cast<const tramp_type*>(t); }
 
+// tramp_abi numbers the rows of the ABI table from 1 (0 is the host's).
+static_assert(TRAMP_ABI_SYSV_X64 == 1 + static_cast<int>(tramp::Abi::SysV_X64) &&
+              TRAMP_ABI_WIN64 == 1 + static_cast<int>(tramp::Abi::Win64) &&
+              TRAMP_ABI_AAPCS64 == 1 + static_cast<int>(tramp::Abi::Aapcs64) &&
+              TRAMP_ABI_APPLE_ARM64 == 1 + static_cast<int>(tramp::Abi::AppleArm64));
+
 bool abi_of(tramp_abi abi, tramp::Abi& result) {
-  switch (abi) {
-    case TRAMP_ABI_HOST: result = tramp::host_abi(); return true;
-    case TRAMP_ABI_SYSV_X64: result = tramp::Abi::SysV_X64; return true;
-    case TRAMP_ABI_WIN64: result = tramp::Abi::Win64; return true;
-    case TRAMP_ABI_AAPCS64: result = tramp::Abi::Aapcs64; return true;
-    case TRAMP_ABI_APPLE_ARM64: result = tramp::Abi::AppleArm64; return true;
+  if (abi == TRAMP_ABI_HOST) {
+    result = tramp::host_abi();
+    return true;
   }
-  return false;
+  const auto row = static_cast<std::size_t>(abi) - 1;
+  if (abi < 0 || row >= tramp::abi::abis().size()) return false;
+  result = tramp::abi::abis()[row].abi;
+  return true;
 }
 
 tramp_status bad_argument(const char* function, const char* what) {
@@ -393,6 +400,20 @@ void tramp_library_close(tramp_library* lib) { delete lib; }
 int tramp_last_errno(void) { return tramp::last_errno(); }
 void tramp_set_last_errno(int value) { tramp::set_last_errno(value); }
 
+tramp_status tramp_set_perf_output(tramp_perf_output output) {
+  tramp::PerfOutput o;
+  switch (output) {
+    case TRAMP_PERF_NONE: o = tramp::PerfOutput::None; break;
+    case TRAMP_PERF_MAP: o = tramp::PerfOutput::Map; break;
+    case TRAMP_PERF_JITDUMP: o = tramp::PerfOutput::JitDump; break;
+    default: return bad_argument("tramp_set_perf_output", "unknown output");
+  }
+  return guarded([&] {
+    tramp::set_perf_output(o);
+    return TRAMP_OK;
+  });
+}
+
 }  // extern "C"
 
 // ---- functions from C declarations ----
@@ -480,15 +501,7 @@ std::string index_message(const char* function, size_t i, const std::string& wha
          std::to_string(count) + " " + noun + ")";
 }
 
-tramp_abi abi_out(tramp::Abi abi) {
-  switch (abi) {
-    case tramp::Abi::SysV_X64: return TRAMP_ABI_SYSV_X64;
-    case tramp::Abi::Win64: return TRAMP_ABI_WIN64;
-    case tramp::Abi::Aapcs64: return TRAMP_ABI_AAPCS64;
-    case tramp::Abi::AppleArm64: return TRAMP_ABI_APPLE_ARM64;
-  }
-  return TRAMP_ABI_HOST;
-}
+tramp_abi abi_out(tramp::Abi abi) { return static_cast<tramp_abi>(1 + static_cast<int>(abi)); }
 
 }  // namespace
 

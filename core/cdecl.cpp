@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "abi/abis.hpp"
 #include "core/preprocessor.hpp"
 #include "core/quote.hpp"
 #include "tramp/error.hpp"
@@ -389,9 +390,9 @@ class CParser {
       if (!is_word(name)) fail_at(pos_ - name.size(), "an attribute name", quoted(name));
       std::string n(name);
       if (n.size() > 4 && n.rfind("__", 0) == 0 && n.compare(n.size() - 2, 2, "__") == 0) n = n.substr(2, n.size() - 4);
-      if (n == "ms_abi") a.abi = Abi::Win64;
-      else if (n == "sysv_abi") a.abi = Abi::SysV_X64;
-      else if (n == "packed") a.packed = true;
+      for (const abi::AbiInfo& row : abi::abis())
+        if (!row.c_attribute.empty() && n == row.c_attribute) a.abi = row.abi;
+      if (n == "packed") a.packed = true;
       else if (n == "transparent_union") a.transparent_union = true;
       else if (n == "vector_size") error_at(pos_ - name.size(), ErrorCode::Unsupported, "vector types (vector_size) are not supported");
       if (peek() == "(") {
@@ -563,7 +564,7 @@ class CParser {
       if (chars > 1 || shorts || longs || ints) return bad();
       if (sign == 1) return Type::i8();
       if (sign == 2) return Type::u8();
-      return scope_.abi == Abi::Aapcs64 ? Type::u8() : Type::i8();  // plain char: AAPCS64 unsigned
+      return abi::abi_info(scope_.abi).plain_char_signed ? Type::i8() : Type::u8();
     }
     if (ints > 1 || (shorts && longs) || shorts > 1 || longs > 2) return bad();
     if (shorts) return sign == 2 ? Type::u16() : Type::i16();

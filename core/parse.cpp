@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "abi/abis.hpp"
 #include "core/quote.hpp"
 #include "tramp/signature.hpp"
 
@@ -40,19 +41,6 @@ constexpr ScalarName kScalarNames[] = {
     {"ptrdiff_t", TypeKind::I64},  {"intptr_t", TypeKind::I64},     {"uintptr_t", TypeKind::U64},
     {"float", TypeKind::F32},      {"double", TypeKind::F64},
 };
-
-TypeKind long_double_of(Abi abi) {
-  switch (abi) {
-    case Abi::SysV_X64:
-    case Abi::Win64:  // gcc keeps the x87 format for long double in ms_abi functions
-      return TypeKind::F80;
-    case Abi::Aapcs64:
-      return TypeKind::F128;
-    case Abi::AppleArm64:  // Apple defines long double as double
-      return TypeKind::F64;
-  }
-  return TypeKind::F80;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -228,7 +216,7 @@ class Parser {
     } else if (!packed && !w.empty()) {
       if (w == "longdouble") {
         pos_ += w.size();
-        return Type::scalar(long_double_of(abi_));
+        return Type::scalar(abi::abi_info(abi_).long_double);
       }
       for (const ScalarName& s : kScalarNames) {
         if (s.name == w) {

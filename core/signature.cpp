@@ -1,6 +1,7 @@
 // Signatures: validation, hashing, text form; ABI names and the host ABI.
 #include "tramp/signature.hpp"
 
+#include "abi/abis.hpp"
 #include "abi/call_plan.hpp"
 
 #include <functional>
@@ -21,19 +22,9 @@ Abi host_abi() noexcept {
 #endif
 }
 
-bool host_can_run(Abi abi) noexcept {
-#if defined(__x86_64__) && !defined(_WIN64)
-  // gcc and clang compile ms_abi functions on x86-64 Linux; both conventions run here.
-  return abi == Abi::SysV_X64 || abi == Abi::Win64;
-#else
-  return abi == host_abi();
-#endif
-}
+bool host_can_run(Abi abi) noexcept { return abi::abi_info(abi).host_runs; }
 
 namespace {
-constexpr std::pair<Abi, std::string_view> kAbiNames[] = {
-    {Abi::SysV_X64, "sysv"}, {Abi::Win64, "win64"}, {Abi::Aapcs64, "aapcs64"}, {Abi::AppleArm64, "apple-arm64"}};
-
 // splitmix64's finaliser: every input bit reaches every output bit. Type pointers differ only
 // in a few middle bits, and the weaker boost-style combine let distinct signatures collide
 // (2 of 1,024 in one CI run).
@@ -48,14 +39,14 @@ std::size_t mix(std::size_t h, std::size_t v) { return avalanche(h ^ avalanche(v
 }  // namespace
 
 std::string_view abi_name(Abi abi) noexcept {
-  for (const auto& [a, n] : kAbiNames)
-    if (a == abi) return n;
+  for (const abi::AbiInfo& a : abi::abis())
+    if (a.abi == abi) return a.name;
   return "?";
 }
 
 std::optional<Abi> abi_from_name(std::string_view name) noexcept {
-  for (const auto& [a, n] : kAbiNames)
-    if (n == name) return a;
+  for (const abi::AbiInfo& a : abi::abis())
+    if (a.name == name) return a.abi;
   return std::nullopt;
 }
 

@@ -189,6 +189,16 @@ std::exception_ptr take_callback_exception() noexcept;
 int last_errno() noexcept;
 void set_last_errno(int value) noexcept;
 
+// What tramp tells Linux perf about its code (docs/debugging.md): nothing (the default), a
+// line "START SIZE name" in /tmp/perf-<pid>.map per stub, thunk and block of veneers, which
+// perf report reads by itself, or a record per piece of code in /tmp/jit-<pid>.dump for
+// `perf inject -j`. For the whole process; switching it on writes the code that lives already.
+// TRAMP_PERF_MAP=1 or TRAMP_PERF_MAP=jitdump in the environment switches it on at the first
+// engine. Throws Error(Jit) naming the file when it cannot be made.
+enum class PerfOutput : std::uint8_t { None, Map, JitDump };
+void set_perf_output(PerfOutput output);
+PerfOutput perf_output() noexcept;
+
 // Executable memory held by an engine (its code arena's own counters).
 struct CodeStats {
   std::size_t chunks = 0;        // memory chunks mapped

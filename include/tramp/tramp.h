@@ -305,8 +305,9 @@ tramp_status tramp_invoker_direct(const tramp_signature* sig, void** out);
 tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** out);
 tramp_bound_fn tramp_bound_entry(const tramp_bound* bound);
 void tramp_bound_free(tramp_bound* bound);
-/* A native function with the signature that calls handler(ret, args, user). The handler
- * must not unwind through the thunk (no longjmp out of it, no C++ exception). */
+/* A native function with the signature that calls handler(ret, args, user). The thunk has
+ * unwind information: a handler written in C++ may throw into a native caller that can unwind
+ * (docs/debugging.md), and one may longjmp out of it if its caller allows that. */
 tramp_status tramp_callback_new(const tramp_signature* sig, tramp_handler handler, void* user,
                                 tramp_callback** out);
 void* tramp_callback_code(const tramp_callback* cb);
@@ -318,6 +319,17 @@ void tramp_callback_free(tramp_callback* cb);
  * slot back to its caller as errno when the handler returns. */
 int tramp_last_errno(void);
 void tramp_set_last_errno(int value);
+
+/* ---- profilers (C++ tramp::set_perf_output, docs/debugging.md) ---- */
+typedef enum tramp_perf_output {
+  TRAMP_PERF_NONE = 0,    /* the default */
+  TRAMP_PERF_MAP = 1,     /* a line "START SIZE name" in /tmp/perf-<pid>.map per piece of code */
+  TRAMP_PERF_JITDUMP = 2  /* a record per piece of code in /tmp/jit-<pid>.dump (perf inject -j) */
+} tramp_perf_output;
+/* Switches what the process tells perf about tramp's code; the code that lives already is
+ * written at once. TRAMP_PERF_MAP=1 or =jitdump in the environment does it at the first
+ * engine. An unknown value is TRAMP_ERR_ARGUMENT, a file that cannot be made TRAMP_ERR_JIT. */
+tramp_status tramp_set_perf_output(tramp_perf_output output);
 
 /* ---- libraries ---- */
 /* name NULL: the running program and what it has loaded. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "tramp/tramp.h"
@@ -937,6 +938,30 @@ int main(void) {
     CHECK(tramp_invoker_direct(sig, &entry) == TRAMP_ERR_UNSUPPORTED);
     CHECK(strstr(tramp_last_error(), "tramp_invoker_direct: the return type {i64, i64, i64}") != NULL);
     CHECK(strstr(tramp_last_error(), "<R>") == NULL && strstr(tramp_last_error(), " R ") == NULL);
+    tramp_signature_free(sig);
+  }
+
+  /* perf output: the map gets a line for code made while it is on */
+  {
+    char path[64], line[256];
+    FILE* map = NULL;
+    int named = 0;
+    tramp_invoke_fn f = NULL;
+    snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
+    remove(path);
+    CHECK(tramp_set_perf_output((tramp_perf_output)7) == TRAMP_ERR_ARGUMENT);
+    CHECK(strstr(tramp_last_error(), "tramp_set_perf_output") != NULL);
+    CHECK(tramp_set_perf_output(TRAMP_PERF_MAP) == TRAMP_OK);
+    CHECK(tramp_signature_parse("u16(u16, i8)", &sig) == TRAMP_OK);
+    CHECK(tramp_invoker(sig, &f) == TRAMP_OK);
+    CHECK(tramp_set_perf_output(TRAMP_PERF_NONE) == TRAMP_OK);
+    map = fopen(path, "r");
+    CHECK(map != NULL);
+    while (map && fgets(line, sizeof line, map))
+      if (strstr(line, " tramp.call ") && strstr(line, ":u16(u16, i8)\n")) named = 1;
+    if (map) fclose(map);
+    CHECK(named);
+    remove(path);
     tramp_signature_free(sig);
   }
 

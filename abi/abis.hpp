@@ -1,0 +1,38 @@
+// tramp: the ABIs tramp knows, one row each. The classifier dispatch, the signature and C
+// declaration parsers, the C API and the emitters read this table; nothing else lists ABIs.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "abi/call_plan.hpp"
+
+namespace tramp::abi {
+
+struct AbiInfo {
+  Abi abi;
+  std::string_view name;  // the signature prefix and the plan's first word: "sysv"
+  Arch arch;
+  Result<CallPlan> (*classify)(const Signature& sig);
+  bool host_runs;  // this host can run code for it
+  // The convention of tramp's own entries (invoke, bound, register-return) and of the
+  // handlers a thunk calls, for code of this ABI: the C convention of the system that runs
+  // it (a Win64 thunk on x86-64 Linux calls a SysV handler).
+  Abi uniform;
+  TypeKind long_double;          // what C's `long double` is under it
+  bool plain_char_signed;        // whether C's plain `char` is signed (AAPCS64 7.1.1: unsigned)
+  std::string_view c_attribute;  // the GNU attribute selecting it in a C declaration, or ""
+  // A stub may store a stack argument piece as a word of this many bytes, the rest of its
+  // slot being padding (0: the piece's own size). x86-64 conventions give every stack
+  // argument its own eightbyte (psABI 3.2.3, Win64 "Parameter passing"); the AArch64
+  // classifiers cut stack pieces into whole 1, 2, 4 or 8-byte words already, and Apple packs
+  // arguments without padding.
+  std::uint32_t stack_slot;
+};
+
+// Every ABI, in the order of tramp::Abi (and of tramp_abi in tramp.h, from 1).
+std::span<const AbiInfo> abis() noexcept;
+const AbiInfo& abi_info(Abi abi) noexcept;
+
+}  // namespace tramp::abi
