@@ -10,6 +10,13 @@
 
 namespace tramp::abi {
 
+// What gcc's __builtin_va_list is under an ABI.
+enum class VaList : std::uint8_t {
+  Pointer,        // a char* (Win64, Apple arm64)
+  SysVRecord,     // an array of one record: gp_offset, fp_offset, overflow_arg_area, reg_save_area (psABI 3.5.7)
+  Aapcs64Record,  // a 32-byte record: __stack, __gr_top, __vr_top, __gr_offs, __vr_offs (AAPCS64 7.1.4)
+};
+
 struct AbiInfo {
   Abi abi;
   std::string_view name;  // the signature prefix and the plan's first word: "sysv"
@@ -21,6 +28,9 @@ struct AbiInfo {
   // it (a Win64 thunk on x86-64 Linux calls a SysV handler).
   Abi uniform;
   TypeKind long_double;          // what C's `long double` is under it
+  bool has_f80;                  // x87's 80-bit format passes under it (__float80, mode(XF))
+  bool has_f128;                 // IEEE binary128 does (__float128, _Float128, mode(TF))
+  VaList va_list;
   bool plain_char_signed;        // whether C's plain `char` is signed (AAPCS64 7.1.1: unsigned)
   std::string_view c_attribute;  // the GNU attribute selecting it in a C declaration, or ""
   // A stub may store a stack argument piece as a word of this many bytes, the rest of its

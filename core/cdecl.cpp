@@ -923,11 +923,11 @@ class CParser {
       return CType{ld, ""};
     }
     if (t == "_Float128" || t == "__float128") {
-      if (scope_.abi == Abi::AppleArm64) error_at(at, ErrorCode::Unsupported, t + ": " + std::string(abi_name(scope_.abi)) + " has no 128-bit floating type");
+      if (!abi::abi_info(scope_.abi).has_f128) error_at(at, ErrorCode::Unsupported, t + ": " + std::string(abi_name(scope_.abi)) + " has no 128-bit floating type");
       return CType{Type::f128(), ""};
     }
     if (t == "__float80") {
-      if (scope_.abi != Abi::SysV_X64 && scope_.abi != Abi::Win64) error_at(at, ErrorCode::Unsupported, "__float80 exists on x86-64 only");
+      if (!abi::abi_info(scope_.abi).has_f80) error_at(at, ErrorCode::Unsupported, "__float80 exists on x86-64 only");
       return CType{Type::f80(), ""};
     }
     if (t == "typeof" || t == "__typeof__" || t == "__typeof" || t == "typeof_unqual") {
@@ -958,27 +958,27 @@ class CParser {
     error_at(at, ErrorCode::Unsupported, "'" + t + "' types are not supported");
   }
 
-  // gcc's __builtin_va_list, the type of va_list, per ABI: SysV psABI 3.5.7 (an array of one
-  // record, so a parameter is a pointer), AAPCS64 7.1.4 (a 32-byte record), a char* on Win64
-  // and Apple arm64.
+  // gcc's __builtin_va_list, the type of va_list, as the ABI table says (a SysV one is an
+  // array of one record, so a parameter is a pointer).
   const Type* va_list_type() {
-    switch (scope_.abi) {
-      case Abi::SysV_X64: {
+    switch (abi::abi_info(scope_.abi).va_list) {
+      case abi::VaList::SysVRecord: {
         const Type* tag = Type::struct_({{Type::u32(), 0, "gp_offset"},
                                          {Type::u32(), 0, "fp_offset"},
                                          {Type::pointer(), 0, "overflow_arg_area"},
                                          {Type::pointer(), 0, "reg_save_area"}});
         return Type::array(tag, 1);
       }
-      case Abi::Aapcs64:
+      case abi::VaList::Aapcs64Record:
         return Type::struct_({{Type::pointer(), 0, "__stack"},
                               {Type::pointer(), 0, "__gr_top"},
                               {Type::pointer(), 0, "__vr_top"},
                               {Type::i32(), 0, "__gr_offs"},
                               {Type::i32(), 0, "__vr_offs"}});
-      default:
-        return Type::pointer();
+      case abi::VaList::Pointer:
+        break;
     }
+    return Type::pointer();
   }
 
   // '(' already consumed: parameter list, ')'.
@@ -1103,8 +1103,8 @@ class CParser {
     if (t->is_float()) {
       if (m == "SF") return Type::f32();
       if (m == "DF") return Type::f64();
-      if (m == "XF" && (scope_.abi == Abi::SysV_X64 || scope_.abi == Abi::Win64)) return Type::f80();
-      if (m == "TF" && scope_.abi != Abi::AppleArm64) return Type::f128();
+      if (m == "XF" && abi::abi_info(scope_.abi).has_f80) return Type::f80();
+      if (m == "TF" && abi::abi_info(scope_.abi).has_f128) return Type::f128();
     }
     error_at(a.mode_at, ErrorCode::Unsupported, "mode(" + m + ") on " + t->str());
   }
