@@ -143,10 +143,13 @@ Result<CallPlan> classify(const Signature& sig) {
   // and then overflow the stack. C compilers accept it; tramp refuses it up front.
   const std::uint64_t bytes = std::uint64_t{plan.value().stack_size} + plan.value().copy_area_size;
   if (bytes > kMaxArgumentArea) return argument_area_error(bytes);
-  if (sig.errno_mode() == ErrnoMode::None) return plan;
-  // What a call does with errno is the same under every ABI: one fact for the emitters.
+  // What a call does with errno, and how an integer result widens to a word, are the same
+  // under every ABI: one fact each for the emitters.
   CallPlan p = std::move(plan).value();
-  p.capture_errno = true;
+  const Type* r = sig.ret();
+  if (p.ret.kind == RetKind::Direct && r->is_integer() && r->size() < 8)
+    p.ret.word_ext = r->is_signed() ? Ext::Sign : Ext::Zero;
+  p.capture_errno = sig.errno_mode() != ErrnoMode::None;
   p.set_errno = sig.errno_mode() == ErrnoMode::SetAndCapture;
   return p;
 }

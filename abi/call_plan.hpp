@@ -108,6 +108,11 @@ struct RetPlan {
   Loc sret_loc;                  // Sret: where the hidden pointer argument goes
   bool sret_returned = false;    // Sret: the callee hands the pointer back in `sret_result`
   Loc sret_result;
+  // An integer result narrower than a register word (bool, 8, 16 and 32-bit integers): how
+  // its C type extends it to a whole word (Sign or Zero), for a stub that stores results as
+  // words (libffi's ffi_arg); None for every other result. The same under every ABI
+  // (classify() sets it).
+  Ext word_ext = Ext::None;
 };
 
 struct CallPlan {

@@ -32,6 +32,11 @@ Emitted emit_register_return_stub(const abi::CallPlan& plan);
 // The plan's result piece that a register-return stub leaves in place, or the error.
 Result<abi::Piece> register_return_piece(const abi::CallPlan& plan);
 
+// The invoke stub that stores an integer result narrower than a register word (the plan's
+// ret.word_ext) as a whole word, sign- or zero-extended by its C type: the result storage of
+// libffi's ffi_call (ffi_arg). Any other result is stored as by emit_call_stub.
+Emitted emit_widening_call_stub(const abi::CallPlan& plan);
+
 // A callback's data: a veneer slot holding the thunk's address, then the handler and its
 // user pointer. Every callback of a signature runs the same thunk, entered through the
 // callback's own veneer, which leaves the data's address in kVeneerData's register.

@@ -141,7 +141,8 @@ void check_free(std::uint32_t live, Gpr reg, const char* role) {
     throw Error(ErrorCode::Jit, std::string("the plan passes a value in the register the walk uses as ") + role);
 }
 
-enum class Entry : std::uint8_t { Invoke, Bound, RegisterReturn };
+// Widening: the invoke shape, an integer result narrower than a word stored as a whole word.
+enum class Entry : std::uint8_t { Invoke, Bound, RegisterReturn, Widening };
 
 Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) {
   const UniformConvention& host = uniform_convention(plan.abi);
@@ -166,7 +167,7 @@ Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) 
   const Gpr* in = host.pointer_args;
   const Gpr fn_in = in[0];
   const Gpr ret_in = entry == Entry::Bound ? in[0] : in[1];
-  const Gpr args_in = entry == Entry::Invoke ? in[2] : in[1];
+  const Gpr args_in = entry == Entry::Invoke || entry == Entry::Widening ? in[2] : in[1];
 
   // Registers the argument phases write; an entry register none of them touches is used in
   // place (unless the architecture always moves them).
@@ -264,8 +265,15 @@ Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) 
   }
   isa.call(fn);
   const Gpr ret = isa.close_call_frame(frame);
-  if (direct_ret)
+  if (direct_ret && entry == Entry::Widening && plan.ret.word_ext != Ext::None) {
+    const Piece& p = plan.ret.pieces.at(0);
+    if (p.loc.kind != LocKind::Gpr || plan.ret.pieces.size() != 1)
+      throw Error(ErrorCode::Jit, "an integer result that is not one register piece");
+    isa.extend(p.loc.reg, p.size, plan.ret.word_ext);
+    isa.store_word(p.loc.reg, ret, 0, 8);
+  } else if (direct_ret) {
     for (const Piece& p : plan.ret.pieces) store_piece(isa, p, ret, p.offset);
+  }
   if (plan.capture_errno) {
     // The invoke and bound shapes return nothing in registers; the register-return shape's
     // value is in one of the result registers, kept.
@@ -480,6 +488,8 @@ Emitted emit_call_stub(const CallPlan& plan, const void* bound_fn) {
 }
 
 Emitted emit_register_return_stub(const CallPlan& plan) { return walk_call_stub(plan, Entry::RegisterReturn, nullptr); }
+
+Emitted emit_widening_call_stub(const CallPlan& plan) { return walk_call_stub(plan, Entry::Widening, nullptr); }
 
 Emitted emit_callback_thunk(const CallPlan& plan) { return walk_thunk(plan); }
 
