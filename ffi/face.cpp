@@ -626,11 +626,14 @@ inline void call_slot(const Slot& s, void (*fn)(void), void* rvalue, void** aval
 
 // ---- Raw arguments ----------------------------------------------------------------------
 // The raw API packs every argument into FFI_SIZEOF_ARG-byte slots (a struct as a pointer to
-// it); the Java variant gives 64-bit values two slots, as libffi's java_raw_api does.
+// it). The Java variant lays them out as a JVM's operand stack: Java's long and double take
+// two slots (the value in the first), everything else one, a pointer included, as libffi's
+// java_raw_api does. (libffi has no Java layout for wider types; the face gives them the
+// slots their size needs.)
 
 std::size_t slots_of(const ffi_type* t, bool java) {
   if (t->type == FFI_TYPE_STRUCT || t->type == FFI_TYPE_COMPLEX) return 1;
-  if (java) return t->size > 4 && t->size <= 8 ? 2 : (t->size + FFI_SIZEOF_ARG - 1) / FFI_SIZEOF_ARG;
+  if (java && (t->type == FFI_TYPE_SINT64 || t->type == FFI_TYPE_UINT64 || t->type == FFI_TYPE_DOUBLE)) return 2;
   return (t->size + FFI_SIZEOF_ARG - 1) / FFI_SIZEOF_ARG;
 }
 

@@ -374,6 +374,59 @@ static void test_raw(void) {
   ffi_closure_free(rc);
 }
 
+/* ---- the Java raw API (deprecated in libffi's header) ---- */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+/* Java's stack slots: one ffi_java_raw each, and two for a long or a double (only the first
+   is used); a pointer takes one. */
+static double java_target(int a, double b, void *p, long long l, float f) {
+  return a + b + (p == &calls) + (double)l + f;
+}
+
+static void java_handler(ffi_cif *cif, void *ret, ffi_java_raw *raw, void *user) {
+  (void)cif; (void)user;
+  double b;
+  long long l;
+  memcpy(&b, &raw[1], sizeof b);
+  memcpy(&l, &raw[4], sizeof l);
+  *(double *)ret = raw[0].sint + b + (raw[3].ptr == &calls) + (double)l + raw[6].flt;
+}
+
+static void test_java_raw(void) {
+  ffi_cif cif;
+  ffi_type *t[] = {&ffi_type_sint, &ffi_type_double, &ffi_type_pointer, &ffi_type_sint64, &ffi_type_float};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 5, &ffi_type_double, t) == FFI_OK);
+  CHECK(ffi_java_raw_size(&cif) == 7 * sizeof(ffi_java_raw));
+  int a = -3;
+  double b = 10.5;
+  void *p = &calls;
+  long long l = 1000;
+  float f = 0.25f;
+  void *args[] = {&a, &b, &p, &l, &f};
+  ffi_java_raw raw[7];
+  memset(raw, 0, sizeof raw);
+  ffi_java_ptrarray_to_raw(&cif, args, raw);
+  double b_back;
+  long long l_back;
+  memcpy(&b_back, &raw[1], sizeof b_back);
+  memcpy(&l_back, &raw[4], sizeof l_back);
+  CHECK(raw[0].sint == -3 && b_back == 10.5 && raw[3].ptr == &calls && l_back == 1000 && raw[6].flt == 0.25f);
+  void *back[5];
+  ffi_java_raw_to_ptrarray(&cif, raw, back);
+  CHECK(back[0] == &raw[0] && back[1] == &raw[1] && back[2] == &raw[3] && back[3] == &raw[4] && back[4] == &raw[6]);
+  double r = 0;
+  ffi_java_raw_call(&cif, FFI_FN(java_target), &r, raw);
+  CHECK(r == -3 + 10.5 + 1 + 1000 + 0.25);
+
+  void *code;
+  ffi_java_raw_closure *jc = ffi_closure_alloc(sizeof(ffi_java_raw_closure), &code);
+  CHECK(jc != NULL);
+  CHECK(ffi_prep_java_raw_closure_loc(jc, &cif, java_handler, NULL, code) == FFI_OK);
+  CHECK(((double (*)(int, double, void *, long long, float))code)(1, 2.5, &calls, 40, 0.5f) == 1 + 2.5 + 1 + 40 + 0.5);
+  ffi_closure_free(jc);
+}
+#pragma GCC diagnostic pop
+
 /* ---- threads and fork ---- */
 static void *thread_main(void *arg) {
   long id = (long)arg;
@@ -555,6 +608,7 @@ int main(int argc, char **argv) {
   test_presized_struct();
   test_closures();
   test_raw();
+  test_java_raw();
   test_threads_and_fork();
   if (failures) {
     fprintf(stderr, "%d checks failed\n", failures);
