@@ -354,6 +354,14 @@ tramp_status tramp_invoker_direct(const tramp_signature* sig, void** result) {
   });
 }
 
+tramp_status tramp_invoker_widened(const tramp_signature* sig, tramp_invoke_fn* result) {
+  if (!sig || !result) return bad_argument("tramp_invoker_widened", "sig or out is NULL");
+  return guarded([&] {
+    *result = tramp::Engine::global().invoker(sig->sig).widened();
+    return TRAMP_OK;
+  });
+}
+
 tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** result) {
   if (!sig || !fn || !result) return bad_argument("tramp_bind", "sig, fn or out is NULL");
   return guarded([&] {

@@ -242,6 +242,11 @@ tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* out);
  * args)` that returns the value itself. `*out` is its address: convert it to that function
  * type with R matching the return type. TRAMP_ERR_UNSUPPORTED for other return types. */
 tramp_status tramp_invoker_direct(const tramp_signature* sig, void** out);
+/* The call stub for results kept in whole words (C++ Invoker::widened), as libffi keeps them
+ * in an ffi_arg: an integer result narrower than 64 bits (bool, 8, 16 and 32-bit integers)
+ * is stored through `ret` as 8 bytes, sign- or zero-extended as its type says, so `ret` must
+ * point at 8 bytes or more; other results are stored as by tramp_invoker's stub. */
+tramp_status tramp_invoker_widened(const tramp_signature* sig, tramp_invoke_fn* out);
 /* A stub with `fn` baked in; call it through tramp_bound_entry(). */
 tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** out);
 tramp_bound_fn tramp_bound_entry(const tramp_bound* bound);

@@ -466,6 +466,15 @@ int main(void) {
       memcpy(&direct, &entry, sizeof direct);
       CHECK(direct(fn, args) == 5.0);
     }
+    {
+      /* The widened stub stores a double as the invoke stub does. */
+      tramp_invoke_fn widened = NULL;
+      CHECK(tramp_invoker_widened(sig, &widened) == TRAMP_OK);
+      r = 0;
+      widened(fn, &r, args);
+      CHECK(r == 5.0);
+      CHECK(tramp_invoker_widened(NULL, &widened) == TRAMP_ERR_ARGUMENT);
+    }
     CHECK(tramp_bind(sig, fn, &bound) == TRAMP_OK);
     r = 0;
     tramp_bound_entry(bound)(&r, args);
