@@ -134,6 +134,9 @@ abi::CallPlan plan_for(const Signature& sig) {
 
 const Signature& Invoker::signature() const noexcept { return info_->sig; }
 std::size_t Invoker::code_size() const noexcept { return info_ ? info_->code_size : 0; }
+std::size_t Invoker::stack_size() const noexcept {
+  return info_ ? std::size_t{info_->plan.stack_size} + info_->plan.copy_area_size : 0;
+}
 
 const void* Invoker::direct_entry(bool floating, std::size_t size) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "direct() on an empty Invoker");

@@ -303,7 +303,8 @@ inline const Type* type_of(ffi_type* t) {
 
 // How ffi_call writes the result. libffi widens an integer narrower than a word to ffi_arg;
 // a scalar comes back from the register-return stub, anything else through the invoke stub.
-enum class RetKind : std::uint8_t { Void, Memory, S8, U8, S16, U16, S32, U32, Word, F32, F64 };
+// Stored: a scalar that the stub itself stores (widened), as Memory.
+enum class RetKind : std::uint8_t { Void, Memory, Stored, S8, U8, S16, U16, S32, U32, Word, F32, F64 };
 
 // The hash of a plan's key, the same for the per-thread cache and the registry; prep feeds
 // it one argument at a time.
@@ -457,7 +458,8 @@ void call_memory(const Slot& s, void (*fn)(void), void* rvalue, void** avalue) {
 CallFn call_for(RetKind k) {
   switch (k) {
     case RetKind::Void: return &call_invoke;
-    case RetKind::Memory: return &call_memory;
+    case RetKind::Memory:
+    case RetKind::Stored: return &call_memory;
     case RetKind::S8: return &call_register<std::int8_t, ffi_sarg>;
     case RetKind::U8: return &call_register<std::uint8_t, ffi_arg>;
     case RetKind::S16: return &call_register<std::int16_t, ffi_sarg>;
@@ -498,10 +500,18 @@ void choose_call(Plan& p) {
                                                                                                 : RetKind::Memory;
       break;
   }
-  if (p.ret_kind == RetKind::Void || p.ret_kind == RetKind::Memory)
+  if (p.ret_kind == RetKind::Void || p.ret_kind == RetKind::Memory) {
     p.entry = reinterpret_cast<const void*>(p.invoker.entry());
-  else
+  } else if (p.invoker.stack_size() == 0) {
+    // The register-return stub jumps to the target, and ffi_call widens what comes back.
     p.entry = p.invoker.direct_entry(p.ret_kind == RetKind::F32 || p.ret_kind == RetKind::F64, r->size());
+  } else {
+    // It would call the target (Win64's shadow space, stack arguments): then one stub that
+    // also stores the result widened to ffi_arg, jumped to from ffi_call, saves a level of
+    // calls.
+    p.entry = reinterpret_cast<const void*>(p.invoker.widened());
+    p.ret_kind = RetKind::Stored;
+  }
 }
 
 // The plan for a key, made on first use. Throws Refused.

@@ -60,6 +60,10 @@ class Invoker {
   const Signature& signature() const noexcept;
   // Bytes of machine code in this stub.
   std::size_t code_size() const noexcept;
+  // Bytes of stack the call's arguments take: the outgoing argument area (Win64's shadow
+  // space included) and the caller's copies of arguments passed by reference. With none, and
+  // no ErrnoMode, the register-return variant (direct<R>()) ends in a jump to the target.
+  std::size_t stack_size() const noexcept;
   // A stub specialised for one target: same calling shape minus `fn`.
   BoundCall bind(const void* fn) const;
   explicit operator bool() const noexcept { return entry_ != nullptr; }

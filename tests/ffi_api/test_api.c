@@ -486,11 +486,41 @@ static short ret_s16(void) { return -300; }
 static unsigned short ret_u16(void) { return 0xF00F; }
 static int ret_s32(void) { return -70000; }
 static unsigned int ret_u32(void) { return 0xF000000Fu; }
-struct narrow { ffi_type *type; void (*fn)(void); ffi_sarg want; };
+/* The same results with nine arguments, the last on the stack (SysV passes six integers in
+   registers, AAPCS64 eight), and under Win64: stubs that call the target rather than jump to
+   it must widen too. The result is the sum of the arguments, narrowed. */
+#define NARROW_WIDE(name, T, attr)                                                                \
+  static attr T name(long a, long b, long c, long d, long e, long f, long g, long h, long i) { \
+    return (T)(a + b + c + d + e + f + g + h + i);                                            \
+  }
+#define NARROW_PLAIN(name, T, attr, v) static attr T name(void) { return (T)(v); }
+#if defined(__x86_64__)
+#define MS_ABI __attribute__((ms_abi))
+#else
+#define MS_ABI
+#endif
+#define NARROW_SET(suffix, T, v)          \
+  NARROW_WIDE(stack_##suffix, T, )        \
+  NARROW_PLAIN(win_##suffix, T, MS_ABI, v) \
+  NARROW_WIDE(win_stack_##suffix, T, MS_ABI)
+NARROW_SET(s8, signed char, -3)
+NARROW_SET(u8, unsigned char, 0xF0)
+NARROW_SET(s16, short, -300)
+NARROW_SET(u16, unsigned short, 0xF00F)
+NARROW_SET(s32, int, -70000)
+NARROW_SET(u32, unsigned int, 0xF000000Fu)
+
+struct narrow {
+  ffi_type *type;
+  void (*fn)(void), (*stack)(void), (*win)(void), (*win_stack)(void);
+  ffi_sarg want;
+};
+#define NARROW(suffix, type, want) \
+  {&type, FFI_FN(ret_##suffix), FFI_FN(stack_##suffix), FFI_FN(win_##suffix), FFI_FN(win_stack_##suffix), want}
 static const struct narrow narrows[] = {
-    {&ffi_type_sint8, FFI_FN(ret_s8), -3},        {&ffi_type_uint8, FFI_FN(ret_u8), 0xF0},
-    {&ffi_type_sint16, FFI_FN(ret_s16), -300},    {&ffi_type_uint16, FFI_FN(ret_u16), 0xF00F},
-    {&ffi_type_sint32, FFI_FN(ret_s32), -70000},  {&ffi_type_uint32, FFI_FN(ret_u32), 0xF000000F},
+    NARROW(s8, ffi_type_sint8, -3),       NARROW(u8, ffi_type_uint8, 0xF0),
+    NARROW(s16, ffi_type_sint16, -300),   NARROW(u16, ffi_type_uint16, 0xF00F),
+    NARROW(s32, ffi_type_sint32, -70000), NARROW(u32, ffi_type_uint32, 0xF000000F),
 };
 
 /* A closure function writes a narrow result as a whole word (libffi's rule): the value is
@@ -501,14 +531,33 @@ static void narrow_handler(ffi_cif *cif, void *ret, void **args, void *user) {
 }
 
 static void test_widening(void) {
+  ffi_type *longs[9];
+  long zero = 0, values[9];
+  void *avalues[9];
+  for (int k = 0; k < 9; ++k) longs[k] = &ffi_type_slong, avalues[k] = &values[k];
   for (size_t i = 0; i < sizeof narrows / sizeof narrows[0]; ++i) {
     const struct narrow *n = &narrows[i];
+    for (int k = 0; k < 9; ++k) values[k] = k < 8 ? zero : (long)n->want;
+    struct {
+      ffi_abi abi;
+      unsigned nargs;
+      void (*fn)(void);
+    } variants[] = {
+      {FFI_DEFAULT_ABI, 0, n->fn}, {FFI_DEFAULT_ABI, 9, n->stack},
+#if defined(__x86_64__)
+      {FFI_GNUW64, 0, n->win}, {FFI_GNUW64, 9, n->win_stack},
+#endif
+    };
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; ++v) {
+      ffi_cif vcif;
+      CHECK(ffi_prep_cif(&vcif, variants[v].abi, variants[v].nargs, n->type, longs) == FFI_OK);
+      ffi_arg r = (ffi_arg)0xA5A5A5A5A5A5A5A5ull; /* every byte must be written */
+      ffi_call(&vcif, variants[v].fn, &r, avalues);
+      CHECK((ffi_sarg)r == n->want);
+      ffi_call(&vcif, variants[v].fn, NULL, avalues); /* the result may be dropped */
+    }
     ffi_cif cif;
     CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, n->type, NULL) == FFI_OK);
-    ffi_arg r = (ffi_arg)0xA5A5A5A5A5A5A5A5ull; /* every byte must be written */
-    ffi_call(&cif, n->fn, &r, NULL);
-    CHECK((ffi_sarg)r == n->want);
-    ffi_call(&cif, n->fn, NULL, NULL); /* the result may be dropped */
 
     void *code = NULL;
     ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
