@@ -118,3 +118,16 @@ TEST_CASE("widened(): other results are stored as by the invoke stub", "[engine]
 TEST_CASE("widened() on an empty Invoker is an error", "[engine][widened]") {
   CHECK_THROWS_AS(tramp::Invoker().widened(), tramp::Error);
 }
+
+TEST_CASE("stack_size(): the bytes a call's arguments take on the stack", "[engine]") {
+  auto stack_of = [](const char* sig) { return tramp::Engine::global().invoker(tramp::parse_signature(sig)).stack_size(); };
+  CHECK(stack_of("i32(i32, i32)") == 0);
+  CHECK(tramp::Invoker().stack_size() == 0);
+#if defined(__x86_64__)
+  CHECK(stack_of("win64:i32(i32, i32)") == 32);  // the shadow space
+  CHECK(stack_of("i64(i64, i64, i64, i64, i64, i64, i64, i64)") == 16);
+  CHECK(stack_of("win64:i64({i64, i64, i64})") == 32 + 32);  // and the caller's copy, 16-aligned
+#else
+  CHECK(stack_of("i64(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)") == 16);
+#endif
+}
