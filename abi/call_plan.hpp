@@ -139,6 +139,11 @@ struct CallPlan {
   // handler. Both false: the stub and thunk are exactly those of a plan without the fields.
   bool capture_errno = false;
   bool set_errno = false;
+  // The Signature's static chain: the register that carries it (classify() sets it from the
+  // ABI table). A call stub loads it from the pointer after the last argument's, last of all;
+  // a thunk hands the handler its address there.
+  bool has_static_chain = false;
+  Loc static_chain;
 
   // Stable multi-line text form, for golden tests and `tramp plan`.
   std::string str(const Signature& sig) const;

@@ -118,6 +118,12 @@ typedef enum tramp_errno_mode {
 } tramp_errno_mode;
 tramp_status tramp_signature_set_errno(tramp_signature* sig, tramp_errno_mode mode);
 tramp_errno_mode tramp_signature_errno(const tramp_signature* sig); /* NONE for NULL */
+/* Whether a call passes a static chain (C++ Signature::static_chain): r10 on x86-64, x18
+ * under AAPCS64, its value one more argument after the others (args[nargs] points at a
+ * void*) in calls and in callback handlers; also written as the suffix " static_chain" of the
+ * text form. A signature for apple-arm64 with one is refused when it is classified. */
+tramp_status tramp_signature_set_static_chain(tramp_signature* sig, int on);
+int tramp_signature_static_chain(const tramp_signature* sig); /* 0 for NULL */
 size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap);
 /* The CallPlan text: where every byte goes under the signature's ABI. Works for every ABI
  * that has a classifier, on every host. */
