@@ -172,6 +172,8 @@ TEST_CASE("static chain: text form, equality and refusal", "[static_chain][signa
   // A variadic call keeps it.
   const tramp::Type* f64 = tramp::Type::f64();
   CHECK(parse_signature("i32(ptr, ...) static_chain").with_variadic({&f64, 1}).static_chain());
+  CHECK(parse_signature("i32(ptr, ...) errno(set)").with_variadic({&f64, 1}).errno_mode() ==
+        tramp::ErrnoMode::SetAndCapture);
   CHECK(tramp::plan_text(parse_signature("aapcs64:i32(i32) static_chain")).find("static chain in x18") !=
         std::string::npos);
   CHECK(tramp::plan_text(parse_signature("win64:i32(i32) static_chain")).find("static chain in r10") !=
