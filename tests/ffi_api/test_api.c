@@ -645,6 +645,86 @@ static void test_struct_type_changed(void) {
   }
 }
 
+/* ---- Go closures ---- */
+/* gccgo's convention: a closure's code is called with the closure in the static chain
+   register (r10 on x86-64, x18 on AArch64), and the closure function gets the closure as its
+   user_data. A Go closure object starts with its ffi_go_closure. */
+struct go_closure {
+  ffi_go_closure c;
+  long bias;
+};
+
+static void go_handler(ffi_cif *cif, void *ret, void **args, void *closure) {
+  (void)cif;
+  *(ffi_sarg *)ret = *(int *)args[0] + ((struct go_closure *)closure)->bias;
+}
+
+/* long chain_plus_first(long a): a + the static chain, in assembly (C cannot read it). */
+long tramp_test_chain_plus_first(long a);
+#if defined(__x86_64__)
+long __attribute__((ms_abi)) tramp_test_chain_plus_first_win64(long a);
+__asm__(".text\n"
+        ".globl tramp_test_chain_plus_first\n"
+        "tramp_test_chain_plus_first:\n"
+        "  lea (%r10,%rdi), %rax\n"
+        "  ret\n"
+        ".globl tramp_test_chain_plus_first_win64\n"
+        "tramp_test_chain_plus_first_win64:\n"
+        "  lea (%r10,%rcx), %rax\n"
+        "  ret\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".globl tramp_test_chain_plus_first\n"
+        ".p2align 2\n"
+        "tramp_test_chain_plus_first:\n"
+        "  add x0, x0, x18\n"
+        "  ret\n");
+#endif
+
+static void test_go_closures(void) {
+  struct {
+    ffi_abi abi;
+    void (*echo)(void);
+  } abis[] = {
+    {FFI_DEFAULT_ABI, FFI_FN(tramp_test_chain_plus_first)},
+#if defined(__x86_64__)
+    {FFI_GNUW64, FFI_FN(tramp_test_chain_plus_first_win64)},
+#endif
+  };
+  for (size_t k = 0; k < sizeof abis / sizeof abis[0]; ++k) {
+    ffi_cif cif;
+    ffi_type *t[] = {&ffi_type_sint};
+    CHECK(ffi_prep_cif(&cif, abis[k].abi, 1, &ffi_type_sint, t) == FFI_OK);
+    struct go_closure g = {{0}, 1000};
+    CHECK(ffi_prep_go_closure(&g.c, &cif, go_handler) == FFI_OK);
+    CHECK(g.c.cif == &cif && g.c.fun == go_handler && g.c.tramp != NULL);
+    int a = 5;
+    void *args[] = {&a};
+    ffi_arg r = 0;
+    /* ffi_call_go into the closure: the chain reaches the closure function as user_data */
+    ffi_call_go(&cif, FFI_FN(g.c.tramp), &r, args, &g);
+    CHECK((int)r == 1005);
+    /* called as gcc calls with a static chain */
+    if (abis[k].abi == FFI_DEFAULT_ABI) {
+      CHECK(__builtin_call_with_static_chain(((int (*)(int))g.c.tramp)(7), &g) == 1007);
+    }
+#if defined(__x86_64__)
+    else {
+      CHECK(__builtin_call_with_static_chain(((int(__attribute__((ms_abi)) *)(int))g.c.tramp)(7), &g) == 1007);
+    }
+#endif
+    /* ffi_call_go into a function that reads the register */
+    ffi_cif lcif;
+    ffi_type *lt[] = {&ffi_type_slong};
+    CHECK(ffi_prep_cif(&lcif, abis[k].abi, 1, &ffi_type_slong, lt) == FFI_OK);
+    long la = 3;
+    void *largs[] = {&la};
+    ffi_arg lr = 0;
+    ffi_call_go(&lcif, abis[k].echo, &lr, largs, (void *)0x4000);
+    CHECK((long)lr == 0x4003);
+  }
+}
+
 int main(int argc, char **argv) {
   /* with an argument: the directory the libffi.so.8 in this process must come from */
   if (argc > 1 && !libffi_loaded_from(argv[1])) return 1;
@@ -658,6 +738,7 @@ int main(int argc, char **argv) {
   test_closures();
   test_raw();
   test_java_raw();
+  test_go_closures();
   test_threads_and_fork();
   if (failures) {
     fprintf(stderr, "%d checks failed\n", failures);
