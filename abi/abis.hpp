@@ -39,6 +39,9 @@ struct AbiInfo {
   // classifiers cut stack pieces into whole 1, 2, 4 or 8-byte words already, and Apple packs
   // arguments without padding.
   std::uint32_t stack_slot;
+  // The general register that carries a call's static chain (Signature::static_chain), or -1
+  // where tramp knows none.
+  int static_chain;
 };
 
 // Every ABI, in the order of tramp::Abi (and of tramp_abi in tramp.h, from 1).

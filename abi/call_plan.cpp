@@ -97,6 +97,7 @@ std::string CallPlan::str(const Signature& sig) const {
   out << "\n";
   if (set_errno) out << "  errno set from the slot before the call, saved to it after\n";
   else if (capture_errno) out << "  errno saved to the slot after the call\n";
+  if (has_static_chain) out << "  static chain in " << reg_name(arch, LocKind::Gpr, static_chain.reg) << "\n";
   return out.str();
 }
 
@@ -143,11 +144,22 @@ Result<CallPlan> classify(const Signature& sig) {
   // and then overflow the stack. C compilers accept it; tramp refuses it up front.
   const std::uint64_t bytes = std::uint64_t{plan.value().stack_size} + plan.value().copy_area_size;
   if (bytes > kMaxArgumentArea) return argument_area_error(bytes);
-  if (sig.errno_mode() == ErrnoMode::None) return plan;
-  // What a call does with errno is the same under every ABI: one fact for the emitters.
+  // What a call does with errno, and how an integer result widens to a word, are the same
+  // under every ABI: one fact each for the emitters.
   CallPlan p = std::move(plan).value();
-  p.capture_errno = true;
+  const Type* r = sig.ret();
+  if (p.ret.kind == RetKind::Direct && r->is_integer() && r->size() < 8)
+    p.ret.word_ext = r->is_signed() ? Ext::Sign : Ext::Zero;
+  p.capture_errno = sig.errno_mode() != ErrnoMode::None;
   p.set_errno = sig.errno_mode() == ErrnoMode::SetAndCapture;
+  if (sig.static_chain()) {
+    const int reg = abi_info(sig.abi()).static_chain;
+    if (reg < 0)
+      return Error(ErrorCode::Unsupported, std::string("static chain: tramp knows no static chain register for ") +
+                                               std::string(abi_info(sig.abi()).name));
+    p.has_static_chain = true;
+    p.static_chain = Loc::gpr(static_cast<std::uint8_t>(reg));
+  }
   return p;
 }
 

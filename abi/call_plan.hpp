@@ -108,6 +108,11 @@ struct RetPlan {
   Loc sret_loc;                  // Sret: where the hidden pointer argument goes
   bool sret_returned = false;    // Sret: the callee hands the pointer back in `sret_result`
   Loc sret_result;
+  // An integer result narrower than a register word (bool, 8, 16 and 32-bit integers): how
+  // its C type extends it to a whole word (Sign or Zero), for a stub that stores results as
+  // words (libffi's ffi_arg); None for every other result. The same under every ABI
+  // (classify() sets it).
+  Ext word_ext = Ext::None;
 };
 
 struct CallPlan {
@@ -134,6 +139,11 @@ struct CallPlan {
   // handler. Both false: the stub and thunk are exactly those of a plan without the fields.
   bool capture_errno = false;
   bool set_errno = false;
+  // The Signature's static chain: the register that carries it (classify() sets it from the
+  // ABI table). A call stub loads it from the pointer after the last argument's, last of all;
+  // a thunk hands the handler its address there.
+  bool has_static_chain = false;
+  Loc static_chain;
 
   // Stable multi-line text form, for golden tests and `tramp plan`.
   std::string str(const Signature& sig) const;

@@ -274,6 +274,16 @@ tramp_errno_mode tramp_signature_errno(const tramp_signature* sig) {
   return TRAMP_ERRNO_NONE;
 }
 
+tramp_status tramp_signature_set_static_chain(tramp_signature* sig, int on) {
+  if (!sig) return bad_argument("tramp_signature_set_static_chain", "sig is NULL");
+  return guarded([&] {
+    sig->sig = sig->sig.with_static_chain(on != 0);
+    return TRAMP_OK;
+  });
+}
+
+int tramp_signature_static_chain(const tramp_signature* sig) { return sig && sig->sig.static_chain() ? 1 : 0; }
+
 size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap) {
   if (!sig) return copy_out("", buf, cap);
   try {
@@ -350,6 +360,14 @@ tramp_status tramp_invoker_direct(const tramp_signature* sig, void** result) {
                                              " f64; call it through tramp_invoker");
     void* entry = const_cast<void*>(tramp::Engine::global().invoker(sig->sig).direct_entry(floating, rt->size()));
     *result = entry;
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_invoker_widened(const tramp_signature* sig, tramp_invoke_fn* result) {
+  if (!sig || !result) return bad_argument("tramp_invoker_widened", "sig or out is NULL");
+  return guarded([&] {
+    *result = tramp::Engine::global().invoker(sig->sig).widened();
     return TRAMP_OK;
   });
 }

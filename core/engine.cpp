@@ -27,8 +27,10 @@ struct StubInfo {
   const void* code = nullptr;
   std::size_t code_size = 0;
   EngineState* owner = nullptr;
-  // The register-return variant (Invoker::direct), made on first use under the engine's lock.
+  // The register-return variant (Invoker::direct) and the widening one (Invoker::widened),
+  // each made on first use.
   mutable std::atomic<const void*> direct{nullptr};
+  mutable std::atomic<const void*> widened{nullptr};
 };
 
 struct CallableBox {
@@ -111,12 +113,17 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   void release_entry(EntryData* entry) noexcept;
 
   const void* direct_code(const StubInfo& info);
+  const void* widened_code(const StubInfo& info);
+  // The code in `slot`, made by `emit` from the stub's plan on first use (named `product`).
+  const void* variant_code(std::atomic<const void*>& slot, jit::Emitted (*emit)(const abi::CallPlan&),
+                           std::string_view product, const StubInfo& info);
 
   ~EngineState() {
     withdraw();
     for (auto& [sig, info] : stubs) {
       free_code(info->code);
       free_code(info->direct.load());
+      free_code(info->widened.load());
     }
     for (auto& [sig, thunk] : thunks) free_code(thunk.code);
     for (const void* code : entry_block_code) free_code(code);
@@ -164,6 +171,9 @@ abi::CallPlan plan_for(const Signature& sig) {
 
 const Signature& Invoker::signature() const noexcept { return info_->sig; }
 std::size_t Invoker::code_size() const noexcept { return info_ ? info_->code_size : 0; }
+std::size_t Invoker::stack_size() const noexcept {
+  return info_ ? std::size_t{info_->plan.stack_size} + info_->plan.copy_area_size : 0;
+}
 
 const void* Invoker::direct_entry(bool floating, std::size_t size) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "direct() on an empty Invoker");
@@ -179,14 +189,29 @@ const void* Invoker::direct_entry(bool floating, std::size_t size) const {
   return info_->owner->direct_code(*info_);
 }
 
-const void* detail::EngineState::direct_code(const StubInfo& info) {
-  if (const void* code = info.direct.load(std::memory_order_acquire)) return code;
+const void* detail::EngineState::variant_code(std::atomic<const void*>& slot,
+                                              jit::Emitted (*emit)(const abi::CallPlan&),
+                                              std::string_view product, const StubInfo& info) {
+  if (const void* code = slot.load(std::memory_order_acquire)) return code;
   // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
-  const void* code = install(jit::emit_register_return_stub(info.plan), "direct", info.text);
+  const void* code = install(emit(info.plan), product, info.text);
   const void* expected = nullptr;
-  if (info.direct.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
+  if (slot.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
   free_code(code);
   return expected;
+}
+
+const void* detail::EngineState::direct_code(const StubInfo& info) {
+  return variant_code(info.direct, &jit::emit_register_return_stub, "direct", info);
+}
+
+const void* detail::EngineState::widened_code(const StubInfo& info) {
+  return variant_code(info.widened, &jit::emit_widening_call_stub, "widened", info);
+}
+
+InvokeFn Invoker::widened() const {
+  if (!info_) throw Error(ErrorCode::InvalidType, "widened() on an empty Invoker");
+  return reinterpret_cast<InvokeFn>(const_cast<void*>(info_->owner->widened_code(*info_)));
 }
 
 BoundCall Invoker::bind(const void* fn) const {
@@ -502,6 +527,8 @@ std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, cons
       return jit::emit_register_return_stub(plan.value()).code;
     case CodeKind::Callback:
       return jit::emit_callback_thunk(plan.value()).code;
+    case CodeKind::Widened:
+      return jit::emit_widening_call_stub(plan.value()).code;
   }
   throw Error(ErrorCode::Unsupported, "unknown code kind");
 }

@@ -102,10 +102,11 @@ class Parser {
       }
     }
     const ErrnoMode errno_mode = errno_suffix();
+    const bool static_chain = static_chain_suffix();
     expect_end();
 
     try {
-      return Signature(ret, std::move(args), abi_, fixed, errno_mode);
+      return Signature(ret, std::move(args), abi_, fixed, errno_mode, static_chain);
     } catch (const Error& e) {
       // Signature names the offending argument ("argument 2: ..."); point at its text.
       std::size_t at = ret_pos;
@@ -157,6 +158,14 @@ class Parser {
     pos_ += 3;
     expect(')', "')' after 'errno(set'");
     return ErrnoMode::SetAndCapture;
+  }
+
+  // ['static_chain'] after the errno suffix.
+  bool static_chain_suffix() {
+    skip_ws();
+    if (word() != "static_chain") return false;
+    pos_ += 12;
+    return true;
   }
 
   // type := base {'[' N ']' | '*'}

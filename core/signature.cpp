@@ -51,8 +51,13 @@ std::optional<Abi> abi_from_name(std::string_view name) noexcept {
 }
 
 Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, std::size_t fixed_count,
-                     ErrnoMode errno_mode)
-    : ret_(ret), args_(std::move(args)), abi_(abi), fixed_count_(fixed_count), errno_mode_(errno_mode) {
+                     ErrnoMode errno_mode, bool static_chain)
+    : ret_(ret),
+      args_(std::move(args)),
+      abi_(abi),
+      fixed_count_(fixed_count),
+      errno_mode_(errno_mode),
+      static_chain_(static_chain) {
   if (ret_ == nullptr) throw Error(ErrorCode::InvalidType, "return type: null type");
   if (ret_->kind() == TypeKind::Array)
     throw Error(ErrorCode::InvalidType,
@@ -75,6 +80,7 @@ Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, st
   h = mix(h, fixed_count_);
   for (const Type* t : args_) h = mix(h, std::hash<const void*>{}(t));
   if (errno_mode_ != ErrnoMode::None) h = mix(h, 0x6572726e6f00ULL + static_cast<std::size_t>(errno_mode_));
+  if (static_chain_) h = mix(h, 0x636861696eULL);
   hash_ = h;
 }
 
@@ -90,7 +96,7 @@ Signature Signature::with_variadic(std::span<const Type* const> extra) const {
     args.push_back(t);
   }
   try {
-    return Signature(ret_, std::move(args), abi_, fixed_count_);
+    return Signature(ret_, std::move(args), abi_, fixed_count_, errno_mode_, static_chain_);
   } catch (const Error& e) {  // void or an array: the constructor's message already names the argument
     throw Error(ErrorCode::InvalidType, std::string("with_variadic: ") + e.what());
   }
@@ -109,6 +115,7 @@ std::string Signature::str(bool with_abi) const {
   s += ")";
   if (errno_mode_ == ErrnoMode::Capture) s += " errno";
   if (errno_mode_ == ErrnoMode::SetAndCapture) s += " errno(set)";
+  if (static_chain_) s += " static_chain";
   return s;
 }
 

@@ -128,6 +128,19 @@ class A64Isa final : public Isa {
 
   void shift_right(Gpr reg, std::uint32_t bits) override { a.lsr(GpX(reg), GpX(reg), bits); }
 
+  void extend(Gpr reg, std::uint32_t size, Ext ext) override {
+    const GpX x(reg);
+    const GpW w(reg);
+    const bool sign = ext == Ext::Sign;
+    switch (size) {
+      case 1: if (sign) a.sxtb(x, w); else a.uxtb(w, w); return;
+      case 2: if (sign) a.sxth(x, w); else a.uxth(w, w); return;
+      // A write to a W register zeroes bits 63:32.
+      case 4: if (sign) a.sxtw(x, w); else a.mov(w, w); return;
+    }
+    throw Error(ErrorCode::Unsupported, "AArch64 emitter: widening " + std::to_string(size) + " bytes");
+  }
+
   void load_vec(std::uint8_t reg, Gpr base, std::uint32_t off, std::uint32_t size) override {
     bool u;
     const a64::Mem m = mem(GpX(base), off, size, u);

@@ -8,8 +8,12 @@ namespace tramp::jit {
 
 ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan) {
   const std::size_t n = plan.args.size();
-  ThunkArgSlots t{std::vector<std::uint32_t>(n, 0), std::vector<bool>(n, false),
-                  std::vector<std::uint32_t>(n, 0), static_cast<std::uint32_t>(n * 8)};
+  const std::size_t pointers = n + (plan.has_static_chain ? 1 : 0);
+  ThunkArgSlots t;
+  t.slot.assign(n, 0);
+  t.in_place.assign(n, false);
+  t.in_place_at.assign(n, 0);
+  t.end = static_cast<std::uint32_t>(pointers * 8);
   auto align_up = [](std::uint32_t v, std::uint32_t a) { return (v + a - 1) / a * a; };
   for (std::size_t i = 0; i < n; ++i) {
     const auto& arg = plan.args[i];
@@ -22,6 +26,10 @@ ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan) {
     if (arg.kind == abi::PassKind::Indirect) continue;
     t.slot[i] = align_up(t.end, arg.align > 8 ? 16 : 8);
     t.end = align_up(t.slot[i] + (arg.size ? arg.size : 1), 8);
+  }
+  if (plan.has_static_chain) {
+    t.static_chain = t.end;
+    t.end += 8;
   }
   return t;
 }

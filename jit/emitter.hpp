@@ -32,6 +32,11 @@ Emitted emit_register_return_stub(const abi::CallPlan& plan);
 // The plan's result piece that a register-return stub leaves in place, or the error.
 Result<abi::Piece> register_return_piece(const abi::CallPlan& plan);
 
+// The invoke stub that stores an integer result narrower than a register word (the plan's
+// ret.word_ext) as a whole word, sign- or zero-extended by its C type: the result storage of
+// libffi's ffi_call (ffi_arg). Any other result is stored as by emit_call_stub.
+Emitted emit_widening_call_stub(const abi::CallPlan& plan);
+
 // A callback's data: a veneer slot holding the thunk's address, then the handler and its
 // user pointer. Every callback of a signature runs the same thunk, entered through the
 // callback's own veneer, which leaves the data's address in kVeneerData's register.
@@ -45,14 +50,16 @@ constexpr std::uint32_t kCallbackUserOffset = 16;
 Emitted emit_callback_thunk(const abi::CallPlan& plan);
 
 // The argument part of a callback thunk's frame, the same for every architecture: the void*
-// array handed to the handler at offset 0 (8 bytes per argument), then one slot per argument
-// that arrives in registers, aligned to 8 or 16 (a register-passed value is at most 16 bytes
-// with alignment at most 16). An argument whose bytes lie on the caller's stack in its own
-// layout is used there; a by-reference argument is already an address.
+// array handed to the handler at offset 0 (8 bytes per argument, and one more for a static
+// chain), then one slot per argument that arrives in registers, aligned to 8 or 16 (a
+// register-passed value is at most 16 bytes with alignment at most 16), then the static
+// chain's slot. An argument whose bytes lie on the caller's stack in its own layout is used
+// there; a by-reference argument is already an address.
 struct ThunkArgSlots {
   std::vector<std::uint32_t> slot;         // frame offset of argument i's reassembled value
   std::vector<bool> in_place;              // argument i is used where the caller put it
   std::vector<std::uint32_t> in_place_at;  // ... at this offset in the caller's stack area
+  std::uint32_t static_chain = 0;          // the static chain's slot, when the plan has one
   std::uint32_t end = 0;                   // first frame byte after the slots
 };
 ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan);

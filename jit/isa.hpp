@@ -108,6 +108,8 @@ class Isa {
   virtual void load_int(Gpr dst, Gpr base, std::uint32_t off, std::uint32_t size, abi::Ext ext) = 0;
   virtual bool load_clobbers_base(std::uint32_t size) const = 0;
   virtual void shift_right(Gpr reg, std::uint32_t bits) = 0;
+  // The low `size` (1, 2 or 4) bytes of `reg` widened to the whole register per `ext`.
+  virtual void extend(Gpr reg, std::uint32_t size, abi::Ext ext) = 0;
   // Vector register pieces of 4, 8 or 16 bytes; save_vec/restore_vec move a whole register
   // to or from a 16-aligned slot.
   virtual void load_vec(std::uint8_t reg, Gpr base, std::uint32_t off, std::uint32_t size) = 0;

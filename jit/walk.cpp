@@ -141,7 +141,8 @@ void check_free(std::uint32_t live, Gpr reg, const char* role) {
     throw Error(ErrorCode::Jit, std::string("the plan passes a value in the register the walk uses as ") + role);
 }
 
-enum class Entry : std::uint8_t { Invoke, Bound, RegisterReturn };
+// Widening: the invoke shape, an integer result narrower than a word stored as a whole word.
+enum class Entry : std::uint8_t { Invoke, Bound, RegisterReturn, Widening };
 
 Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) {
   const UniformConvention& host = uniform_convention(plan.abi);
@@ -166,7 +167,7 @@ Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) 
   const Gpr* in = host.pointer_args;
   const Gpr fn_in = in[0];
   const Gpr ret_in = entry == Entry::Bound ? in[0] : in[1];
-  const Gpr args_in = entry == Entry::Invoke ? in[2] : in[1];
+  const Gpr args_in = entry == Entry::Invoke || entry == Entry::Widening ? in[2] : in[1];
 
   // Registers the argument phases write; an entry register none of them touches is used in
   // place (unless the architecture always moves them).
@@ -185,6 +186,7 @@ Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) 
   const Gpr fn = r.move_entry || entry == Entry::Bound || (written >> fn_in & 1) ? r.fn : fn_in;
   check_free(written & ~(1u << r.pointer) & ~(1u << r.value), fn, "the target");
   check_free(written & ~(1u << r.pointer) & ~(1u << r.value), args, "the args array");
+  if (plan.has_static_chain) check_free(reg_pieces | 1u << fn, plan.static_chain.reg, "the static chain");
 
   // Frame: [sp, +stack_size) outgoing arguments (shadow space included), then the copies of
   // by-reference arguments at copy_base, each at its own alignment within the area.
@@ -256,6 +258,11 @@ Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) 
       load_piece(isa, p, r.pointer, p.offset);
     }
   }
+  // The static chain last: its register may be the one the args array moved to.
+  if (plan.has_static_chain) {
+    isa.load_word(r.pointer, args, static_cast<std::uint32_t>(plan.args.size()) * 8, 8);
+    isa.load_word(plan.static_chain.reg, r.pointer, 0, 8);
+  }
   if (plan.vector_count >= 0) isa.move_imm(plan.vector_count_reg, static_cast<std::uint32_t>(plan.vector_count));
 
   if (tail) {
@@ -264,8 +271,15 @@ Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) 
   }
   isa.call(fn);
   const Gpr ret = isa.close_call_frame(frame);
-  if (direct_ret)
+  if (direct_ret && entry == Entry::Widening && plan.ret.word_ext != Ext::None) {
+    const Piece& p = plan.ret.pieces.at(0);
+    if (p.loc.kind != LocKind::Gpr || plan.ret.pieces.size() != 1)
+      throw Error(ErrorCode::Jit, "an integer result that is not one register piece");
+    isa.extend(p.loc.reg, p.size, plan.ret.word_ext);
+    isa.store_word(p.loc.reg, ret, 0, 8);
+  } else if (direct_ret) {
     for (const Piece& p : plan.ret.pieces) store_piece(isa, p, ret, p.offset);
+  }
   if (plan.capture_errno) {
     // The invoke and bound shapes return nothing in registers; the register-return shape's
     // value is in one of the result registers, kept.
@@ -298,6 +312,7 @@ Emitted walk_thunk(const CallPlan& plan) {
     for (const Piece& p : arg.pieces)
       if (p.loc.kind == LocKind::Gpr) live |= 1u << p.loc.reg;
   if (sret) live |= 1u << plan.ret.sret_loc.reg;
+  if (plan.has_static_chain) live |= 1u << plan.static_chain.reg;
   check_free(live, r.thunk_value, "a thunk's value scratch");
   check_free(live, r.veneer_data, "the callback's data");
   if (r.probe == r.veneer_data) check_free(live, r.thunk_data, "the callback's data");
@@ -353,6 +368,7 @@ Emitted walk_thunk(const CallPlan& plan) {
         isa.frame.save(isa.here(), Loc::vec(reg), o);
       });
   if (keep_sret) isa.store_word(plan.ret.sret_loc.reg, sp, sret_at, 8);
+  if (plan.has_static_chain) isa.store_word(plan.static_chain.reg, sp, layout.static_chain, 8);
 
   // Register pieces first: the argument registers are saved before anything else runs.
   for (std::size_t i = 0; i < n; ++i) {
@@ -379,6 +395,10 @@ Emitted walk_thunk(const CallPlan& plan) {
     if (plan.args[i].kind == PassKind::Indirect) continue;
     isa.address(r.thunk_value, sp, layout.in_place[i] ? caller_args + layout.in_place_at[i] : layout.slot[i]);
     isa.store_word(r.thunk_value, sp, args_at + static_cast<std::uint32_t>(i) * 8, 8);
+  }
+  if (plan.has_static_chain) {
+    isa.address(r.thunk_value, sp, layout.static_chain);
+    isa.store_word(r.thunk_value, sp, args_at + static_cast<std::uint32_t>(n) * 8, 8);
   }
 
   // Every argument is in the frame now: the native caller's errno goes to the slot, for the
@@ -480,6 +500,8 @@ Emitted emit_call_stub(const CallPlan& plan, const void* bound_fn) {
 }
 
 Emitted emit_register_return_stub(const CallPlan& plan) { return walk_call_stub(plan, Entry::RegisterReturn, nullptr); }
+
+Emitted emit_widening_call_stub(const CallPlan& plan) { return walk_call_stub(plan, Entry::Widening, nullptr); }
 
 Emitted emit_callback_thunk(const CallPlan& plan) { return walk_thunk(plan); }
 

@@ -131,6 +131,18 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
 
   void shift_right(Gpr reg, std::uint32_t bits) override { shr(Reg64(reg), static_cast<int>(bits)); }
 
+  void extend(Gpr reg, std::uint32_t size, Ext ext) override {
+    const Reg64 r(reg);
+    const bool sign = ext == Ext::Sign;
+    switch (size) {
+      case 1: if (sign) movsx(r, r.cvt8()); else movzx(r.cvt32(), r.cvt8()); return;
+      case 2: if (sign) movsx(r, r.cvt16()); else movzx(r.cvt32(), r.cvt16()); return;
+      // A 32-bit operation zero-extends its result to 64 bits.
+      case 4: if (sign) movsxd(r, r.cvt32()); else mov(r.cvt32(), r.cvt32()); return;
+    }
+    throw Error(ErrorCode::Unsupported, "x86-64 emitter: widening " + std::to_string(size) + " bytes");
+  }
+
   void load_vec(std::uint8_t reg, Gpr base, std::uint32_t off, std::uint32_t size) override {
     const Xmm x(reg);
     const Reg64 b(base);

@@ -55,7 +55,7 @@ const char* const kHelp =
     "\n"
     "  plan DECL [--abi NAME]               where every byte of the arguments and the return\n"
     "                                       value goes (the CallPlan), for any ABI on any host\n"
-    "  disasm DECL [--abi NAME] [--callback | --bound | --direct]\n"
+    "  disasm DECL [--abi NAME] [--callback | --bound | --direct | --widened]\n"
     "                                       the call stub (or callback thunk, or bound stub)\n"
     "                                       tramp generates, disassembled\n"
     "  bench LIBRARY 'C DECLARATION' [ARG...]\n"
@@ -91,12 +91,13 @@ const char* const kPlanHelp =
     "  tramp plan 'typedef struct { float x, y; double z; } v; v scale(v, double);'\n";
 
 const char* const kDisasmHelp =
-    "usage: tramp disasm DECL [--abi NAME] [--callback | --bound | --direct]\n"
+    "usage: tramp disasm DECL [--abi NAME] [--callback | --bound | --direct | --widened]\n"
     "Generates the call stub for DECL (or, with --callback, the callback thunk its\n"
     "callbacks share, which reads handler and user from the callback's data; with --bound,\n"
     "a stub with its target baked in; with --direct, the register-return variant of\n"
-    "Invoker::direct) and prints it disassembled. Nothing is run: the bound stub's target\n"
-    "address is a placeholder (0x3333333333333333).\n"
+    "Invoker::direct; with --widened, Invoker::widened's call stub, which stores a narrow\n"
+    "integer result as a whole word) and prints it disassembled. Nothing is run: the bound\n"
+    "stub's target address is a placeholder (0x3333333333333333).\n"
     "  tramp disasm 'i32(i32, i32)'\n"
     "  tramp disasm 'win64:{i64, i64, i64}(f64)' --callback\n"
     "  tramp disasm '__attribute__((ms_abi)) double f(double, int)'\n";
@@ -249,6 +250,7 @@ struct SigOptions {
   bool callback = false;
   bool bound = false;
   bool direct = false;
+  bool widened = false;
 };
 
 // SIGNATURE [--abi NAME] [--callback] [--bound]; `allow_kind` for disasm's two flags.
@@ -269,6 +271,8 @@ SigOptions parse_sig_options(std::vector<std::string> args, bool allow_kind) {
       o.bound = true;
     } else if (allow_kind && a == "--direct") {
       o.direct = true;
+    } else if (allow_kind && a == "--widened") {
+      o.widened = true;
     } else if (a.rfind("--", 0) == 0) {
       usage_error("unknown option '" + a + "'");
     } else if (have_text) {
@@ -279,7 +283,8 @@ SigOptions parse_sig_options(std::vector<std::string> args, bool allow_kind) {
     }
   }
   if (!have_text) usage_error("missing DECL");
-  if (o.callback + o.bound + o.direct > 1) usage_error("--callback, --bound and --direct exclude each other");
+  if (o.callback + o.bound + o.direct + o.widened > 1)
+    usage_error("--callback, --bound, --direct and --widened exclude each other");
   return o;
 }
 
@@ -321,6 +326,7 @@ int cmd_disasm(const std::vector<std::string>& args) {
   std::vector<std::uint8_t> code =
       o.callback ? tramp::machine_code(sig, CodeKind::Callback)
       : o.direct ? tramp::machine_code(sig, CodeKind::RegisterReturn)
+      : o.widened ? tramp::machine_code(sig, CodeKind::Widened)
       : o.bound  ? tramp::machine_code(sig, CodeKind::Bound, target)
                  : tramp::machine_code(sig, CodeKind::Invoke);
   // Code for either architecture is disassembled on any host.
@@ -332,7 +338,8 @@ int cmd_disasm(const std::vector<std::string>& args) {
   cs_insn* insn = nullptr;
   std::size_t n = cs_disasm(cs, code.data(), code.size(), 0, 0, &insn);
   std::printf("; %s %s: %zu bytes, %zu instructions\n",
-              o.callback ? "callback thunk" : o.bound ? "bound stub" : o.direct ? "register-return stub" : "call stub",
+              o.callback ? "callback thunk" : o.bound ? "bound stub" : o.direct ? "register-return stub"
+              : o.widened ? "widening call stub" : "call stub",
               sig.str(true).c_str(),
               code.size(), n);
   for (std::size_t i = 0; i < n; ++i) {

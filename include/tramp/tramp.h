@@ -118,6 +118,12 @@ typedef enum tramp_errno_mode {
 } tramp_errno_mode;
 tramp_status tramp_signature_set_errno(tramp_signature* sig, tramp_errno_mode mode);
 tramp_errno_mode tramp_signature_errno(const tramp_signature* sig); /* NONE for NULL */
+/* Whether a call passes a static chain (C++ Signature::static_chain): r10 on x86-64, x18
+ * under AAPCS64, its value one more argument after the others (args[nargs] points at a
+ * void*) in calls and in callback handlers; also written as the suffix " static_chain" of the
+ * text form. A signature for apple-arm64 with one is refused when it is classified. */
+tramp_status tramp_signature_set_static_chain(tramp_signature* sig, int on);
+int tramp_signature_static_chain(const tramp_signature* sig); /* 0 for NULL */
 size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap);
 /* The CallPlan text: where every byte goes under the signature's ABI. Works for every ABI
  * that has a classifier, on every host. */
@@ -301,6 +307,11 @@ tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* out);
  * args)` that returns the value itself. `*out` is its address: convert it to that function
  * type with R matching the return type. TRAMP_ERR_UNSUPPORTED for other return types. */
 tramp_status tramp_invoker_direct(const tramp_signature* sig, void** out);
+/* The call stub for results kept in whole words (C++ Invoker::widened), as libffi keeps them
+ * in an ffi_arg: an integer result narrower than 64 bits (bool, 8, 16 and 32-bit integers)
+ * is stored through `ret` as 8 bytes, sign- or zero-extended as its type says, so `ret` must
+ * point at 8 bytes or more; other results are stored as by tramp_invoker's stub. */
+tramp_status tramp_invoker_widened(const tramp_signature* sig, tramp_invoke_fn* out);
 /* A stub with `fn` baked in; call it through tramp_bound_entry(). */
 tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** out);
 tramp_bound_fn tramp_bound_entry(const tramp_bound* bound);

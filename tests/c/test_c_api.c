@@ -563,6 +563,15 @@ int main(void) {
       memcpy(&direct, &entry, sizeof direct);
       CHECK(direct(fn, args) == 5.0);
     }
+    {
+      /* The widened stub stores a double as the invoke stub does. */
+      tramp_invoke_fn widened = NULL;
+      CHECK(tramp_invoker_widened(sig, &widened) == TRAMP_OK);
+      r = 0;
+      widened(fn, &r, args);
+      CHECK(r == 5.0);
+      CHECK(tramp_invoker_widened(NULL, &widened) == TRAMP_ERR_ARGUMENT);
+    }
     CHECK(tramp_bind(sig, fn, &bound) == TRAMP_OK);
     r = 0;
     tramp_bound_entry(bound)(&r, args);
@@ -799,6 +808,13 @@ int main(void) {
     CHECK(tramp_signature_set_errno(NULL, TRAMP_ERRNO_CAPTURE) == TRAMP_ERR_ARGUMENT);
     CHECK(tramp_signature_format(es, text, sizeof text) == strlen("i32(i32) errno"));
     CHECK(strcmp(text, "i32(i32) errno") == 0);
+    /* a static chain: set, read back, in the text form, and off again */
+    CHECK(tramp_signature_static_chain(es) == 0 && tramp_signature_static_chain(NULL) == 0);
+    CHECK(tramp_signature_set_static_chain(NULL, 1) == TRAMP_ERR_ARGUMENT);
+    CHECK(tramp_signature_set_static_chain(es, 1) == TRAMP_OK && tramp_signature_static_chain(es) == 1);
+    CHECK(tramp_signature_format(es, text, sizeof text) == strlen("i32(i32) errno static_chain"));
+    CHECK(strcmp(text, "i32(i32) errno static_chain") == 0);
+    CHECK(tramp_signature_set_static_chain(es, 0) == TRAMP_OK && tramp_signature_static_chain(es) == 0);
     CHECK(tramp_invoker(es, &call) == TRAMP_OK);
     call(set_fn, &r, args);
     CHECK(r == -42 && tramp_last_errno() == 42);
