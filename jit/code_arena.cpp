@@ -81,15 +81,31 @@ std::uint64_t random_bits() {
 // mappings in its shadow ranges) all hand out. MAP_FIXED_NOREPLACE never replaces a mapping
 // (a kernel older than 4.17 takes the address as a hint); after a few taken addresses the
 // kernel chooses. Nothing is reserved on the way, so the cost is one mmap as before.
-void* map_writable_view(int fd, std::size_t size, const std::uint8_t* rx) {
+//
+// `next_to`, when not null, is the arena's previous writable view: the new one goes right
+// below it if that is free and at least 16 MiB from `rx`, so that an arena's writable views
+// sit together at the place drawn for its first chunk. That place still says nothing about
+// the code's; and the views after the first share the page tables the kernel made for it (a
+// first write into a fresh, far range of the address space costs several times one next to
+// a mapping: a new page-table page per level, which a hypervisor may shadow as well).
+void* map_writable_view(int fd, std::size_t size, const std::uint8_t* rx, const std::uint8_t* next_to) {
 #if defined(__SANITIZE_THREAD__)
   // ThreadSanitizer maps shadow for every new address and never gives it back: views at ever
   // new random addresses exhaust the process's mapping count in a churn. Test builds only.
   (void)rx;
+  (void)next_to;
   return mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 #endif
   constexpr std::uintptr_t kMinGap = std::uintptr_t{16} << 20, kMaxGap = std::uintptr_t{64} << 30;
   const std::uintptr_t page = page_size(), code = reinterpret_cast<std::uintptr_t>(rx);
+  if (const auto below = reinterpret_cast<std::uintptr_t>(next_to) - size; next_to && below < reinterpret_cast<std::uintptr_t>(next_to)) {
+    const std::uintptr_t distance = below > code ? below - code : code - below;
+    if (distance >= kMinGap + size) {
+      void* p = mmap(reinterpret_cast<void*>(below), size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+      if (p == reinterpret_cast<void*>(below)) return p;
+      if (p != MAP_FAILED) munmap(p, size);  // a kernel without NOREPLACE put it elsewhere
+    }
+  }
   for (int attempt = 0; attempt < 8 && code > kMaxGap + size; ++attempt) {
     const std::uintptr_t gap = kMinGap + random_bits() % ((kMaxGap - kMinGap) / page) * page;
     void* p = mmap(reinterpret_cast<void*>(code - gap - size), size, PROT_READ | PROT_WRITE,
@@ -137,13 +153,14 @@ void* map_executable_view(int fd, std::size_t size, void* want, const char*& ste
 // when that is not null), then closes fd whatever happens (unless `keep_fd`, and mapping
 // succeeded). On failure returns empty views with errno and `step` describing the failure
 // (kTaken: `want` is not free).
-Views map_twice(int fd, std::size_t size, const char*& step, bool keep_fd, void* want = nullptr) {
+Views map_twice(int fd, std::size_t size, const char*& step, bool keep_fd, void* want = nullptr,
+                const std::uint8_t* rw_next_to = nullptr) {
   Views v;
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
     step = "ftruncate";
   } else if (void* rx = map_executable_view(fd, size, want, step); rx == MAP_FAILED) {
     // step says why
-  } else if (void* rw = map_writable_view(fd, size, static_cast<std::uint8_t*>(rx)); rw == MAP_FAILED) {
+  } else if (void* rw = map_writable_view(fd, size, static_cast<std::uint8_t*>(rx), rw_next_to); rw == MAP_FAILED) {
     step = "mmap of the writable view";
     int saved = errno;
     munmap(rx, size);
@@ -215,17 +232,17 @@ const char* source_name(int source) {
   }
 }
 
-// Both views of a new chunk, its executable view at `want` (when not null). Throws
-// Error(Jit) naming every source's failure when no source gives memory; returns empty views
-// when `want` is taken.
-Views map_chunk(std::size_t size, bool keep_fd, void* want = nullptr) {
+// Both views of a new chunk, its executable view at `want` (when not null), its writable view
+// next to `rw_next_to` when that can be (map_writable_view). Throws Error(Jit) naming every
+// source's failure when no source gives memory; returns empty views when `want` is taken.
+Views map_chunk(std::size_t size, bool keep_fd, void* want = nullptr, const std::uint8_t* rw_next_to = nullptr) {
   std::string reasons;  // every source's failure, for the error message
   bool all_lasting = true;
   for (int s = g_first_source.load(std::memory_order_relaxed); s < kSourceCount; ++s) {
     const char* step = "open";
     int fd = open_source(s, step);
     if (fd >= 0) {
-      Views v = map_twice(fd, size, step, keep_fd, want);
+      Views v = map_twice(fd, size, step, keep_fd, want, rw_next_to);
       if (v.rw) {
         if (all_lasting) g_first_source.store(s, std::memory_order_relaxed);
         return v;
@@ -403,7 +420,8 @@ struct CodeArena::Chunk {
   // The size of the live block starting at granule i, 0 where none starts: free() checks a
   // pointer and finds the size here, without a table that grows with the whole arena.
   std::vector<std::uint32_t> live_size;
-  std::size_t live = 0;  // blocks handed out
+  std::size_t live = 0;    // blocks handed out
+  std::size_t filled = 0;  // [0, filled) holds traps or code; the rest is the file's zeros, never touched
 
   Chunk(Views v, std::size_t n, std::uint64_t serial_, std::uintptr_t key)
       : rw(v.rw), rx(v.rx), fd(v.fd), size(n), serial(serial_), pool_key(key), live_size(n / kGranule, 0) {
@@ -451,12 +469,27 @@ bool CodeArena::take_from(Pool& pool, std::size_t n, Chunk*& chunk, std::size_t&
   const Fragment f = *it;
   Chunk& c = *f.chunk;
   const std::size_t rest = f.size - n;
-  if (rest) pool.free.insert(Fragment{rest, c.serial, f.offset + n, &c});  // may throw: nothing changed yet
-  pool.free.erase(it);
-  auto hint = c.free_list.erase(c.free_list.find(f.offset));
-  if (rest) c.free_list.emplace_hint(hint, f.offset + n, rest);
+  // The rest of the range keeps the nodes of both containers (extract, change, insert): no
+  // allocation, so nothing here can throw.
+  auto frag = pool.free.extract(it);
+  auto range = c.free_list.extract(f.offset);
+  if (rest) {
+    frag.value() = Fragment{rest, c.serial, f.offset + n, &c};
+    pool.free.insert(std::move(frag));
+    range.key() = f.offset + n;
+    range.mapped() = rest;
+    c.free_list.insert(std::move(range));
+  }
   c.live_size[f.offset / kGranule] = static_cast<std::uint32_t>(n);
   ++c.live;
+  // Traps go into a page when its first block is handed out, not when the chunk is made:
+  // writing a page is what makes the kernel give it memory (and a page fault costs
+  // microseconds under some hypervisors), and a chunk fills from its start.
+  if (f.offset + n > c.filled) {
+    const std::size_t mark = std::min(c.size, round_up(f.offset + n, page_size()));
+    fill_with_traps(c.rw + c.filled, mark - c.filled);
+    c.filled = mark;
+  }
   chunk = &c;
   offset = f.offset;
   return true;
@@ -509,17 +542,16 @@ CodeArena::Chunk* CodeArena::add_chunk(std::size_t min_size, const void* near) {
     // the maps and our mmap.
     for (int round = 0; round < 2 && !v.rw; ++round)
       for (std::uintptr_t at : chunk_sites(reinterpret_cast<std::uintptr_t>(near), size, lo, hi))
-        if ((v = map_chunk(size, keep_fd, reinterpret_cast<void*>(at))).rw) break;
+        if ((v = map_chunk(size, keep_fd, reinterpret_cast<void*>(at), last_writable_)).rw) break;
     if (!v.rw) {
       no_room_.insert(key);
       return nullptr;
     }
   } else {
-    v = map_chunk(size, keep_fd);
+    v = map_chunk(size, keep_fd, nullptr, last_writable_);
     const auto first = reinterpret_cast<std::uintptr_t>(v.rx) / kPlacementBlock;
     if (first == (reinterpret_cast<std::uintptr_t>(v.rx) + size - 1) / kPlacementBlock) key = first;
   }
-  fill_with_traps(v.rw, size);
   auto owned = std::make_unique<Chunk>(v, size, next_serial_, key);  // on bad_alloc, v leaks: rare
   Chunk* c = owned.get();
   Pool& pool = pools_[key];
@@ -532,6 +564,7 @@ CodeArena::Chunk* CodeArena::add_chunk(std::size_t min_size, const void* near) {
   }
   ++next_serial_;
   ++pool.chunks;
+  last_writable_ = c->rw;
   if (!near) {
     pool.kernel_placed = true;
     home_ = key;
@@ -665,6 +698,7 @@ void CodeArena::free(const void* executable) {
       pools_.erase(c->pool_key);
     }
     no_room_.erase(c->pool_key);
+    if (last_writable_ == c->rw) last_writable_ = nullptr;
     stats_.chunks--;
     stats_.bytes_mapped -= c->size;
     chunks_.erase(reinterpret_cast<std::uintptr_t>(c->rx));

@@ -130,6 +130,7 @@ class CodeArena : private ForkParticipant {
   std::unordered_map<std::uintptr_t, Pool> pools_;            // placement block -> its chunks
   std::uintptr_t home_ = kStraddling;  // the pool of the kernel's latest chunk
   std::set<std::uintptr_t> no_room_;   // placement blocks where a new chunk found no room
+  std::uint8_t* last_writable_ = nullptr;  // the latest chunk's writable view: the next one goes below it
   std::uint64_t next_serial_ = 0;      // the first chunk (serial 0) is kept while the arena lives
   ArenaStats stats_;
   // Set in a child of fork() when some chunk could not be given a file of its own: why.
