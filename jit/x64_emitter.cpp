@@ -414,7 +414,8 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
 //   [rsp + slot_i]             argument i reassembled from its register pieces
 //   [rsp + ret_at]             the return buffer for a direct return
 //   [rsp + sret_at]            the caller's sret pointer, handed to the handler and echoed
-//   [rsp + data_at]            the callback's data (r11 on entry: its veneer's slot address)
+//   [rsp + data_at]            the callback's data (r11 on entry: its veneer's slot address),
+//                              kept only when an errno helper runs before the handler
 //   [rsp + frame + 8 + off]    the caller's stack arguments (above the return address)
 namespace tramp::jit {
 std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
@@ -437,8 +438,12 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
   const std::uint32_t sret_at = at;
   if (sret) at += 8;
+  // r11 survives until the handler call (nothing before it writes r11: argument registers
+  // are stored, rax is the scratch) unless the errno helper runs first; only then does the
+  // data go to the frame.
+  const bool keep_data = plan.capture_errno;
   const std::uint32_t data_at = at;
-  at += 8;
+  if (keep_data) at += 8;
   // Registers this ABI's callers expect preserved that the handler, a host (SysV) function,
   // may clobber: saved around the handler call (Win64: rdi, rsi, xmm6-xmm15).
   const std::uint32_t save_gprs = plan.callee_saved_gprs & ~abi::x64::kSysVCalleeSavedGprs;
@@ -452,7 +457,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
 
   a.endbr64();
   a.grow_stack(frame, rax);  // rax carries no argument (at most %al's count, unused here)
-  a.mov(qword[rsp + data_at], kVeneerData);
+  if (keep_data) a.mov(qword[rsp + data_at], kVeneerData);
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t g = gprs_at, v = vecs_at;
     for (int r = 0; r < 16; ++r) {
@@ -506,9 +511,10 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   if (sret) a.mov(rdi, qword[rsp + sret_at]);
   else a.lea(rdi, ptr[rsp + ret_at]);
   a.lea(rsi, ptr[rsp + args_at]);
-  a.mov(rax, qword[rsp + data_at]);
-  a.mov(rdx, qword[rax + kCallbackUserOffset]);
-  a.call(qword[rax + kCallbackHandlerOffset]);
+  const Reg64 data = keep_data ? rax : kVeneerData;
+  if (keep_data) a.mov(rax, qword[rsp + data_at]);
+  a.mov(rdx, qword[data + kCallbackUserOffset]);
+  a.call(qword[data + kCallbackHandlerOffset]);
   // The result is still in the frame: errno for the native caller comes from the slot.
   if (plan.capture_errno) call_errno_helper(a, tramp_detail_restore_errno);
   for_saved([&](const Reg64& r, std::uint32_t o) { a.mov(r, qword[rsp + o]); },
