@@ -18,6 +18,7 @@
 //   own moves runs between the callee's return and the save.
 // Memory goes first because during that phase every argument register is free scratch.
 #include <cstring>
+#include <memory>
 
 #include <xbyak/xbyak.h>
 
@@ -203,13 +204,40 @@ void call_errno_helper(X64Stub& a, void (*helper)() noexcept) {
   a.call(Xbyak::util::rax);
 }
 
+// The generator for one piece of code: this thread's own, reused, when the code fits its
+// buffer, else a new one. Constructing an xbyak CodeGenerator sets up several hundred
+// register objects, about a sixth of the instructions of a small stub's emission.
+class Generator {
+ public:
+  explicit Generator(std::size_t capacity) {
+    static constexpr std::size_t kReused = 64 * 1024;
+    if (capacity <= kReused) {
+      thread_local std::vector<std::uint8_t> buffer(kReused);
+      thread_local X64Stub reused(kReused, buffer.data());
+      reused.reset();  // also after an emission that threw midway
+      gen_ = &reused;
+    } else {
+      buffer_.resize(capacity);
+      own_ = std::make_unique<X64Stub>(capacity, buffer_.data());
+      gen_ = own_.get();
+    }
+  }
+  X64Stub& operator*() const { return *gen_; }
+  std::vector<std::uint8_t> code() const { return {gen_->getCode(), gen_->getCode() + gen_->getSize()}; }
+
+ private:
+  std::vector<std::uint8_t> buffer_;
+  std::unique_ptr<X64Stub> own_;
+  X64Stub* gen_ = nullptr;
+};
+
 }  // namespace
 
 std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* bound_fn,
                                              bool register_return) {
   using namespace Xbyak::util;
-  std::vector<std::uint8_t> buffer(capacity_for(plan));
-  X64Stub a(buffer.size(), buffer.data());
+  const Generator generator(capacity_for(plan));
+  X64Stub& a = *generator;
 
   if (register_return) {
     const auto& p = plan.ret.pieces;
@@ -402,8 +430,7 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
     a.ret();
   }
 
-  buffer.resize(a.getSize());
-  return buffer;
+  return generator.code();
 }
 
 }  // namespace tramp::jit
@@ -420,8 +447,8 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
 namespace tramp::jit {
 std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   using namespace Xbyak::util;
-  std::vector<std::uint8_t> buffer(capacity_for(plan) + 64);
-  X64Stub a(buffer.size(), buffer.data());
+  const Generator generator(capacity_for(plan) + 64);
+  X64Stub& a = *generator;
 
   const std::size_t n = plan.args.size();
   const bool direct_ret = plan.ret.kind == abi::RetKind::Direct;
@@ -548,19 +575,17 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
 
   a.add(rsp, frame);
   a.ret();
-  buffer.resize(a.getSize());
-  return buffer;
+  return generator.code();
 }
 
 std::vector<std::uint8_t> emit_x64_veneer(const void* slot) {
   using namespace Xbyak::util;
-  std::vector<std::uint8_t> buffer(64);
-  X64Stub a(buffer.size(), buffer.data());
+  const Generator generator(64);
+  X64Stub& a = *generator;
   a.endbr64();
   a.mov(kVeneerData, reinterpret_cast<std::uint64_t>(slot));
   a.jmp(qword[kVeneerData]);
-  buffer.resize(a.getSize());
-  return buffer;
+  return generator.code();
 }
 
 }  // namespace tramp::jit
