@@ -134,18 +134,15 @@ int main(int argc, char** argv) {
     batches.push_back(std::make_unique<rows::Batch>(std::move(b)));
     benchmark::RegisterBenchmark(name.c_str(), run, batches.back().get());
   };
-  for (const auto& p : calls)
-    for (int e = 0; e < rows::kCallEngines; ++e)
-      if (p->has(e))
-        add(std::string("call:") + rows::placement_name(p->placement()) + ":" + p->name() + "/" +
-                rows::kCallEngineNames[e],
-            p->batch(e));
-  for (const auto& p : callbacks)
-    for (int e = 0; e < rows::kCallbackEngines; ++e)
-      if (p->has(e))
-        add(std::string("callback:") + rows::placement_name(p->placement()) + ":" + p->name() + "/" +
-                rows::kCallbackEngineNames[e],
-            p->batch(e));
+  auto add_rows = [&](const char* kind, const auto& list, int engines, const char* const* names) {
+    for (const auto& p : list)
+      for (int e = 0; e < engines; ++e)
+        if (p->has(e))
+          add(std::string(kind) + ":" + rows::placement_name(p->placement()) + ":" + p->name() + "/" + names[e],
+              p->batch(e));
+  };
+  add_rows("call", calls, rows::kCallEngines, rows::kCallEngineNames);
+  add_rows("callback", callbacks, rows::kCallbackEngines, rows::kCallbackEngineNames);
   for (bool from_text : {true, false}) {
     g_manual_time.push_back(std::string("setup:") + (from_text ? rows::kSetupNewFromText : rows::kSetupNewFromSignature) +
                             "/tramp");

@@ -371,9 +371,9 @@ bool taken_ranges(std::uintptr_t lo, std::uintptr_t hi, std::vector<Range>& take
 }
 
 // Where a chunk of `size` bytes can go in [lo, hi) without touching anything mapped or any
-// growth room, as close to `want` as possible; 0 when nothing fits (or the maps cannot be
-// read: then the candidates are a few addresses next to `want`, which mmap's
-// MAP_FIXED_NOREPLACE checks).
+// growth room: the free address nearest `want`, or none when nothing fits. When the maps
+// cannot be read, a few addresses next to `want` instead, which mmap's MAP_FIXED_NOREPLACE
+// checks.
 std::vector<std::uintptr_t> chunk_sites(std::uintptr_t want, std::size_t size, std::uintptr_t lo, std::uintptr_t hi) {
   std::vector<std::uintptr_t> sites;
   const std::uintptr_t page = page_size();
