@@ -586,8 +586,8 @@ Engine& Engine::global() {
   // nothing, and copying or dropping it costs no atomic count.
   static Engine* engine = [] {
     auto* e = new Engine();
-    new std::shared_ptr<detail::EngineState>(e->state_);
-    e->state_ = std::shared_ptr<detail::EngineState>(std::shared_ptr<void>(), e->state_.get());
+    static const auto* owner = new std::shared_ptr<detail::EngineState>(e->state_);
+    e->state_ = std::shared_ptr<detail::EngineState>(std::shared_ptr<void>(), owner->get());
     return e;
   }();
   return *engine;

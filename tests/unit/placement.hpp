@@ -44,6 +44,20 @@ inline bool block_has_room(const void* p, std::size_t size) {
   return cursor < hi && gap(cursor, hi);
 }
 
+// The address of a 16 MiB-aligned block that nothing is mapped in: the kernel hands out a
+// range of two blocks, which is unmapped again. Room for any placement test, whatever the
+// program's own blocks hold (an ASan build's code and data fill most of theirs).
+struct EmptyBlock {
+  std::uintptr_t block = 0;
+  EmptyBlock() {
+    void* base = mmap(nullptr, 2 * kBlock, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) return;
+    block = (reinterpret_cast<std::uintptr_t>(base) + kBlock - 1) / kBlock * kBlock;
+    munmap(base, 2 * kBlock);
+  }
+  const void* inside() const { return reinterpret_cast<const void*>(block + kBlock / 2); }
+};
+
 // A whole free 16 MiB-aligned block, mapped PROT_NONE so that nothing else fits in it:
 // released when destroyed.
 struct FullBlock {

@@ -536,16 +536,18 @@ const void* here() { return reinterpret_cast<const void*>(&count_open_fds); }
 }  // namespace
 
 TEST_CASE("arena: code asked near an address lands in that address's 16 MiB block", "[arena][placement]") {
-  REQUIRE(tramp::test::block_has_room(here(), kChunk));  // else the test says nothing
+  const tramp::test::EmptyBlock empty;
+  REQUIRE(empty.block);
+  const void* near = empty.inside();
   CodeArena arena;
   std::vector<const void*> blocks;
   for (int i = 0; i < 40; ++i) {  // 40 blocks of 8 KiB: several chunks, all in the block
-    CodeArena::Reservation r = arena.reserve(8 * 1024, {here()});
+    CodeArena::Reservation r = arena.reserve(8 * 1024, {near});
     std::memcpy(r.writable, return_const(static_cast<std::uint32_t>(i)).data(), return_const(0).size());
     arena.commit(r);
-    INFO("block " << i << " at " << r.executable << ", asked near " << here());
-    CHECK(CodeArena::same_block(r.executable, here()));
-    CHECK(CodeArena::same_block(static_cast<const std::uint8_t*>(r.executable) + r.size - 1, here()));
+    INFO("block " << i << " at " << r.executable << ", asked near " << near);
+    CHECK(CodeArena::same_block(r.executable, near));
+    CHECK(CodeArena::same_block(static_cast<const std::uint8_t*>(r.executable) + r.size - 1, near));
     blocks.push_back(r.executable);
   }
   for (int i = 0; i < 40; ++i) CHECK(run(blocks[i]) == i);
@@ -572,14 +574,27 @@ TEST_CASE("arena: code asked near an address lands in that address's 16 MiB bloc
   CHECK(s.live_blocks == 0);
 }
 
+// Next to this program's own code, where the code's block holds room (the program's mappings
+// may fill it: an ASan build's do).
+TEST_CASE("arena: code asked near this program's code lands next to it when its block has room", "[arena][placement]") {
+  const bool room = tramp::test::block_has_room(here(), kChunk);
+  CodeArena arena;
+  CodeArena::Reservation r = arena.reserve(64, {here()});
+  CHECK(CodeArena::same_block(r.executable, here()) == room);
+  CHECK(arena.stats().placed == (room ? 1u : 0u));
+  CHECK(arena.stats().not_placed == (room ? 0u : 1u));
+  arena.free(r.executable);
+}
+
 TEST_CASE("arena: a block without room falls back to the next wish, then anywhere", "[arena][placement]") {
   tramp::test::FullBlock full;
   REQUIRE(full.base);
-  REQUIRE(tramp::test::block_has_room(here(), kChunk));
+  const tramp::test::EmptyBlock empty;
+  REQUIRE(empty.block);
   CodeArena arena;
-  // The full block, then this executable's block.
-  CodeArena::Reservation r = arena.reserve(64, {full.inside(), here()});
-  CHECK(CodeArena::same_block(r.executable, here()));
+  // The full block, then an empty one.
+  CodeArena::Reservation r = arena.reserve(64, {full.inside(), empty.inside()});
+  CHECK(CodeArena::same_block(r.executable, empty.inside()));
   CHECK(arena.stats().placed == 1);
   // The full block alone: anywhere, and counted as not placed.
   CodeArena::Reservation q = arena.reserve(64, {full.inside()});
@@ -608,14 +623,15 @@ TEST_CASE("arena: a placed chunk's writable view is at a random distance from it
   WARN("not under ThreadSanitizer, where the arena leaves the writable view to the kernel (code_arena.cpp)");
   return;
 #endif
-  REQUIRE(tramp::test::block_has_room(here(), 8 * kChunk));
+  const tramp::test::EmptyBlock empty;
+  REQUIRE(empty.block);
   std::vector<std::unique_ptr<CodeArena>> arenas;
   std::set<std::intptr_t> distances;
   for (int i = 0; i < 8; ++i) {
     arenas.push_back(std::make_unique<CodeArena>());
-    CodeArena::Reservation r = arenas.back()->reserve(64, {here()});
+    CodeArena::Reservation r = arenas.back()->reserve(64, {empty.inside()});
     arenas.back()->commit(r);
-    CHECK(CodeArena::same_block(r.executable, here()));
+    CHECK(CodeArena::same_block(r.executable, empty.inside()));
     CHECK_FALSE(CodeArena::same_block(r.writable, r.executable));
     distances.insert(reinterpret_cast<std::intptr_t>(r.writable) - reinterpret_cast<std::intptr_t>(r.executable));
   }
