@@ -212,10 +212,18 @@ class Generator {
   explicit Generator(std::size_t capacity) {
     static constexpr std::size_t kReused = 64 * 1024;
     if (capacity <= kReused) {
-      thread_local std::vector<std::uint8_t> buffer(kReused);
-      thread_local X64Stub reused(kReused, buffer.data());
-      reused.reset();  // also after an emission that threw midway
-      gen_ = &reused;
+      // On the heap, found through one pointer: the generator is several KiB, and a library
+      // with that much thread-local data cannot be dlopen'ed once it also uses the
+      // initial-exec TLS model (core/engine.cpp does): all of it would have to fit in the
+      // static TLS that glibc keeps for such libraries.
+      struct Reused {
+        std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(kReused);
+        X64Stub gen{kReused, buffer.data()};
+      };
+      thread_local std::unique_ptr<Reused> reused;
+      if (!reused) reused = std::make_unique<Reused>();
+      reused->gen.reset();  // also after an emission that threw midway
+      gen_ = &reused->gen;
     } else {
       buffer_.resize(capacity);
       own_ = std::make_unique<X64Stub>(capacity, buffer_.data());
