@@ -44,38 +44,57 @@ inline bool block_has_room(const void* p, std::size_t size) {
   return cursor < hi && gap(cursor, hi);
 }
 
-// The address of a 16 MiB-aligned block that nothing is mapped in: the kernel hands out a
-// range of two blocks, which is unmapped again. Room for any placement test, whatever the
-// program's own blocks hold (an ASan build's code and data fill most of theirs).
+// The address of a 16 MiB-aligned block that nothing is mapped in and that the arena would
+// use: a range of two blocks is mapped (where the kernel likes, else past the program
+// break's growth room, which qemu-user's mappings all lie in) and unmapped again. Room for any
+// placement test, whatever the program's own blocks hold (an ASan build's code and data fill
+// most of theirs).
 struct EmptyBlock {
   std::uintptr_t block = 0;
   EmptyBlock() {
-    void* base = mmap(nullptr, 2 * kBlock, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED) return;
-    block = (reinterpret_cast<std::uintptr_t>(base) + kBlock - 1) / kBlock * kBlock;
-    munmap(base, 2 * kBlock);
+    std::uintptr_t past_brk = 0;
+    if (void* b = sbrk(0); b != reinterpret_cast<void*>(-1))
+      past_brk = (reinterpret_cast<std::uintptr_t>(b) + (std::uintptr_t{2} << 30)) / kBlock * kBlock;
+    for (std::uintptr_t hint : {std::uintptr_t{0}, past_brk, past_brk + (std::uintptr_t{1} << 32)}) {
+      void* base = mmap(reinterpret_cast<void*>(hint), 2 * kBlock, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (base == MAP_FAILED) continue;
+      const std::uintptr_t b = (reinterpret_cast<std::uintptr_t>(base) + kBlock - 1) / kBlock * kBlock;
+      munmap(base, 2 * kBlock);
+      if (block_has_room(reinterpret_cast<const void*>(b), kBlock / 2)) {
+        block = b;
+        return;
+      }
+    }
   }
   const void* inside() const { return reinterpret_cast<const void*>(block + kBlock / 2); }
 };
 
-// A whole free 16 MiB-aligned block, mapped PROT_NONE so that nothing else fits in it:
-// released when destroyed.
+// A 16 MiB-aligned block the arena would use (EmptyBlock), mapped whole PROT_NONE so that
+// nothing else fits in it; unmapped by release() or when destroyed.
 struct FullBlock {
-  void* base = nullptr;  // the 32 MiB mapping that holds the block
+  void* base = nullptr;
   std::uintptr_t block = 0;
   FullBlock() {
-    base = mmap(nullptr, 2 * kBlock, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED) {
-      base = nullptr;
+    const EmptyBlock empty;
+    if (!empty.block) return;
+    void* p = mmap(reinterpret_cast<void*>(empty.block), kBlock, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED) return;
+    if (p != reinterpret_cast<void*>(empty.block)) {  // taken as a hint: not the block
+      munmap(p, kBlock);
       return;
     }
-    block = (reinterpret_cast<std::uintptr_t>(base) + kBlock - 1) / kBlock * kBlock;
+    base = p;
+    block = empty.block;
   }
-  ~FullBlock() {
-    if (base) munmap(base, 2 * kBlock);
-  }
+  ~FullBlock() { release(); }
   FullBlock(const FullBlock&) = delete;
   FullBlock& operator=(const FullBlock&) = delete;
+  void release() {
+    if (base) munmap(base, kBlock);
+    base = nullptr;
+  }
   // An address in the middle of the block.
   const void* inside() const { return reinterpret_cast<const void*>(block + kBlock / 2); }
 };
