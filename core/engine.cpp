@@ -15,6 +15,7 @@
 
 #include "abi/call_plan.hpp"
 #include "jit/code_arena.hpp"
+#include "jit/code_registry.hpp"
 #include "jit/emitter.hpp"
 #include "jit/errno_slot.hpp"
 #include "jit/fork_safety.hpp"
@@ -22,17 +23,21 @@
 namespace tramp {
 namespace detail {
 
-// A cached call stub. The Signature is kept, the CallPlan is not: bind() and direct() classify
-// again, which costs far less than the emission they do anyway, and a plan of a few hundred
-// bytes per cached signature would be most of the cache's memory.
+// A cached call stub. The Signature is kept, the CallPlan is not: bind(), direct() and
+// widened() classify again, which costs far less than the emission they do anyway, and a plan
+// of a few hundred bytes per cached signature would be most of the cache's memory.
 struct StubInfo {
-  explicit StubInfo(Signature s) : sig(std::move(s)) {}
+  StubInfo(Signature s, const abi::CallPlan& plan)
+      : sig(std::move(s)), stack_size(std::size_t{plan.stack_size} + plan.copy_area_size) {}
   Signature sig;
+  std::size_t stack_size;  // Invoker::stack_size(): the outgoing arguments and the copies
   const void* code = nullptr;
   std::size_t code_size = 0;
   EngineState* owner = nullptr;
-  // The register-return variant (Invoker::direct), made on first use.
+  // The register-return variant (Invoker::direct) and the widening one (Invoker::widened),
+  // each made on first use.
   mutable std::atomic<const void*> direct{nullptr};
+  mutable std::atomic<const void*> widened{nullptr};
 };
 
 // The stub cache: Signature -> StubInfo, open addressing over a power-of-two array of
@@ -171,7 +176,12 @@ struct ThunkKeyHash {
 // write-locked pthread rwlock can be released only by the thread id that took it, and the
 // child's one thread has a new id.
 struct EngineState : std::enable_shared_from_this<EngineState>, private jit::ForkParticipant {
-  explicit EngineState(const EngineOptions& o) : options(o) { enroll(); }
+  // The code registry exists before this engine enrolls for fork(): it publishes while it
+  // holds entries_mu.
+  explicit EngineState(const EngineOptions& o) : options(o) {
+    jit::prepare_code_registry();
+    enroll();
+  }
 
   const EngineOptions options;
   jit::CodeArena arena;
@@ -210,6 +220,13 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   // Where a product goes: near what it branches to, then near the engine's chosen address.
   jit::Placement near(const void* first) const { return {first, options.code_near}; }
 
+  // Code goes in and out through these: installed where `where` asks, then published to the
+  // process's tools under the name `tramp.<product> <signature text>`
+  // (jit/code_registry.hpp); withdrawn from them, then freed.
+  const void* install(const jit::Emitted& code, std::string_view product, std::string_view sig_text,
+                      jit::Placement where);
+  void free_code(const void* code) noexcept;
+
   BoundCall make_bound(const Signature& sig, const void* fn);
   // `self` is the engine's own shared_ptr (a copy is cheaper than shared_from_this()).
   static Callback make_callback(const std::shared_ptr<EngineState>& self, const Signature& sig, Handler handler,
@@ -226,19 +243,48 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   void give_back_entries(EntryData* const* entries, std::size_t n) noexcept;
 
   const void* direct_code(const StubInfo& info);
+  const void* widened_code(const StubInfo& info);
+  // The code in `slot`, made by `emit` from the stub's plan on first use (named `product`).
+  const void* variant_code(std::atomic<const void*>& slot, jit::Emitted (*emit)(const abi::CallPlan&),
+                           std::string_view product, const StubInfo& info);
 
   ~EngineState() {
     withdraw();
     stubs.for_each([&](const StubInfo& info) {
-      arena.free(info.code);
-      arena.free(info.direct.load());
+      free_code(info.code);
+      free_code(info.direct.load());
+      free_code(info.widened.load());
     });
-    for (auto& [key, thunk] : thunks) arena.free(thunk.code);
-    for (const void* code : entry_block_code) arena.free(code);
+    for (auto& [key, thunk] : thunks) free_code(thunk.code);
+    for (const void* code : entry_block_code) free_code(code);
   }
 };
 
 }  // namespace detail
+
+const void* detail::EngineState::install(const jit::Emitted& code, std::string_view product,
+                                         std::string_view sig_text, jit::Placement where) {
+  const void* at = arena.install(code.code, where);
+  try {
+    std::string name = "tramp.";
+    name += product;
+    if (!sig_text.empty()) {
+      name += ' ';
+      name += sig_text;
+    }
+    jit::publish_code(at, code.code.size(), code.frame, name);
+  } catch (...) {
+    arena.free(at);
+    throw;
+  }
+  return at;
+}
+
+void detail::EngineState::free_code(const void* code) noexcept {
+  if (!code) return;
+  jit::withdraw_code(code);
+  arena.free(code);
+}
 
 namespace {
 
@@ -255,6 +301,9 @@ abi::CallPlan plan_for(const Signature& sig) {
 
 const Signature& Invoker::signature() const noexcept { return info_->sig; }
 std::size_t Invoker::code_size() const noexcept { return info_ ? info_->code_size : 0; }
+std::size_t Invoker::stack_size() const noexcept {
+  return info_ ? info_->stack_size : 0;
+}
 
 const void* Invoker::direct_entry(bool floating, std::size_t size) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "direct() on an empty Invoker");
@@ -270,15 +319,29 @@ const void* Invoker::direct_entry(bool floating, std::size_t size) const {
   return info_->owner->direct_code(*info_);
 }
 
-const void* detail::EngineState::direct_code(const StubInfo& info) {
-  if (const void* code = info.direct.load(std::memory_order_acquire)) return code;
+const void* detail::EngineState::variant_code(std::atomic<const void*>& slot,
+                                              jit::Emitted (*emit)(const abi::CallPlan&),
+                                              std::string_view product, const StubInfo& info) {
+  if (const void* code = slot.load(std::memory_order_acquire)) return code;
   // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
-  std::vector<std::uint8_t> bytes = jit::emit_register_return_stub(plan_for(info.sig));
-  const void* code = arena.install(bytes, near(nullptr));
+  const void* code = install(emit(plan_for(info.sig)), product, info.sig.str(true), near(nullptr));
   const void* expected = nullptr;
-  if (info.direct.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
-  arena.free(code);
+  if (slot.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
+  free_code(code);
   return expected;
+}
+
+const void* detail::EngineState::direct_code(const StubInfo& info) {
+  return variant_code(info.direct, &jit::emit_register_return_stub, "direct", info);
+}
+
+const void* detail::EngineState::widened_code(const StubInfo& info) {
+  return variant_code(info.widened, &jit::emit_widening_call_stub, "widened", info);
+}
+
+InvokeFn Invoker::widened() const {
+  if (!info_) throw Error(ErrorCode::InvalidType, "widened() on an empty Invoker");
+  return reinterpret_cast<InvokeFn>(const_cast<void*>(info_->owner->widened_code(*info_)));
 }
 
 BoundCall Invoker::bind(const void* fn) const {
@@ -302,16 +365,16 @@ BoundCall& BoundCall::operator=(BoundCall&& o) noexcept {
 }
 
 BoundCall::~BoundCall() {
-  if (entry_ && owner_) owner_->arena.free(reinterpret_cast<const void*>(entry_));
+  if (entry_ && owner_) owner_->free_code(reinterpret_cast<const void*>(entry_));
 }
 
 BoundCall detail::EngineState::make_bound(const Signature& sig, const void* fn) {
   if (!fn) throw Error(ErrorCode::InvalidType, "bind(): the target function is null");
-  std::vector<std::uint8_t> code = jit::emit_call_stub(plan_for(sig), fn);
+  const jit::Emitted code = jit::emit_call_stub(plan_for(sig), fn);
   BoundCall b;
   // Next to its target: the stub's own call to it stays in one placement block.
-  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(arena.install(code, near(fn))));
-  b.code_size_ = code.size();
+  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", sig.str(true), near(fn))));
+  b.code_size_ = code.code.size();
   b.owner_ = shared_from_this();
   return b;
 }
@@ -334,6 +397,13 @@ void run_callable(void* ret, void* const* args, void* user) {
 }  // namespace
 
 std::exception_ptr take_callback_exception() noexcept { return std::exchange(t_callback_exception, nullptr); }
+
+void set_perf_output(PerfOutput output) {
+  static_assert(static_cast<int>(PerfOutput::Map) == static_cast<int>(jit::PerfOutput::Map) &&
+                static_cast<int>(PerfOutput::JitDump) == static_cast<int>(jit::PerfOutput::JitDump));
+  jit::set_perf_output(static_cast<jit::PerfOutput>(output));
+}
+PerfOutput perf_output() noexcept { return static_cast<PerfOutput>(jit::perf_output()); }
 
 int last_errno() noexcept { return jit::errno_slot(); }
 void set_last_errno(int value) noexcept { jit::errno_slot() = value; }
@@ -466,7 +536,7 @@ detail::EntryData* detail::EngineState::take_entry_locked(const void* near) {
     entry_blocks.reserve(entry_blocks.size() + 1);
     list.reserve(list.size() + kEntriesPerBlock);
     const auto* code = static_cast<const std::uint8_t*>(
-        arena.install(jit::emit_veneers(abi::arch_of(host_abi()), slots), this->near(near)));
+        install(jit::emit_veneers(abi::arch_of(host_abi()), slots), "veneers", {}, this->near(near)));
     entry_block_code.push_back(code);
     for (std::size_t i = kEntriesPerBlock; i-- > 0;) {
       block[i].code = code + i * jit::kVeneerStride;
@@ -540,11 +610,11 @@ void detail::EngineState::give_back_entries(EntryData* const* entries, std::size
   }
   // Classified and emitted outside the lock; a racing thread's duplicate is freed. The thunk
   // goes next to the handlers it calls.
-  std::vector<std::uint8_t> code = jit::emit_callback_thunk(plan_for(sig));
-  ThunkInfo made{arena.install(code, near(handler)), code.size()};
+  const jit::Emitted code = jit::emit_callback_thunk(plan_for(sig));
+  ThunkInfo made{install(code, "thunk", sig.str(true), near(handler)), code.code.size()};
   std::lock_guard lock(mu);
   auto [it, inserted] = thunks.try_emplace(ThunkKey{sig, block}, made);
-  if (!inserted) arena.free(made.code);
+  if (!inserted) free_code(made.code);
   recent = {serial, block, &it->first.sig, &it->second};
   return it->second;
 }
@@ -651,20 +721,21 @@ Invoker Engine::invoker(const Signature& sig) {
   // Classify and emit outside the lock; a racing thread may do the same work, and the
   // loser's code is freed. The stub goes near the engine's chosen address, if any: its
   // target changes from call to call.
-  auto info = std::make_unique<detail::StubInfo>(sig);
-  std::vector<std::uint8_t> code = jit::emit_call_stub(plan_for(sig), nullptr);
-  info->code = state_->arena.install(code, state_->near(nullptr));
-  info->code_size = code.size();
+  const abi::CallPlan plan = plan_for(sig);
+  auto info = std::make_unique<detail::StubInfo>(sig, plan);
+  const jit::Emitted code = jit::emit_call_stub(plan, nullptr);
+  info->code = state_->install(code, "call", sig.str(true), state_->near(nullptr));
+  info->code_size = code.code.size();
   info->owner = state_.get();
   const detail::StubInfo* kept = nullptr;
   try {
     std::lock_guard lock(state_->mu);
     kept = state_->stubs.insert(info);
   } catch (...) {
-    state_->arena.free(info->code);
+    state_->free_code(info->code);
     throw;
   }
-  if (info) state_->arena.free(info->code);  // another thread's stub won the race
+  if (info) state_->free_code(info->code);  // another thread's stub won the race
   return make(kept);
 }
 
@@ -687,7 +758,7 @@ std::string plan_text(const Signature& sig) {
 }
 
 std::vector<std::uint8_t> veneer_code(const void* slot) {
-  return jit::emit_veneer(abi::arch_of(host_abi()), slot);
+  return jit::emit_veneer(abi::arch_of(host_abi()), slot).code;
 }
 
 std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn, const void* /*user*/) {
@@ -695,14 +766,16 @@ std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, cons
   if (!plan) throw plan.error();
   switch (kind) {
     case CodeKind::Invoke:
-      return jit::emit_call_stub(plan.value());
+      return jit::emit_call_stub(plan.value()).code;
     case CodeKind::Bound:
       if (!fn) throw Error(ErrorCode::Unsupported, "a bound stub needs the target's address");
-      return jit::emit_call_stub(plan.value(), fn);
+      return jit::emit_call_stub(plan.value(), fn).code;
     case CodeKind::RegisterReturn:
-      return jit::emit_register_return_stub(plan.value());
+      return jit::emit_register_return_stub(plan.value()).code;
     case CodeKind::Callback:
-      return jit::emit_callback_thunk(plan.value());
+      return jit::emit_callback_thunk(plan.value()).code;
+    case CodeKind::Widened:
+      return jit::emit_widening_call_stub(plan.value()).code;
   }
   throw Error(ErrorCode::Unsupported, "unknown code kind");
 }

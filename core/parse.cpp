@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "abi/abis.hpp"
 #include "core/quote.hpp"
 #include "tramp/signature.hpp"
 
@@ -40,19 +41,6 @@ constexpr ScalarName kScalarNames[] = {
     {"ptrdiff_t", TypeKind::I64},  {"intptr_t", TypeKind::I64},     {"uintptr_t", TypeKind::U64},
     {"float", TypeKind::F32},      {"double", TypeKind::F64},
 };
-
-TypeKind long_double_of(Abi abi) {
-  switch (abi) {
-    case Abi::SysV_X64:
-    case Abi::Win64:  // gcc keeps the x87 format for long double in ms_abi functions
-      return TypeKind::F80;
-    case Abi::Aapcs64:
-      return TypeKind::F128;
-    case Abi::AppleArm64:  // Apple defines long double as double
-      return TypeKind::F64;
-  }
-  return TypeKind::F80;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -114,10 +102,11 @@ class Parser {
       }
     }
     const ErrnoMode errno_mode = errno_suffix();
+    const bool static_chain = static_chain_suffix();
     expect_end();
 
     try {
-      return Signature(ret, std::move(args), abi_, fixed, errno_mode);
+      return Signature(ret, std::move(args), abi_, fixed, errno_mode, static_chain);
     } catch (const Error& e) {
       // Signature names the offending argument ("argument 2: ..."); point at its text.
       std::size_t at = ret_pos;
@@ -169,6 +158,14 @@ class Parser {
     pos_ += 3;
     expect(')', "')' after 'errno(set'");
     return ErrnoMode::SetAndCapture;
+  }
+
+  // ['static_chain'] after the errno suffix.
+  bool static_chain_suffix() {
+    skip_ws();
+    if (word() != "static_chain") return false;
+    pos_ += 12;
+    return true;
   }
 
   // type := base {'[' N ']' | '*'}
@@ -228,7 +225,7 @@ class Parser {
     } else if (!packed && !w.empty()) {
       if (w == "longdouble") {
         pos_ += w.size();
-        return Type::scalar(long_double_of(abi_));
+        return Type::scalar(abi::abi_info(abi_).long_double);
       }
       for (const ScalarName& s : kScalarNames) {
         if (s.name == w) {
