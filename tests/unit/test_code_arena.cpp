@@ -615,6 +615,34 @@ TEST_CASE("arena: a block without room falls back to the next wish, then anywher
   fresh.free(there.executable);
 }
 
+// A program that binds a stub next to its target and frees it, again and again, must not map
+// and unmap a chunk each time: the last chunk of a placed block stays, as the first chunk does.
+TEST_CASE("arena: the last chunk of a placed block stays when emptied", "[arena][placement]") {
+  const tramp::test::EmptyBlock empty;
+  REQUIRE(empty.block);
+  CodeArena arena;
+  const void* first = arena.install(return_const(1));  // the first chunk, kept anyway
+  const void* at = nullptr;
+  for (int i = 0; i < 20; ++i) {
+    const void* p = arena.install(return_const(static_cast<std::uint32_t>(i)), {empty.inside()});
+    REQUIRE(CodeArena::same_block(p, empty.inside()));
+    CHECK(run(p) == i);
+    if (i == 0) at = p;
+    CHECK(p == at);  // the same chunk, the same block
+    arena.free(p);
+    ArenaStats s = arena.stats();
+    CHECK(s.chunks == 2);
+    CHECK(s.bytes_mapped == 2 * kChunk);
+  }
+  // A second chunk in that block goes back when empty; the last one stays.
+  std::vector<const void*> blocks;
+  for (int i = 0; i < 12; ++i) blocks.push_back(arena.reserve(8 * 1024, {empty.inside()}).executable);
+  CHECK(arena.stats().chunks == 3);
+  for (const void* p : blocks) arena.free(p);
+  CHECK(arena.stats().chunks == 2);
+  arena.free(first);
+}
+
 // The placement of the executable view does not place the writable one: it still lies at a
 // random distance, in another block.
 TEST_CASE("arena: a placed chunk's writable view is at a random distance from it", "[arena][placement]") {
