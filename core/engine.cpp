@@ -244,7 +244,8 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
 
   const void* direct_code(const StubInfo& info);
   const void* widened_code(const StubInfo& info);
-  // The code in `slot`, made by `emit` from the stub's plan on first use (named `product`).
+  // The code in `slot`, made by `emit` from the signature's plan (classified again) on first
+  // use, named `product`.
   const void* variant_code(std::atomic<const void*>& slot, jit::Emitted (*emit)(const abi::CallPlan&),
                            std::string_view product, const StubInfo& info);
 
