@@ -206,6 +206,7 @@ class Classifier {
     plan_.stack_align = 16;
     plan_.callee_saved_gprs = a64::kCalleeSavedGprs;
     plan_.callee_saved_vecs = a64::kCalleeSavedVecs;
+    plan_.args.reserve(sig_.arg_count());  // one allocation, not one per doubling
     if (auto ok = classify_return(); !ok) return ok.error();
     std::uint32_t copies = 0;
     for (std::size_t i = 0; i < sig_.arg_count(); ++i) {

@@ -189,6 +189,7 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
   plan.stack_align = 16;
   plan.callee_saved_gprs = x64::kSysVCalleeSavedGprs;
   plan.callee_saved_vecs = x64::kSysVCalleeSavedVecs;
+  plan.args.reserve(sig.arg_count());  // one allocation, not one per doubling
 
   std::size_t next_gpr = 0, next_vec = 0;
   std::uint32_t stack = 0;

@@ -65,6 +65,7 @@ Result<CallPlan> classify_win64(const Signature& sig) {
   plan.shadow_space = kShadowSpace;
   plan.callee_saved_gprs = kCalleeSavedGprs;
   plan.callee_saved_vecs = kCalleeSavedVecs;
+  plan.args.reserve(sig.arg_count());  // one allocation, not one per doubling
 
   std::size_t slot = 0;  // next argument slot; the hidden return pointer takes slot 0
   // Where slot s lives when it is past the four register slots.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Instructions per call, counted by callgrind: direct call vs tramp invoke/bound vs libffi
-# ffi_call for int(int,int), and a C caller calling cg_add directly vs through a tramp thunk
-# vs a libffi closure. Each kind runs twice (N1 and N2 calls); (I2 - I1) / (N2 - N1) is the
+# Instructions per call, counted by callgrind: direct call vs tramp invoke/bound/direct<R>()
+# vs libffi's ffi_call and the libffi face for int(int,int), and a C caller calling a C
+# function directly vs through a tramp thunk vs a libffi closure (bench/rows.hpp's rows, the
+# callee and caller in the program). Each kind runs twice (N1 and N2 calls); (I2 - I1) / (N2 - N1) is the
 # cost of one loop iteration, start-up and set-up cancelled out. Needs valgrind.
 #   bench/callgrind.sh [BUILD_DIR]
 set -euo pipefail
@@ -16,7 +17,7 @@ count() {
 }
 echo "| kind | instructions per call |"
 echo "|---|---:|"
-for kind in direct invoke invoke_direct bound libffi cbdirect thunk closure; do
+for kind in direct invoke invoke_direct bound libffi face cbdirect thunk closure; do
   a=$(count "$kind" $N1)
   b=$(count "$kind" $N2)
   echo "| $kind | $(( (b - a) / (N2 - N1) )) |"

@@ -1,58 +1,59 @@
-// Instruction counts per call, for callgrind (bench/callgrind.sh): runs N calls of one kind,
-//   count_instructions direct|invoke|invoke_direct|bound|libffi|cbdirect|thunk|closure N
+// Instruction counts per call, for callgrind (bench/callgrind.sh): runs N calls of one engine
+// on one row of bench/rows.hpp (the int(int,int) rows, callee and C caller in this program),
+//   count_instructions direct|invoke|invoke_direct|bound|libffi|face|cbdirect|thunk|closure N [ROW]
 // and callgrind counts the whole run; the per-call cost is the difference between two runs
 // of different N divided by the difference of N, so start-up and set-up cancel out. Each
-// loop iteration includes the loop itself and the callee (an int add), as in the benchmarks.
-#include <tramp/tramp.hpp>
-#include <ffi.h>
+// loop iteration includes the loop itself and the callee, as in the benchmarks.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-extern "C" __attribute__((noinline)) int cg_add(int a, int b) { return a + b; }
-int (*volatile p_add)(int, int) = cg_add;
+#include <string>
+
+#include "bench/rows.hpp"
+
+namespace rows = tramp::bench;
+
 int main(int argc, char** argv) {
-  const char* kind = argv[1];
-  long n = std::atol(argv[2]);
-  int a = 1, b = 2, r = 0;
-  void* args[] = {&a, &b};
-  long sum = 0;
-  if (!std::strcmp(kind, "direct")) {
-    for (long i = 0; i < n; ++i) sum += p_add(a, b);
-  } else if (!std::strcmp(kind, "invoke")) {
-    tramp::Invoker inv = tramp::Engine::global().invoker("i32(i32, i32)");
-    for (long i = 0; i < n; ++i) { inv(reinterpret_cast<void*>(&cg_add), &r, args); sum += r; }
-  } else if (!std::strcmp(kind, "invoke_direct")) {  // Invoker::direct<int>()
-    auto f = tramp::Engine::global().invoker("i32(i32, i32)").direct<int>();
-    for (long i = 0; i < n; ++i) sum += f(reinterpret_cast<void*>(&cg_add), args);
-  } else if (!std::strcmp(kind, "bound")) {
-    tramp::BoundCall bc = tramp::Engine::global().invoker("i32(i32, i32)").bind(reinterpret_cast<void*>(&cg_add));
-    for (long i = 0; i < n; ++i) { bc(&r, args); sum += r; }
-  } else if (!std::strcmp(kind, "libffi")) {  // calls
-    ffi_cif cif; ffi_type* t[] = {&ffi_type_sint32, &ffi_type_sint32};
-    ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint32, t);
-    ffi_arg fr;
-    for (long i = 0; i < n; ++i) { ffi_call(&cif, FFI_FN(cg_add), &fr, args); sum += static_cast<int>(fr); }
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: count_instructions KIND N [ROW]\n");
+    return 2;
   }
-  else {
-    int (*f)(int, int) = cg_add;
-    tramp::Callback cb;
-    ffi_cif cif; ffi_type* t[] = {&ffi_type_sint32, &ffi_type_sint32};
-    void* code = nullptr;
-    ffi_closure* cl = nullptr;
-    // callbacks: a C loop calls f, which is cg_add (cbdirect), a tramp thunk or a libffi closure
-    if (!std::strcmp(kind, "thunk")) {
-      cb = tramp::Engine::global().callback(tramp::parse_signature("i32(i32, i32)"),
-          +[](void* ret, void* const* a, void*) { *static_cast<int*>(ret) = *static_cast<int*>(a[0]) + *static_cast<int*>(a[1]); });
-      f = cb.as<int(int, int)>();
-    } else if (!std::strcmp(kind, "closure")) {
-      cl = static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), &code));
-      ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint32, t);
-      ffi_prep_closure_loc(cl, &cif, +[](ffi_cif*, void* ret, void** a, void*) { *static_cast<ffi_arg*>(ret) = *static_cast<int*>(a[0]) + *static_cast<int*>(a[1]); }, nullptr, code);
-      f = reinterpret_cast<int (*)(int, int)>(code);
+  const std::string kind = argv[1];
+  const long n = std::atol(argv[2]);
+  const std::string row = argc > 3 ? argv[3] : "int(int,int)";
+  const struct {
+    const char* kind;
+    bool callback;
+    int engine;
+  } kinds[] = {{"direct", false, rows::kDirect},        {"invoke", false, rows::kInvoke},
+               {"invoke_direct", false, rows::kRegReturn}, {"bound", false, rows::kBound},
+               {"libffi", false, rows::kLibffi},        {"face", false, rows::kFace},
+               {"cbdirect", true, rows::kCbDirect},     {"thunk", true, rows::kCbThunk},
+               {"closure", true, rows::kCbClosure}};
+  rows::set_face_path(TRAMP_FFI_FACE_PATH);
+  tramp::Engine engine(tramp::EngineOptions{rows::caller_code()});
+  for (const auto& k : kinds) {
+    if (kind != k.kind) continue;
+    // The rows live until the batch has run: it calls into them.
+    const auto calls = k.callback ? decltype(rows::call_rows(engine)){} : rows::call_rows(engine);
+    const auto callbacks = k.callback ? rows::callback_rows(engine) : decltype(rows::callback_rows(engine)){};
+    rows::Batch batch;
+    auto pick = [&](const auto& list) {
+      for (const auto& p : list)
+        if (p->name() == row && p->placement() == rows::Placement::Executable && p->has(k.engine)) batch = p->batch(k.engine);
+    };
+    pick(calls);
+    pick(callbacks);
+    if (batch) batch(n);
+    if (!batch) {
+      std::fprintf(stderr, "count_instructions: no %s for the row %s\n", kind.c_str(), row.c_str());
+      return 1;
     }
-    int (*volatile vf)(int, int) = f;
-    for (long i = 0; i < n; ++i) sum += vf(a, b);
-    if (cl) ffi_closure_free(cl);
+    unsigned char first[8];
+    std::memcpy(first, rows::g_ret, sizeof first);
+    std::printf("%02x\n", first[0]);
+    return 0;
   }
-  std::printf("%ld\n", sum);
+  std::fprintf(stderr, "count_instructions: unknown kind '%s'\n", kind.c_str());
+  return 2;
 }

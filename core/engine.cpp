@@ -8,6 +8,10 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
+
+#include <pthread.h>
+#include <sys/mman.h>
 
 #include "abi/call_plan.hpp"
 #include "jit/code_arena.hpp"
@@ -19,11 +23,14 @@
 namespace tramp {
 namespace detail {
 
+// A cached call stub. The Signature is kept, the CallPlan is not: bind(), direct() and
+// widened() classify again, which costs far less than the emission they do anyway, and a plan
+// of a few hundred bytes per cached signature would be most of the cache's memory.
 struct StubInfo {
-  StubInfo(Signature s, abi::CallPlan p) : sig(std::move(s)), plan(std::move(p)), text(sig.str(true)) {}
+  StubInfo(Signature s, const abi::CallPlan& plan)
+      : sig(std::move(s)), stack_size(std::size_t{plan.stack_size} + plan.copy_area_size) {}
   Signature sig;
-  abi::CallPlan plan;
-  std::string text;  // sig.str(true), the second half of its code's names
+  std::size_t stack_size;  // Invoker::stack_size(): the outgoing arguments and the copies
   const void* code = nullptr;
   std::size_t code_size = 0;
   EngineState* owner = nullptr;
@@ -31,6 +38,105 @@ struct StubInfo {
   // each made on first use.
   mutable std::atomic<const void*> direct{nullptr};
   mutable std::atomic<const void*> widened{nullptr};
+};
+
+// The stub cache: Signature -> StubInfo, open addressing over a power-of-two array of
+// (hash, entry) slots. A lookup reads one slot (two when the hashes collide) before it
+// compares Signatures, and growing moves the slots without touching the entries, so the cost
+// of a lookup or an insertion stays flat as the cache grows to 10^5 signatures and more.
+class StubTable {
+ public:
+  StubTable() = default;
+  StubTable(const StubTable&) = delete;
+  StubTable& operator=(const StubTable&) = delete;
+  ~StubTable() {
+    for (std::size_t i = 0; i < slots_.size(); ++i) delete slots_[i].info;
+  }
+  StubInfo* find(const Signature& sig) const noexcept {
+    if (!slots_.size()) return nullptr;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = sig.hash() & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (!s.info) return nullptr;
+      if (s.hash == sig.hash() && s.info->sig == sig) return s.info;
+    }
+  }
+  // Takes `info` unless the table holds its Signature already; returns the entry kept.
+  StubInfo* insert(std::unique_ptr<StubInfo>& info) {
+    if (StubInfo* have = find(info->sig)) return have;
+    if ((count_ + 1) * 4 > slots_.size() * 3) grow();
+    place(info->sig.hash(), info.get());
+    ++count_;
+    return info.release();
+  }
+  std::size_t size() const noexcept { return count_; }
+  template <class F>
+  void for_each(F f) const {
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].info) f(*slots_[i].info);
+  }
+
+ private:
+  struct Slot {
+    std::size_t hash = 0;
+    StubInfo* info = nullptr;
+  };
+  // Zeroed slots. From 2 MiB up the array is a mapping of its own, advised to use transparent
+  // huge pages: growing the table writes all of the new array at once, and where a
+  // hypervisor shadows page tables each first write to a 4 KiB page costs microseconds (4 MiB
+  // took 16 ms on the development VM, 0.3 ms in huge pages).
+  class Slots {
+   public:
+    Slots() = default;
+    explicit Slots(std::size_t n) : n_(n) {
+      constexpr std::size_t kHuge = std::size_t{2} << 20;
+      const std::size_t bytes = n * sizeof(Slot);
+      if (bytes >= kHuge) {
+        void* raw = mmap(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw != MAP_FAILED) {
+          const auto lo = reinterpret_cast<std::uintptr_t>(raw), at = (lo + kHuge - 1) / kHuge * kHuge;
+          if (at > lo) munmap(raw, at - lo);
+          if (const std::uintptr_t end = at + bytes; end < lo + bytes + kHuge)
+            munmap(reinterpret_cast<void*>(end), lo + bytes + kHuge - end);
+          mapped_ = reinterpret_cast<Slot*>(at);
+          madvise(mapped_, bytes, MADV_HUGEPAGE);  // a hint: without it, 4 KiB pages
+          return;
+        }
+      }
+      owned_ = std::make_unique<Slot[]>(n);
+    }
+    Slots(Slots&& o) noexcept : n_(std::exchange(o.n_, 0)), owned_(std::move(o.owned_)), mapped_(std::exchange(o.mapped_, nullptr)) {}
+    Slots& operator=(Slots&& o) noexcept {
+      std::swap(n_, o.n_);
+      std::swap(owned_, o.owned_);
+      std::swap(mapped_, o.mapped_);
+      return *this;
+    }
+    ~Slots() {
+      if (mapped_) munmap(mapped_, n_ * sizeof(Slot));
+    }
+    std::size_t size() const noexcept { return n_; }
+    Slot& operator[](std::size_t i) const noexcept { return mapped_ ? mapped_[i] : owned_[i]; }
+
+   private:
+    std::size_t n_ = 0;
+    std::unique_ptr<Slot[]> owned_;
+    Slot* mapped_ = nullptr;
+  };
+  void place(std::size_t hash, StubInfo* info) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash & mask;
+    while (slots_[i].info) i = (i + 1) & mask;
+    slots_[i] = {hash, info};
+  }
+  void grow() {
+    Slots old(slots_.size() ? slots_.size() * 2 : 64);
+    std::swap(old, slots_);
+    for (std::size_t i = 0; i < old.size(); ++i)
+      if (old[i].info) place(old[i].hash, old[i].info);
+  }
+  Slots slots_;
+  std::size_t count_ = 0;
 };
 
 struct CallableBox {
@@ -44,15 +150,25 @@ struct EntryData {
   const void* target = nullptr;  // the veneer's slot, read and written atomically
   const void* handler = nullptr;
   void* user = nullptr;
-  const void* code = nullptr;  // the veneer
+  const void* code = nullptr;   // the veneer
+  std::uintptr_t pool = 0;      // the pool it returns to: the placement block it was made for
 };
 static_assert(offsetof(EntryData, handler) == jit::kCallbackHandlerOffset &&
               offsetof(EntryData, user) == jit::kCallbackUserOffset);
 
-// A signature's callback thunk, shared by its callbacks.
+// A signature's callback thunk, shared by its callbacks whose handlers lie in one placement
+// block.
 struct ThunkInfo {
   const void* code = nullptr;
   std::size_t code_size = 0;
+};
+struct ThunkKey {
+  Signature sig;
+  std::uintptr_t block;  // the placement block of the handlers
+  friend bool operator==(const ThunkKey&, const ThunkKey&) = default;
+};
+struct ThunkKeyHash {
+  std::size_t operator()(const ThunkKey& k) const noexcept { return k.sig.hash() ^ (k.block * 0x9E3779B97F4A7C15u); }
 };
 
 // The cache's lock is held across fork() (a child must not inherit it taken by a thread that
@@ -60,27 +176,30 @@ struct ThunkInfo {
 // write-locked pthread rwlock can be released only by the thread id that took it, and the
 // child's one thread has a new id.
 struct EngineState : std::enable_shared_from_this<EngineState>, private jit::ForkParticipant {
-  jit::CodeArena arena;
-  mutable std::mutex mu;  // stubs and thunks
-  std::unordered_map<Signature, std::unique_ptr<StubInfo>> stubs;
-  std::unordered_map<Signature, ThunkInfo> thunks;
-  // The pool of entry points (callbacks and veneers): blocks of veneers installed at once,
-  // each with its data; a free one is taken and given back under `entries_mu`.
-  std::mutex entries_mu;
-  std::vector<EntryData*> free_entries;
-  std::vector<std::unique_ptr<EntryData[]>> entry_blocks;
-  std::vector<const void*> entry_block_code;
-
-  // Never the same for two engines, even at one address: the per-thread memo of thunk_for
-  // trusts a remembered thunk only for the engine it came from.
-  const std::uint64_t serial = next_serial();
-
   // The code registry exists before this engine enrolls for fork(): it publishes while it
   // holds entries_mu.
-  EngineState() {
+  explicit EngineState(const EngineOptions& o) : options(o) {
     jit::prepare_code_registry();
     enroll();
   }
+
+  const EngineOptions options;
+  jit::CodeArena arena;
+  mutable std::mutex mu;  // stubs and thunks
+  StubTable stubs;
+  std::unordered_map<ThunkKey, ThunkInfo, ThunkKeyHash> thunks;
+  // The pool of entry points (callbacks and veneers), one list of free entries per placement
+  // block: blocks of veneers installed at once, each with its data; a free one is taken and
+  // given back under `entries_mu`, or through the thread's cache (take_entry).
+  std::mutex entries_mu;
+  std::unordered_map<std::uintptr_t, std::vector<EntryData*>> free_entries;
+  std::vector<std::unique_ptr<EntryData[]>> entry_blocks;
+  std::vector<const void*> entry_block_code;
+
+  // Never the same for two engines, even at one address: the per-thread memos trust a
+  // remembered thunk or entry only for the engine it came from.
+  const std::uint64_t serial = next_serial();
+
   static std::uint64_t next_serial() {
     static std::atomic<std::uint64_t> n{0};
     return ++n;
@@ -98,34 +217,46 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
     mu.unlock();
   }
 
-  // Code goes in and out through these: installed, then published to the process's tools
-  // under the name `tramp.<product> <signature text>` (jit/code_registry.hpp); withdrawn
-  // from them, then freed.
-  const void* install(const jit::Emitted& code, std::string_view product, std::string_view sig_text);
+  // Where a product goes: near what it branches to, then near the engine's chosen address.
+  jit::Placement near(const void* first) const { return {first, options.code_near}; }
+
+  // Code goes in and out through these: installed where `where` asks, then published to the
+  // process's tools under the name `tramp.<product> <signature text>`
+  // (jit/code_registry.hpp); withdrawn from them, then freed.
+  const void* install(const jit::Emitted& code, std::string_view product, std::string_view sig_text,
+                      jit::Placement where);
   void free_code(const void* code) noexcept;
 
-  BoundCall make_bound(const StubInfo& info, const void* fn);
+  BoundCall make_bound(const Signature& sig, const void* fn);
   // `self` is the engine's own shared_ptr (a copy is cheaper than shared_from_this()).
   static Callback make_callback(const std::shared_ptr<EngineState>& self, const Signature& sig, Handler handler,
                                 void* user, std::unique_ptr<CallableBox> box);
-  const ThunkInfo& thunk_for(const Signature& sig);
-  EntryData* take_entry(const void* target, const void* handler, void* user);
-  void release_entry(EntryData* entry) noexcept;
+  // The fast paths (the thread's memo and cache) are inlined into make_callback; the rest
+  // takes the engine's locks.
+  const ThunkInfo& thunk_for(const Signature& sig, const void* handler);
+  const ThunkInfo& find_thunk(const Signature& sig, std::uintptr_t block, const void* handler);
+  static EntryData* take_entry(const std::shared_ptr<EngineState>& self, const void* near, const void* target,
+                               const void* handler, void* user);
+  static EntryData* take_entry_slow(const std::shared_ptr<EngineState>& self, std::uintptr_t pool, const void* near);
+  EntryData* take_entry_locked(const void* near);
+  static void release_entry(const std::shared_ptr<EngineState>& self, EntryData* entry) noexcept;
+  void give_back_entries(EntryData* const* entries, std::size_t n) noexcept;
 
   const void* direct_code(const StubInfo& info);
   const void* widened_code(const StubInfo& info);
-  // The code in `slot`, made by `emit` from the stub's plan on first use (named `product`).
+  // The code in `slot`, made by `emit` from the signature's plan (classified again) on first
+  // use, named `product`.
   const void* variant_code(std::atomic<const void*>& slot, jit::Emitted (*emit)(const abi::CallPlan&),
                            std::string_view product, const StubInfo& info);
 
   ~EngineState() {
     withdraw();
-    for (auto& [sig, info] : stubs) {
-      free_code(info->code);
-      free_code(info->direct.load());
-      free_code(info->widened.load());
-    }
-    for (auto& [sig, thunk] : thunks) free_code(thunk.code);
+    stubs.for_each([&](const StubInfo& info) {
+      free_code(info.code);
+      free_code(info.direct.load());
+      free_code(info.widened.load());
+    });
+    for (auto& [key, thunk] : thunks) free_code(thunk.code);
     for (const void* code : entry_block_code) free_code(code);
   }
 };
@@ -133,8 +264,8 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
 }  // namespace detail
 
 const void* detail::EngineState::install(const jit::Emitted& code, std::string_view product,
-                                         std::string_view sig_text) {
-  const void* at = arena.install(code.code);
+                                         std::string_view sig_text, jit::Placement where) {
+  const void* at = arena.install(code.code, where);
   try {
     std::string name = "tramp.";
     name += product;
@@ -172,7 +303,7 @@ abi::CallPlan plan_for(const Signature& sig) {
 const Signature& Invoker::signature() const noexcept { return info_->sig; }
 std::size_t Invoker::code_size() const noexcept { return info_ ? info_->code_size : 0; }
 std::size_t Invoker::stack_size() const noexcept {
-  return info_ ? std::size_t{info_->plan.stack_size} + info_->plan.copy_area_size : 0;
+  return info_ ? info_->stack_size : 0;
 }
 
 const void* Invoker::direct_entry(bool floating, std::size_t size) const {
@@ -194,7 +325,7 @@ const void* detail::EngineState::variant_code(std::atomic<const void*>& slot,
                                               std::string_view product, const StubInfo& info) {
   if (const void* code = slot.load(std::memory_order_acquire)) return code;
   // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
-  const void* code = install(emit(info.plan), product, info.text);
+  const void* code = install(emit(plan_for(info.sig)), product, info.sig.str(true), near(nullptr));
   const void* expected = nullptr;
   if (slot.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
   free_code(code);
@@ -216,7 +347,7 @@ InvokeFn Invoker::widened() const {
 
 BoundCall Invoker::bind(const void* fn) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "bind() on an empty Invoker");
-  return info_->owner->make_bound(*info_, fn);
+  return info_->owner->make_bound(info_->sig, fn);
 }
 
 BoundCall::BoundCall(BoundCall&& o) noexcept
@@ -238,11 +369,12 @@ BoundCall::~BoundCall() {
   if (entry_ && owner_) owner_->free_code(reinterpret_cast<const void*>(entry_));
 }
 
-BoundCall detail::EngineState::make_bound(const StubInfo& info, const void* fn) {
+BoundCall detail::EngineState::make_bound(const Signature& sig, const void* fn) {
   if (!fn) throw Error(ErrorCode::InvalidType, "bind(): the target function is null");
-  const jit::Emitted code = jit::emit_call_stub(info.plan, fn);
+  const jit::Emitted code = jit::emit_call_stub(plan_for(sig), fn);
   BoundCall b;
-  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", info.text)));
+  // Next to its target: the stub's own call to it stays in one placement block.
+  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", sig.str(true), near(fn))));
   b.code_size_ = code.code.size();
   b.owner_ = shared_from_this();
   return b;
@@ -299,7 +431,7 @@ Callback& Callback::operator=(Callback&& o) noexcept {
 }
 
 Callback::~Callback() {
-  if (entry_ && owner_) owner_->release_entry(entry_);
+  if (entry_ && owner_) detail::EngineState::release_entry(owner_, entry_);
 }
 
 namespace {
@@ -312,32 +444,125 @@ const void* released_entry_target() { return reinterpret_cast<const void*>(&rele
 
 // Entry points per block: one 4 KiB page of veneers.
 constexpr std::size_t kEntriesPerBlock = 4096 / jit::kVeneerStride;
+
+std::uintptr_t block_of(const void* p) { return reinterpret_cast<std::uintptr_t>(p) / jit::CodeArena::kPlacementBlock; }
+
+// This thread's free entries of one engine's pool: a program that makes and frees callbacks
+// (an interpreter wrapping a function per call) takes and gives back without the pool's lock.
+// At most kCached entries wait here; the rest, and all of them when the thread ends, go back
+// to the pool if the engine still lives.
+struct EntryCache {
+  static constexpr std::size_t kCached = 16;
+  std::uint64_t engine_serial = 0;
+  std::uintptr_t pool = 0;
+  std::weak_ptr<detail::EngineState> engine;
+  detail::EngineState* immortal = nullptr;  // the global engine, whose handle owns nothing
+  detail::EntryData* items[kCached] = {};
+  std::size_t n = 0;
+
+  bool serves(const detail::EngineState& e, std::uintptr_t p) const { return engine_serial == e.serial && pool == p; }
+  // Empties the cache (into its engine's pool when that still lives) and serves (e, p) from now on.
+  void retarget(const std::shared_ptr<detail::EngineState>& e, std::uintptr_t p) {
+    flush();
+    engine_serial = e->serial;
+    pool = p;
+    immortal = e.use_count() == 0 ? e.get() : nullptr;  // no control block: Engine::global()
+    engine = e;
+  }
+  void flush() noexcept {
+    if (n) {
+      if (immortal) immortal->give_back_entries(items, n);
+      else if (auto e = engine.lock()) e->give_back_entries(items, n);
+    }
+    n = 0;
+  }
+  ~EntryCache() { flush(); }
+};
+
+// The thunk this thread asked its engine for last: a program that makes callbacks of one
+// signature in a loop finds it without the engine's lock and hash.
+struct RecentThunk {
+  std::uint64_t engine_serial = 0;
+  std::uintptr_t block = 0;
+  const Signature* sig = nullptr;  // the engine's key: stable until the engine goes
+  const detail::ThunkInfo* thunk = nullptr;
+};
+
+// A thread's callback state, one object found through one pointer. The pointer uses the
+// initial-exec TLS model (8 bytes of the static TLS that glibc keeps for libraries loaded
+// later): reading it is one instruction, where the dynamic models call into the loader each
+// time. The object is on the heap, freed (its entries given back) at thread exit.
+struct ThreadState {
+  RecentThunk recent;
+  EntryCache entries;
+};
+[[gnu::tls_model("initial-exec")]] thread_local ThreadState* t_state_ptr = nullptr;
+
+[[gnu::noinline]] ThreadState& new_thread_state() {
+  static pthread_key_t key = [] {
+    pthread_key_t k;
+    // At thread exit; a later use in that thread (another exit handler) makes a new one,
+    // which this runs for again.
+    if (pthread_key_create(&k, [](void* p) {
+          t_state_ptr = nullptr;
+          delete static_cast<ThreadState*>(p);
+        }) != 0)
+      throw std::bad_alloc();
+    return k;
+  }();
+  auto made = std::make_unique<ThreadState>();
+  if (pthread_setspecific(key, made.get()) != 0) throw std::bad_alloc();
+  t_state_ptr = made.release();
+  return *t_state_ptr;
+}
+
+inline ThreadState& thread_state() {
+  ThreadState* t = t_state_ptr;
+  return t ? *t : new_thread_state();
+}
 }  // namespace
 
-detail::EntryData* detail::EngineState::take_entry(const void* target, const void* handler, void* user) {
-  EntryData* e = nullptr;
-  {
-    std::lock_guard lock(entries_mu);
-    if (free_entries.empty()) {
-      auto block = std::make_unique<EntryData[]>(kEntriesPerBlock);
-      std::vector<const void*> slots(kEntriesPerBlock);
-      for (std::size_t i = 0; i < kEntriesPerBlock; ++i) {
-        block[i].target = released_entry_target();
-        slots[i] = &block[i].target;
-      }
-      const jit::Emitted veneers = jit::emit_veneers(abi::arch_of(host_abi()), slots);
-      const auto* code = static_cast<const std::uint8_t*>(install(veneers, "veneers", {}));
-      entry_block_code.push_back(code);
-      free_entries.reserve(free_entries.size() + kEntriesPerBlock);
-      for (std::size_t i = kEntriesPerBlock; i-- > 0;) {
-        block[i].code = code + i * jit::kVeneerStride;
-        free_entries.push_back(&block[i]);
-      }
-      entry_blocks.push_back(std::move(block));
+detail::EntryData* detail::EngineState::take_entry_locked(const void* near) {
+  const std::uintptr_t pool = block_of(near);
+  std::vector<EntryData*>& list = free_entries[pool];
+  if (list.empty()) {
+    auto block = std::make_unique<EntryData[]>(kEntriesPerBlock);
+    std::vector<const void*> slots(kEntriesPerBlock);
+    for (std::size_t i = 0; i < kEntriesPerBlock; ++i) {
+      block[i].target = released_entry_target();
+      block[i].pool = pool;
+      slots[i] = &block[i].target;
     }
-    e = free_entries.back();
-    free_entries.pop_back();
+    entry_block_code.reserve(entry_block_code.size() + 1);
+    entry_blocks.reserve(entry_blocks.size() + 1);
+    list.reserve(list.size() + kEntriesPerBlock);
+    const auto* code = static_cast<const std::uint8_t*>(
+        install(jit::emit_veneers(abi::arch_of(host_abi()), slots), "veneers", {}, this->near(near)));
+    entry_block_code.push_back(code);
+    for (std::size_t i = kEntriesPerBlock; i-- > 0;) {
+      block[i].code = code + i * jit::kVeneerStride;
+      list.push_back(&block[i]);
+    }
+    entry_blocks.push_back(std::move(block));
   }
+  EntryData* e = list.back();
+  list.pop_back();
+  return e;
+}
+
+[[gnu::noinline]] detail::EntryData* detail::EngineState::take_entry_slow(const std::shared_ptr<EngineState>& self,
+                                                                          std::uintptr_t pool, const void* near) {
+  EntryCache& cache = thread_state().entries;
+  if (!cache.serves(*self, pool)) cache.retarget(self, pool);
+  std::lock_guard lock(self->entries_mu);
+  return self->take_entry_locked(near);
+}
+
+[[gnu::always_inline]] inline detail::EntryData* detail::EngineState::take_entry(
+    const std::shared_ptr<EngineState>& self, const void* near, const void* target, const void* handler, void* user) {
+  const std::uintptr_t pool = block_of(near);
+  EntryCache& cache = thread_state().entries;
+  EntryData* e = cache.serves(*self, pool) && cache.n ? cache.items[--cache.n] : take_entry_slow(self, pool, near);
   e->handler = handler;
   e->user = user;
   // The target last, with release: a thread that calls the veneer and reaches the thunk
@@ -346,52 +571,63 @@ detail::EntryData* detail::EngineState::take_entry(const void* target, const voi
   return e;
 }
 
-void detail::EngineState::release_entry(EntryData* e) noexcept {
+void detail::EngineState::release_entry(const std::shared_ptr<EngineState>& self, EntryData* e) noexcept {
   std::atomic_ref<const void*>(e->target).store(released_entry_target(), std::memory_order_release);
   e->handler = nullptr;
   e->user = nullptr;
-  std::lock_guard lock(entries_mu);
-  free_entries.push_back(e);  // reserved when its block was made: cannot throw
+  ThreadState* t = t_state_ptr;  // none yet: this thread took no entry, nothing to cache for
+  if (t && t->entries.serves(*self, e->pool) && t->entries.n < EntryCache::kCached) {
+    EntryCache& cache = t->entries;
+    cache.items[cache.n++] = e;
+    return;
+  }
+  self->give_back_entries(&e, 1);
 }
 
-namespace {
-// The thunk this thread asked its engine for last: a program that makes callbacks of one
-// signature in a loop finds it without the engine's lock and hash.
-struct RecentThunk {
-  std::uint64_t engine_serial = 0;
-  const Signature* sig = nullptr;  // the engine's key: stable until the engine goes
-  const detail::ThunkInfo* thunk = nullptr;
-};
-thread_local RecentThunk t_recent_thunk;
-}  // namespace
+void detail::EngineState::give_back_entries(EntryData* const* entries, std::size_t n) noexcept {
+  std::lock_guard lock(entries_mu);
+  for (std::size_t i = 0; i < n; ++i)
+    free_entries[entries[i]->pool].push_back(entries[i]);  // reserved when its block was made: cannot throw
+}
 
-const detail::ThunkInfo& detail::EngineState::thunk_for(const Signature& sig) {
-  RecentThunk& recent = t_recent_thunk;
-  if (recent.engine_serial == serial && *recent.sig == sig) return *recent.thunk;
+[[gnu::always_inline]] inline const detail::ThunkInfo& detail::EngineState::thunk_for(const Signature& sig,
+                                                                                    const void* handler) {
+  const std::uintptr_t block = block_of(handler);
+  const RecentThunk& recent = thread_state().recent;
+  if (recent.engine_serial == serial && recent.block == block && *recent.sig == sig) return *recent.thunk;
+  return find_thunk(sig, block, handler);
+}
+
+[[gnu::noinline]] const detail::ThunkInfo& detail::EngineState::find_thunk(const Signature& sig, std::uintptr_t block,
+                                                                          const void* handler) {
+  RecentThunk& recent = thread_state().recent;
   {
     std::lock_guard lock(mu);
-    auto it = thunks.find(sig);
+    auto it = thunks.find(ThunkKey{sig, block});
     if (it != thunks.end()) {
-      recent = {serial, &it->first, &it->second};
+      recent = {serial, block, &it->first.sig, &it->second};
       return it->second;
     }
   }
-  // Classified and emitted outside the lock; a racing thread's duplicate is freed.
+  // Classified and emitted outside the lock; a racing thread's duplicate is freed. The thunk
+  // goes next to the handlers it calls.
   const jit::Emitted code = jit::emit_callback_thunk(plan_for(sig));
-  ThunkInfo made{install(code, "thunk", sig.str(true)), code.code.size()};
+  ThunkInfo made{install(code, "thunk", sig.str(true), near(handler)), code.code.size()};
   std::lock_guard lock(mu);
-  auto [it, inserted] = thunks.try_emplace(sig, made);
+  auto [it, inserted] = thunks.try_emplace(ThunkKey{sig, block}, made);
   if (!inserted) free_code(made.code);
-  recent = {serial, &it->first, &it->second};
+  recent = {serial, block, &it->first.sig, &it->second};
   return it->second;
 }
 
 Callback detail::EngineState::make_callback(const std::shared_ptr<EngineState>& self, const Signature& sig,
                                             Handler handler, void* user, std::unique_ptr<CallableBox> box) {
   if (!handler) throw Error(ErrorCode::InvalidType, "callback(): the handler is null");
-  const ThunkInfo& thunk = self->thunk_for(sig);
+  const auto* h = reinterpret_cast<const void*>(handler);
+  const ThunkInfo& thunk = self->thunk_for(sig, h);
   Callback cb;
-  cb.entry_ = self->take_entry(thunk.code, reinterpret_cast<const void*>(handler), user);
+  // The veneer next to the handler too: veneer, thunk and handler in one placement block.
+  cb.entry_ = take_entry(self, h, thunk.code, h, user);
   cb.code_ = cb.entry_->code;
   cb.code_size_ = thunk.code_size;
   cb.owner_ = self;
@@ -432,7 +668,7 @@ Veneer& Veneer::operator=(Veneer&& o) noexcept {
 }
 
 Veneer::~Veneer() {
-  if (entry_ && owner_) owner_->release_entry(entry_);
+  if (entry_ && owner_) detail::EngineState::release_entry(owner_, entry_);
 }
 
 const void* Veneer::target() const noexcept {
@@ -447,56 +683,68 @@ Veneer Engine::veneer(const void* target) {
   static_assert(std::atomic_ref<const void*>::is_always_lock_free,
                 "the veneer's code reads its slot as one plain 8-byte word");
   Veneer v;
-  v.entry_ = state_->take_entry(target, nullptr, nullptr);
+  // Near its first target; the engine's own address comes second (EngineState::near).
+  v.entry_ = detail::EngineState::take_entry(state_, target, target, nullptr, nullptr);
   v.code_ = v.entry_->code;
   v.code_size_ = jit::kVeneerStride;
   v.owner_ = state_;
   return v;
 }
 
-Engine::Engine() : state_(std::make_shared<detail::EngineState>()) {}
+Engine::Engine() : Engine(EngineOptions{}) {}
+Engine::Engine(const EngineOptions& options) : state_(std::make_shared<detail::EngineState>(options)) {}
 Engine::~Engine() = default;
 
 Engine& Engine::global() {
-  static Engine* engine = new Engine();  // never destroyed: stubs may run during exit
+  // Never destroyed: stubs may run during exit. Its state lives as long as the process (one
+  // owning reference is kept for ever), so the handle that callbacks and veneers copy owns
+  // nothing, and copying or dropping it costs no atomic count.
+  static Engine* engine = [] {
+    auto* e = new Engine();
+    static const auto* owner = new std::shared_ptr<detail::EngineState>(e->state_);
+    e->state_ = std::shared_ptr<detail::EngineState>(std::shared_ptr<void>(), owner->get());
+    return e;
+  }();
   return *engine;
 }
 
 Invoker Engine::invoker(const Signature& sig) {
+  auto make = [](const detail::StubInfo* info) {
+    Invoker inv;
+    inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(info->code));
+    inv.info_ = info;
+    return inv;
+  };
   {
     std::lock_guard lock(state_->mu);
-    auto it = state_->stubs.find(sig);
-    if (it != state_->stubs.end()) {
-      Invoker inv;
-      inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
-      inv.info_ = it->second.get();
-      return inv;
-    }
+    if (const detail::StubInfo* info = state_->stubs.find(sig)) return make(info);
   }
   // Classify and emit outside the lock; a racing thread may do the same work, and the
-  // loser's code is freed.
-  auto info = std::make_unique<detail::StubInfo>(sig, plan_for(sig));
-  const jit::Emitted code = jit::emit_call_stub(info->plan, nullptr);
-  info->code = state_->install(code, "call", info->text);
+  // loser's code is freed. The stub goes near the engine's chosen address, if any: its
+  // target changes from call to call.
+  const abi::CallPlan plan = plan_for(sig);
+  auto info = std::make_unique<detail::StubInfo>(sig, plan);
+  const jit::Emitted code = jit::emit_call_stub(plan, nullptr);
+  info->code = state_->install(code, "call", sig.str(true), state_->near(nullptr));
   info->code_size = code.code.size();
   info->owner = state_.get();
-
-  Invoker inv;
-  {
+  const detail::StubInfo* kept = nullptr;
+  try {
     std::lock_guard lock(state_->mu);
-    auto [it, inserted] = state_->stubs.try_emplace(sig, std::move(info));
-    inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
-    inv.info_ = it->second.get();
+    kept = state_->stubs.insert(info);
+  } catch (...) {
+    state_->free_code(info->code);
+    throw;
   }
   if (info) state_->free_code(info->code);  // another thread's stub won the race
-  return inv;
+  return make(kept);
 }
 
 BoundCall Engine::bind(const Signature& sig, const void* fn) { return invoker(sig).bind(fn); }
 
 CodeStats Engine::code_stats() const {
   jit::ArenaStats a = state_->arena.stats();
-  return {a.chunks, a.bytes_mapped, a.bytes_in_use, a.live_blocks, a.total_allocs};
+  return {a.chunks, a.bytes_mapped, a.bytes_in_use, a.live_blocks, a.total_allocs, a.placed, a.not_placed};
 }
 
 std::size_t Engine::cached_stubs() const {

@@ -59,6 +59,7 @@ const IsaFacts kFacts{
              .thunk_data = 9,
              .ret_base = 11,
              .veneer_data = 17,
+             .veneer_data_kept = false,  // x17 addresses offsets that do not encode
              .probe = 17},
 };
 
@@ -409,6 +410,6 @@ class A64Isa final : public Isa {
 
 }  // namespace
 
-std::unique_ptr<Isa> make_a64_isa() { return std::make_unique<A64Isa>(); }
+IsaHandle make_a64_isa() { return IsaHandle(new A64Isa()); }
 
 }  // namespace tramp::jit

@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -14,6 +16,8 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tramp/error.hpp"
 
@@ -77,15 +81,31 @@ std::uint64_t random_bits() {
 // mappings in its shadow ranges) all hand out. MAP_FIXED_NOREPLACE never replaces a mapping
 // (a kernel older than 4.17 takes the address as a hint); after a few taken addresses the
 // kernel chooses. Nothing is reserved on the way, so the cost is one mmap as before.
-void* map_writable_view(int fd, std::size_t size, const std::uint8_t* rx) {
+//
+// `next_to`, when not null, is the arena's previous writable view: the new one goes right
+// below it if that is free and at least 16 MiB from `rx`, so that an arena's writable views
+// sit together at the place drawn for its first chunk. That place still says nothing about
+// the code's; and the views after the first share the page tables the kernel made for it (a
+// first write into a fresh, far range of the address space costs several times one next to
+// a mapping: a new page-table page per level, which a hypervisor may shadow as well).
+void* map_writable_view(int fd, std::size_t size, const std::uint8_t* rx, const std::uint8_t* next_to) {
 #if defined(__SANITIZE_THREAD__)
   // ThreadSanitizer maps shadow for every new address and never gives it back: views at ever
   // new random addresses exhaust the process's mapping count in a churn. Test builds only.
   (void)rx;
+  (void)next_to;
   return mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 #endif
   constexpr std::uintptr_t kMinGap = std::uintptr_t{16} << 20, kMaxGap = std::uintptr_t{64} << 30;
   const std::uintptr_t page = page_size(), code = reinterpret_cast<std::uintptr_t>(rx);
+  if (const auto below = reinterpret_cast<std::uintptr_t>(next_to) - size; next_to && below < reinterpret_cast<std::uintptr_t>(next_to)) {
+    const std::uintptr_t distance = below > code ? below - code : code - below;
+    if (distance >= kMinGap + size) {
+      void* p = mmap(reinterpret_cast<void*>(below), size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+      if (p == reinterpret_cast<void*>(below)) return p;
+      if (p != MAP_FAILED) munmap(p, size);  // a kernel without NOREPLACE put it elsewhere
+    }
+  }
   for (int attempt = 0; attempt < 8 && code > kMaxGap + size; ++attempt) {
     const std::uintptr_t gap = kMinGap + random_bits() % ((kMaxGap - kMinGap) / page) * page;
     void* p = mmap(reinterpret_cast<void*>(code - gap - size), size, PROT_READ | PROT_WRITE,
@@ -110,17 +130,37 @@ struct Views {
 // Never set on hardware, where the cache flush is enough. Decided once by probe_aliasing().
 std::atomic<bool> g_remap_on_commit{false};
 
-// Maps `size` bytes of `fd` twice (read+write, read+execute), then closes fd whatever
-// happens (unless `keep_fd`, and mapping succeeded). On failure returns empty views with
-// errno and `step` describing the failure.
-Views map_twice(int fd, std::size_t size, const char*& step, bool keep_fd) {
+// The step name of a failure that only says the wanted address was taken.
+constexpr const char* kTaken = "placement";
+
+// Maps the executable view of `fd` at `want` exactly (MAP_FIXED_NOREPLACE: never over
+// another mapping), or anywhere when `want` is null. A kernel older than 4.17 takes the
+// flag's address as a hint: a view that lands elsewhere is unmapped and counts as taken.
+void* map_executable_view(int fd, std::size_t size, void* want, const char*& step) {
+  void* rx = mmap(want, size, PROT_READ | PROT_EXEC, MAP_SHARED | (want ? MAP_FIXED_NOREPLACE : 0), fd, 0);
+  if (rx == MAP_FAILED) {
+    step = want && errno == EEXIST ? kTaken : "mmap of the executable view";
+  } else if (want && rx != want) {
+    munmap(rx, size);
+    step = kTaken;
+    errno = EEXIST;
+    rx = MAP_FAILED;
+  }
+  return rx;
+}
+
+// Maps `size` bytes of `fd` twice (read+write, read+execute; the executable view at `want`
+// when that is not null), then closes fd whatever happens (unless `keep_fd`, and mapping
+// succeeded). On failure returns empty views with errno and `step` describing the failure
+// (kTaken: `want` is not free).
+Views map_twice(int fd, std::size_t size, const char*& step, bool keep_fd, void* want = nullptr,
+                const std::uint8_t* rw_next_to = nullptr) {
   Views v;
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
     step = "ftruncate";
-  } else if (void* rx = mmap(nullptr, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-             rx == MAP_FAILED) {
-    step = "mmap of the executable view";
-  } else if (void* rw = map_writable_view(fd, size, static_cast<std::uint8_t*>(rx)); rw == MAP_FAILED) {
+  } else if (void* rx = map_executable_view(fd, size, want, step); rx == MAP_FAILED) {
+    // step says why
+  } else if (void* rw = map_writable_view(fd, size, static_cast<std::uint8_t*>(rx), rw_next_to); rw == MAP_FAILED) {
     step = "mmap of the writable view";
     int saved = errno;
     munmap(rx, size);
@@ -192,18 +232,22 @@ const char* source_name(int source) {
   }
 }
 
-Views map_chunk(std::size_t size, bool keep_fd) {
+// Both views of a new chunk, its executable view at `want` (when not null), its writable view
+// next to `rw_next_to` when that can be (map_writable_view). Throws Error(Jit) naming every
+// source's failure when no source gives memory; returns empty views when `want` is taken.
+Views map_chunk(std::size_t size, bool keep_fd, void* want = nullptr, const std::uint8_t* rw_next_to = nullptr) {
   std::string reasons;  // every source's failure, for the error message
   bool all_lasting = true;
   for (int s = g_first_source.load(std::memory_order_relaxed); s < kSourceCount; ++s) {
     const char* step = "open";
     int fd = open_source(s, step);
     if (fd >= 0) {
-      Views v = map_twice(fd, size, step, keep_fd);
+      Views v = map_twice(fd, size, step, keep_fd, want, rw_next_to);
       if (v.rw) {
         if (all_lasting) g_first_source.store(s, std::memory_order_relaxed);
         return v;
       }
+      if (step == kTaken) return {};  // the address, not the source, failed
     }
     int err = errno;
     all_lasting = all_lasting && lasting(err);
@@ -253,6 +297,116 @@ bool probe_aliasing() {
 #endif
 }
 
+// ---- placement ----
+
+struct Range {
+  std::uintptr_t lo, hi;
+};
+
+// Address ranges not to map code into although nothing is mapped there yet: room for the
+// program break to grow (1 GiB above it) and for the main thread's stack to grow down to
+// its limit (with the kernel's guard gap). Filled from /proc/self/maps' [stack] line.
+void add_growth_room(std::vector<Range>& taken, std::uintptr_t stack_lo) {
+  constexpr std::uintptr_t kBrkRoom = std::uintptr_t{1} << 30;
+  if (void* brk = sbrk(0); brk != reinterpret_cast<void*>(-1)) {
+    const auto b = reinterpret_cast<std::uintptr_t>(brk);
+    taken.push_back({b, b + kBrkRoom < b ? ~std::uintptr_t{0} : b + kBrkRoom});
+  }
+  if (stack_lo) {
+    rlimit lim{};
+    std::uintptr_t room = std::uintptr_t{8} << 20;
+    if (getrlimit(RLIMIT_STACK, &lim) == 0)
+      room = lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > (std::uintptr_t{1} << 32) ? std::uintptr_t{1} << 32
+                                                                                        : std::max<std::uintptr_t>(room, lim.rlim_cur);
+    room += std::uintptr_t{1} << 20;  // the kernel's stack guard gap
+    taken.push_back({stack_lo > room ? stack_lo - room : 0, stack_lo});
+  }
+}
+
+// The mappings of this process that touch [lo, hi), and the growth room above, sorted by
+// address; false when /proc/self/maps cannot be read.
+bool taken_ranges(std::uintptr_t lo, std::uintptr_t hi, std::vector<Range>& taken) {
+  const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::uintptr_t stack_lo = 0;
+  char buf[16384];
+  std::size_t have = 0;
+  bool ok = true;
+  for (;;) {
+    const ssize_t got = read(fd, buf + have, sizeof buf - have);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      ok = false;
+      break;
+    }
+    have += static_cast<std::size_t>(got);
+    std::size_t at = 0;
+    for (;;) {  // whole lines: "start-end perms offset dev inode  path"
+      const char* nl = static_cast<const char*>(std::memchr(buf + at, '\n', have - at));
+      if (!nl && got > 0) break;
+      const std::size_t end = nl ? static_cast<std::size_t>(nl - buf) : have;
+      if (end == at) break;
+      const std::string_view line(buf + at, end - at);
+      char* p = nullptr;
+      const std::uintptr_t start = std::strtoull(line.data(), &p, 16);
+      const std::uintptr_t stop = *p == '-' ? std::strtoull(p + 1, nullptr, 16) : start;
+      if (line.size() >= 7 && line.substr(line.size() - 7) == "[stack]") stack_lo = start;
+      if (stop > lo && start < hi) taken.push_back({start, stop});
+      at = nl ? end + 1 : have;
+      if (!nl) break;
+    }
+    if (got == 0) break;
+    std::memmove(buf, buf + at, have - at);
+    have -= at;
+    if (have == sizeof buf) {  // a line longer than the buffer: not a maps file we know
+      ok = false;
+      break;
+    }
+  }
+  close(fd);
+  if (!ok) return false;
+  add_growth_room(taken, stack_lo);
+  std::sort(taken.begin(), taken.end(), [](const Range& a, const Range& b) { return a.lo < b.lo; });
+  return true;
+}
+
+// Where a chunk of `size` bytes can go in [lo, hi) without touching anything mapped or any
+// growth room: the free address nearest `want`, or none when nothing fits. When the maps
+// cannot be read, a few addresses next to `want` instead, which mmap's MAP_FIXED_NOREPLACE
+// checks.
+std::vector<std::uintptr_t> chunk_sites(std::uintptr_t want, std::size_t size, std::uintptr_t lo, std::uintptr_t hi) {
+  std::vector<std::uintptr_t> sites;
+  const std::uintptr_t page = page_size();
+  want = want / page * page;
+  std::vector<Range> taken;
+  if (!taken_ranges(lo, hi, taken)) {
+    taken.clear();
+    add_growth_room(taken, 0);
+    for (std::uintptr_t k = 1; k <= 8; ++k)
+      for (std::uintptr_t at : {want - k * size, want + k * size})
+        if (at >= lo && at + size <= hi &&
+            std::none_of(taken.begin(), taken.end(), [&](const Range& r) { return at < r.hi && at + size > r.lo; }))
+          sites.push_back(at);
+    return sites;
+  }
+  std::uintptr_t best = 0, best_distance = ~std::uintptr_t{0};
+  std::uintptr_t cursor = lo;
+  auto consider = [&](std::uintptr_t g0, std::uintptr_t g1) {  // a free gap
+    if (g1 <= g0 || g1 - g0 < size) return;
+    const std::uintptr_t at = std::clamp(want, g0, g1 - size);
+    const std::uintptr_t d = at > want ? at - want : want - at;
+    if (d < best_distance) best = at, best_distance = d;
+  };
+  for (const Range& r : taken) {
+    if (r.lo > cursor) consider(cursor, std::min(r.lo, hi));
+    cursor = std::max(cursor, r.hi);
+    if (cursor >= hi) break;
+  }
+  if (cursor < hi) consider(cursor, hi);
+  if (best) sites.push_back(best);
+  return sites;
+}
+
 }  // namespace
 
 struct CodeArena::Chunk {
@@ -260,11 +414,17 @@ struct CodeArena::Chunk {
   std::uint8_t* rx = nullptr;  // the executable view of the same pages
   int fd = -1;                 // open only in remap mode
   std::size_t size = 0;
+  std::uint64_t serial = 0;      // creation order; serial 0 is the chunk kept for the arena's life
+  std::uintptr_t pool_key = 0;   // its placement block, or kStraddling
   std::map<std::size_t, std::size_t> free_list;  // offset -> size; never two adjacent
-  std::size_t free_bytes = 0;
-  std::size_t live = 0;  // blocks handed out
+  // The size of the live block starting at granule i, 0 where none starts: free() checks a
+  // pointer and finds the size here, without a table that grows with the whole arena.
+  std::vector<std::uint32_t> live_size;
+  std::size_t live = 0;    // blocks handed out
+  std::size_t filled = 0;  // [0, filled) holds traps or code; the rest is the file's zeros, never touched
 
-  Chunk(Views v, std::size_t n) : rw(v.rw), rx(v.rx), fd(v.fd), size(n), free_bytes(n) {
+  Chunk(Views v, std::size_t n, std::uint64_t serial_, std::uintptr_t key)
+      : rw(v.rw), rx(v.rx), fd(v.fd), size(n), serial(serial_), pool_key(key), live_size(n / kGranule, 0) {
     free_list.emplace(0, n);
   }
   ~Chunk() {
@@ -301,41 +461,131 @@ struct CodeArena::Chunk {
       fd = -1;
     }
   }
-
-  // First fit. Returns false when no free block is large enough.
-  bool take(std::size_t n, std::size_t& offset) {
-    if (free_bytes < n) return false;
-    for (auto it = free_list.begin(); it != free_list.end(); ++it) {
-      if (it->second < n) continue;
-      offset = it->first;
-      std::size_t rest = it->second - n;
-      auto hint = free_list.erase(it);
-      if (rest) free_list.emplace_hint(hint, offset + n, rest);
-      free_bytes -= n;
-      ++live;
-      return true;
-    }
-    return false;
-  }
-
-  // Inserts [offset, offset + n) and merges it with the free neighbours on either side.
-  void give_back(std::size_t offset, std::size_t n) {
-    fill_with_traps(rw + offset, n);
-    free_bytes += n;
-    --live;
-    auto pos = free_list.emplace(offset, n).first;
-    if (auto next = std::next(pos); next != free_list.end() && offset + n == next->first) {
-      pos->second += next->second;
-      free_list.erase(next);
-    }
-    if (pos != free_list.begin()) {
-      if (auto prev = std::prev(pos); prev->first + prev->second == pos->first) {
-        prev->second += pos->second;
-        free_list.erase(pos);
-      }
-    }
-  }
 };
+
+bool CodeArena::take_from(Pool& pool, std::size_t n, Chunk*& chunk, std::size_t& offset) {
+  auto it = pool.free.lower_bound(Fragment{n, 0, 0, nullptr});
+  if (it == pool.free.end()) return false;
+  const Fragment f = *it;
+  Chunk& c = *f.chunk;
+  const std::size_t rest = f.size - n;
+  // The rest of the range keeps the nodes of both containers (extract, change, insert): no
+  // allocation, so nothing here can throw.
+  auto frag = pool.free.extract(it);
+  auto range = c.free_list.extract(f.offset);
+  if (rest) {
+    frag.value() = Fragment{rest, c.serial, f.offset + n, &c};
+    pool.free.insert(std::move(frag));
+    range.key() = f.offset + n;
+    range.mapped() = rest;
+    c.free_list.insert(std::move(range));
+  }
+  c.live_size[f.offset / kGranule] = static_cast<std::uint32_t>(n);
+  ++c.live;
+  // Traps go into a page when its first block is handed out, not when the chunk is made:
+  // writing a page is what makes the kernel give it memory (and a page fault costs
+  // microseconds under some hypervisors), and a chunk fills from its start.
+  if (f.offset + n > c.filled) {
+    const std::size_t mark = std::min(c.size, round_up(f.offset + n, page_size()));
+    fill_with_traps(c.rw + c.filled, mark - c.filled);
+    c.filled = mark;
+  }
+  chunk = &c;
+  offset = f.offset;
+  return true;
+}
+
+// Puts [offset, offset + n) back and merges it with the free neighbours on either side.
+void CodeArena::give_back(Chunk& c, std::size_t offset, std::size_t n) {
+  fill_with_traps(c.rw + offset, n);
+  c.live_size[offset / kGranule] = 0;
+  --c.live;
+  Pool& pool = pools_.at(c.pool_key);
+  auto next = c.free_list.lower_bound(offset);
+  if (next != c.free_list.end() && offset + n == next->first) {
+    pool.free.erase(Fragment{next->second, c.serial, next->first, &c});
+    n += next->second;
+    next = c.free_list.erase(next);
+  }
+  if (next != c.free_list.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == offset) {
+      pool.free.erase(Fragment{prev->second, c.serial, prev->first, &c});
+      offset = prev->first;
+      n += prev->second;
+      c.free_list.erase(prev);
+    }
+  }
+  c.free_list.emplace(offset, n);
+  pool.free.insert(Fragment{n, c.serial, offset, &c});
+}
+
+// A new chunk for at least `min_size` bytes: in the placement block of `near` (null when
+// that block has no room), or where the kernel puts it when `near` is null (throws
+// Error(Jit) when no memory can be mapped).
+CodeArena::Chunk* CodeArena::add_chunk(std::size_t min_size, const void* near) {
+  static const bool aliasing_works = [] {  // once per process, before the first chunk
+    bool ok = probe_aliasing();
+    g_remap_on_commit.store(!ok);
+    return ok;
+  }();
+  (void)aliasing_works;
+  const std::size_t size = round_up(min_size > kChunkSize ? min_size : kChunkSize, page_size());
+  const bool keep_fd = g_remap_on_commit.load();
+  Views v;
+  std::uintptr_t key = kStraddling;
+  if (near) {
+    key = reinterpret_cast<std::uintptr_t>(near) / kPlacementBlock;
+    if (size > kPlacementBlock / 4 || no_room_.count(key)) return nullptr;
+    const std::uintptr_t lo = key * kPlacementBlock, hi = lo + kPlacementBlock;
+    // Two rounds: another thread of the process may map into the hole between the look at
+    // the maps and our mmap.
+    for (int round = 0; round < 2 && !v.rw; ++round)
+      for (std::uintptr_t at : chunk_sites(reinterpret_cast<std::uintptr_t>(near), size, lo, hi))
+        if ((v = map_chunk(size, keep_fd, reinterpret_cast<void*>(at), last_writable_)).rw) break;
+    if (!v.rw) {
+      no_room_.insert(key);
+      return nullptr;
+    }
+  } else {
+    v = map_chunk(size, keep_fd, nullptr, last_writable_);
+    const auto first = reinterpret_cast<std::uintptr_t>(v.rx) / kPlacementBlock;
+    if (first == (reinterpret_cast<std::uintptr_t>(v.rx) + size - 1) / kPlacementBlock) key = first;
+  }
+  auto owned = std::make_unique<Chunk>(v, size, next_serial_, key);  // on bad_alloc, v leaks: rare
+  Chunk* c = owned.get();
+  Pool& pool = pools_[key];
+  pool.free.insert(Fragment{size, c->serial, 0, c});
+  try {
+    chunks_.emplace(reinterpret_cast<std::uintptr_t>(c->rx), std::move(owned));
+  } catch (...) {
+    pool.free.erase(Fragment{size, c->serial, 0, c});
+    throw;
+  }
+  ++next_serial_;
+  ++pool.chunks;
+  last_writable_ = c->rw;
+  if (!near) {
+    pool.kernel_placed = true;
+    home_ = key;
+  }
+  stats_.chunks++;
+  stats_.bytes_mapped += size;
+  return c;
+}
+
+CodeArena::Chunk* CodeArena::chunk_of(std::uintptr_t executable) const {
+  auto it = chunks_.upper_bound(executable);
+  if (it == chunks_.begin()) return nullptr;
+  Chunk* c = std::prev(it)->second.get();
+  return executable < reinterpret_cast<std::uintptr_t>(c->rx) + c->size ? c : nullptr;
+}
+
+bool CodeArena::reserve_near(const void* near, std::size_t n, Chunk*& chunk, std::size_t& offset) {
+  const std::uintptr_t key = reinterpret_cast<std::uintptr_t>(near) / kPlacementBlock;
+  if (auto it = pools_.find(key); it != pools_.end() && take_from(it->second, n, chunk, offset)) return true;
+  return add_chunk(n, near) && take_from(pools_.at(key), n, chunk, offset);
+}
 
 CodeArena::CodeArena() { enroll(); }
 CodeArena::~CodeArena() { withdraw(); }  // then each Chunk unmaps both of its views
@@ -345,7 +595,7 @@ void CodeArena::fork_parent() { mu_.unlock(); }
 
 void CodeArena::fork_child() {
   // Only this thread runs, and no reservation of another thread will ever be committed here.
-  for (auto& c : chunks_) {
+  for (auto& [at, c] : chunks_) {
     try {
       c->make_private(g_remap_on_commit.load(std::memory_order_relaxed));
     } catch (const std::exception& e) {
@@ -357,20 +607,7 @@ void CodeArena::fork_child() {
   mu_.unlock();
 }
 
-std::unique_ptr<CodeArena::Chunk> CodeArena::new_chunk(std::size_t min_size) {
-  static const bool aliasing_works = [] {  // once per process, before the first chunk
-    bool ok = probe_aliasing();
-    g_remap_on_commit.store(!ok);
-    return ok;
-  }();
-  (void)aliasing_works;
-  std::size_t size = round_up(min_size > kChunkSize ? min_size : kChunkSize, page_size());
-  Views v = map_chunk(size, g_remap_on_commit.load());
-  fill_with_traps(v.rw, size);
-  return std::make_unique<Chunk>(v, size);
-}
-
-CodeArena::Reservation CodeArena::reserve(std::size_t size) {
+CodeArena::Reservation CodeArena::reserve(std::size_t size, Placement where) {
   // Guard the rounding below against wrap-around; mmap rejects anything this large anyway.
   if (size > std::numeric_limits<std::size_t>::max() / 2)
     throw Error(ErrorCode::Jit,
@@ -382,30 +619,27 @@ CodeArena::Reservation CodeArena::reserve(std::size_t size) {
                                 "make code (" + shared_with_parent_ + ")");
   Chunk* chunk = nullptr;
   std::size_t offset = 0;
-  for (auto& c : chunks_)
-    if (c->take(n, offset)) {
-      chunk = c.get();
-      break;
+  bool placed = false;
+  for (const void* near : {where.near, where.then_near})
+    if (near && (placed = reserve_near(near, n, chunk, offset))) break;
+  if (!placed) {
+    // Anywhere: the pool of the kernel's latest chunk, then any other pool with a chunk the
+    // kernel placed, then a new chunk where the kernel puts it.
+    auto home = pools_.find(home_);
+    bool found = home != pools_.end() && take_from(home->second, n, chunk, offset);
+    for (auto it = pools_.begin(); !found && it != pools_.end(); ++it)
+      found = it->second.kernel_placed && it != home && take_from(it->second, n, chunk, offset);
+    if (!found) {
+      Chunk* fresh = add_chunk(n, nullptr);
+      if (!take_from(pools_.at(fresh->pool_key), n, chunk, offset))
+        throw Error(ErrorCode::Jit, "code arena: a new chunk has no room for " + std::to_string(n) + " bytes");
     }
-  if (!chunk) {
-    auto fresh = new_chunk(n);
-    chunks_.push_back(std::move(fresh));  // on bad_alloc `fresh` still unmaps
-    chunk = chunks_.back().get();
-    stats_.chunks++;
-    stats_.bytes_mapped += chunk->size;
-    chunk->take(n, offset);
   }
-  const std::uint8_t* exec = chunk->rx + offset;
-  try {
-    blocks_.emplace(reinterpret_cast<std::uintptr_t>(exec), Block{chunk, offset, n});
-  } catch (...) {
-    chunk->give_back(offset, n);
-    throw;
-  }
+  if (where.near || where.then_near) ++(placed ? stats_.placed : stats_.not_placed);
   stats_.bytes_in_use += n;
   stats_.live_blocks++;
   stats_.total_allocs++;
-  return {chunk->rw + offset, exec, n};
+  return {chunk->rw + offset, chunk->rx + offset, n};
 }
 
 void CodeArena::commit(const Reservation& r) {
@@ -420,20 +654,21 @@ void CodeArena::commit(const Reservation& r) {
 
 void CodeArena::remap(const Reservation& r) {
   std::lock_guard lock(mu_);  // keeps the chunk mapped while we work on it
-  auto it = blocks_.find(reinterpret_cast<std::uintptr_t>(r.executable));
-  if (it == blocks_.end()) return;
-  const Chunk& c = *it->second.chunk;
-  if (c.fd < 0) return;
+  const auto at = reinterpret_cast<std::uintptr_t>(r.executable);
+  const Chunk* c = chunk_of(at);
+  if (!c || c->fd < 0) return;
+  const std::size_t offset = at - reinterpret_cast<std::uintptr_t>(c->rx);
+  if (offset % kGranule || !c->live_size[offset / kGranule]) return;
   const std::size_t page = page_size();
-  const std::size_t begin = it->second.offset / page * page;
-  const std::size_t end = round_up(it->second.offset + it->second.size, page);
+  const std::size_t begin = offset / page * page;
+  const std::size_t end = round_up(offset + c->live_size[offset / kGranule], page);
   // Failure leaves the old mapping in place: only an emulator's stale translation remains.
-  mmap(c.rx + begin, end - begin, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, c.fd,
+  mmap(c->rx + begin, end - begin, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, c->fd,
        static_cast<off_t>(begin));
 }
 
-const void* CodeArena::install(std::span<const std::uint8_t> code) {
-  Reservation r = reserve(code.size());
+const void* CodeArena::install(std::span<const std::uint8_t> code, Placement where) {
+  Reservation r = reserve(code.size(), where);
   if (!code.empty()) std::memcpy(r.writable, code.data(), code.size());
   commit(r);
   return r.executable;
@@ -442,24 +677,35 @@ const void* CodeArena::install(std::span<const std::uint8_t> code) {
 void CodeArena::free(const void* executable) {
   if (!executable) return;
   std::lock_guard lock(mu_);
-  auto it = blocks_.find(reinterpret_cast<std::uintptr_t>(executable));
-  if (it == blocks_.end()) return;  // not a live block of ours: ignoring it corrupts nothing
+  const auto at = reinterpret_cast<std::uintptr_t>(executable);
+  Chunk* c = chunk_of(at);
+  if (!c) return;  // not ours: ignoring it corrupts nothing
+  const std::size_t offset = at - reinterpret_cast<std::uintptr_t>(c->rx);
+  if (offset % kGranule || !c->live_size[offset / kGranule]) return;  // no live block starts here
   if (!shared_with_parent_.empty()) return;  // the parent may still run it
-  Block b = it->second;
-  blocks_.erase(it);
-  b.chunk->give_back(b.offset, b.size);
-  stats_.bytes_in_use -= b.size;
+  const std::size_t n = c->live_size[offset / kGranule];
+  give_back(*c, offset, n);
+  stats_.bytes_in_use -= n;
   stats_.live_blocks--;
-  // The first chunk stays so that a steady create/free pattern never maps and unmaps; a
-  // later chunk goes back to the system once nothing lives on it.
-  if (b.chunk->live == 0 && b.chunk != chunks_.front().get()) {
-    for (auto c = chunks_.begin(); c != chunks_.end(); ++c)
-      if (c->get() == b.chunk) {
-        stats_.chunks--;
-        stats_.bytes_mapped -= b.chunk->size;
-        chunks_.erase(c);
-        break;
-      }
+  // The first chunk stays so that a steady create/free pattern never maps and unmaps, and so
+  // does the last chunk of ordinary size of a placement block that code was asked near: one
+  // bound stub made and freed in a loop next to its target would otherwise map, read
+  // /proc/self/maps and unmap a chunk every time (1.25 ms per stub on the development VM).
+  // Any other chunk goes back to the system once nothing lives on it, and its block may have
+  // room again.
+  Pool& pool = pools_.at(c->pool_key);
+  const bool last_placed = !pool.kernel_placed && pool.chunks == 1 && c->size == round_up(kChunkSize, page_size());
+  if (c->live == 0 && c->serial != 0 && !last_placed) {
+    pool.free.erase(Fragment{c->size, c->serial, 0, c});
+    if (--pool.chunks == 0) {
+      if (home_ == c->pool_key) home_ = kStraddling;
+      pools_.erase(c->pool_key);
+    }
+    no_room_.erase(c->pool_key);
+    if (last_writable_ == c->rw) last_writable_ = nullptr;
+    stats_.chunks--;
+    stats_.bytes_mapped -= c->size;
+    chunks_.erase(reinterpret_cast<std::uintptr_t>(c->rx));
   }
 }
 

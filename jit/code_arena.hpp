@@ -8,16 +8,21 @@
 // where its bytes can be written. After fork() the child gives every chunk a file of its own
 // (same bytes, same executable address): code made before the fork runs in both processes,
 // and nothing either makes or frees afterwards reaches the other. Freed blocks go back to a
-// free list and are reused. All members are thread-safe.
+// free list and are reused. Code can be placed near an address (the function a stub calls,
+// the code that calls it): in the same kPlacementBlock-aligned block of the address space,
+// where a branch between them is cheapest (docs/code-arena.md, "Placement"). All members are
+// thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "jit/fork_safety.hpp"
@@ -30,11 +35,29 @@ struct ArenaStats {
   std::size_t bytes_in_use = 0;  // bytes in live blocks (rounded to the allocation granule)
   std::size_t live_blocks = 0;   // blocks allocated and not yet freed
   std::size_t total_allocs = 0;  // allocations ever made
+  std::size_t placed = 0;        // allocations asked near an address that landed in its block
+  std::size_t not_placed = 0;    // ... that found no room there and went elsewhere
+};
+
+// Where an allocation should go: in the placement block of `near`, else in that of
+// `then_near`, else anywhere (the kernel's choice, next to the shared libraries). Null means
+// no wish.
+struct Placement {
+  const void* near = nullptr;
+  const void* then_near = nullptr;
 };
 
 class CodeArena : private ForkParticipant {
  public:
   static constexpr std::size_t kGranule = 16;  // allocation unit and minimum code alignment
+  // Code "near" an address lies in the same aligned block of this size: a branch whose target
+  // lies in another 16 MiB-aligned block costs more on the x86-64 cores measured
+  // (bench/branch_distance.cpp, docs/code-arena.md).
+  static constexpr std::uintptr_t kPlacementBlock = std::uintptr_t{1} << 24;
+  static bool same_block(const void* a, const void* b) noexcept {
+    return reinterpret_cast<std::uintptr_t>(a) / kPlacementBlock == reinterpret_cast<std::uintptr_t>(b) / kPlacementBlock;
+  }
+
 
   CodeArena();
   ~CodeArena();  // unmaps everything; no block may be executing
@@ -44,7 +67,7 @@ class CodeArena : private ForkParticipant {
   // Copies position-independent machine code into executable memory, flushes the
   // instruction cache where the architecture needs it, and returns the executable
   // address. Throws tramp::Error(Jit) if memory cannot be mapped.
-  const void* install(std::span<const std::uint8_t> code);
+  const void* install(std::span<const std::uint8_t> code, Placement where = {});
 
   // Two-step form for code that must know its final address: reserve `size` bytes, write
   // through `writable`, then call commit. A reservation that is not committed must be freed.
@@ -57,7 +80,7 @@ class CodeArena : private ForkParticipant {
   // Throws tramp::Error(Jit) if memory cannot be mapped, and in a child of fork() whose
   // chunks could not be made its own (then nothing new can be made there; the inherited
   // code still runs).
-  Reservation reserve(std::size_t size);
+  Reservation reserve(std::size_t size, Placement where = {});
   void commit(const Reservation& r);
 
   // Returns a block (by its executable address) to the free list. Null, an address this
@@ -70,12 +93,32 @@ class CodeArena : private ForkParticipant {
 
  private:
   struct Chunk;
-  struct Block {  // a live block, found by its executable address
-    Chunk* chunk;
-    std::size_t offset;
+  // A free range of a chunk, ordered for best fit: the smallest that fits, then the oldest
+  // chunk, then the lowest offset (so early chunks fill up and later ones drain).
+  struct Fragment {
     std::size_t size;
+    std::uint64_t serial;  // the chunk's
+    std::size_t offset;
+    Chunk* chunk;
+    friend bool operator<(const Fragment& a, const Fragment& b) {
+      return a.size != b.size ? a.size < b.size : a.serial != b.serial ? a.serial < b.serial : a.offset < b.offset;
+    }
   };
-  std::unique_ptr<Chunk> new_chunk(std::size_t min_size);
+  // The chunks of one placement block and their free ranges. Chunks the kernel placed across
+  // a block boundary form a pool of their own (kStraddling).
+  struct Pool {
+    std::set<Fragment> free;
+    std::size_t chunks = 0;
+    bool kernel_placed = false;  // holds a chunk the kernel placed: serves requests without a wish
+  };
+  static constexpr std::uintptr_t kStraddling = ~std::uintptr_t{0};
+
+  // Under mu_:
+  bool take_from(Pool& pool, std::size_t n, Chunk*& chunk, std::size_t& offset);
+  void give_back(Chunk& chunk, std::size_t offset, std::size_t n);
+  Chunk* add_chunk(std::size_t min_size, const void* near);  // null when `near` has no room
+  Chunk* chunk_of(std::uintptr_t executable) const;
+  bool reserve_near(const void* near, std::size_t n, Chunk*& chunk, std::size_t& offset);
   void remap(const Reservation& r);  // commit's extra step under qemu-user/valgrind
 
   void fork_prepare() override;
@@ -83,8 +126,12 @@ class CodeArena : private ForkParticipant {
   void fork_child() override;
 
   mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Chunk>> chunks_;        // chunks_[0] is kept while the arena lives
-  std::unordered_map<std::uintptr_t, Block> blocks_;  // executable address -> live block
+  std::map<std::uintptr_t, std::unique_ptr<Chunk>> chunks_;  // by executable address
+  std::unordered_map<std::uintptr_t, Pool> pools_;            // placement block -> its chunks
+  std::uintptr_t home_ = kStraddling;  // the pool of the kernel's latest chunk
+  std::set<std::uintptr_t> no_room_;   // placement blocks where a new chunk found no room
+  std::uint8_t* last_writable_ = nullptr;  // the latest chunk's writable view: the next one goes below it
+  std::uint64_t next_serial_ = 0;      // the first chunk (serial 0) is kept while the arena lives
   ArenaStats stats_;
   // Set in a child of fork() when some chunk could not be given a file of its own: why.
   std::string shared_with_parent_;

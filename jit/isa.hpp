@@ -44,6 +44,9 @@ struct Scratch {
   Gpr thunk_data;   // thunk: the callback's data address around the handler call
   Gpr ret_base;     // thunk: the result buffer's address for a load that overwrites its base
   Gpr veneer_data;  // where a veneer leaves its slot's address (the thunk's data)
+  // No primitive a thunk runs before its handler call writes veneer_data, so the thunk calls
+  // through it without a frame slot (when no helper call comes first).
+  bool veneer_data_kept;
   Gpr probe;        // what grow_stack counts a large move down in
 };
 
@@ -78,6 +81,13 @@ struct CallFrame {
   std::uint32_t copies = 0;      // their bytes
   std::uint32_t align = 16;      // sp's alignment at the call (more than 16: realign)
 };
+
+class Isa;
+// Gives an Isa back when a walk is done with it: deleted, or kept for the thread's next walk.
+struct IsaRelease {
+  void operator()(Isa* isa) const noexcept;
+};
+using IsaHandle = std::unique_ptr<Isa, IsaRelease>;
 
 // The primitives. Offsets are bytes from `base`; `base` may be facts().sp. Each reports what
 // it does to the frame to `frame`, right after the instruction that does it.
@@ -145,13 +155,19 @@ class Isa {
   // leaving `slot` in facts().regs.veneer_data.
   virtual void jump_via_slot(const void* slot) = 0;
 
+ protected:
+  friend IsaRelease;
+  virtual void release() noexcept { delete this; }
+
  private:
   const IsaFacts& facts_;
 };
 
+inline void IsaRelease::operator()(Isa* isa) const noexcept { isa->release(); }
+
 // The architectures: `capacity` is an upper bound of the code's size where the assembler
 // needs one (x86-64).
-std::unique_ptr<Isa> make_x64_isa(std::size_t capacity);
-std::unique_ptr<Isa> make_a64_isa();
+IsaHandle make_x64_isa(std::size_t capacity);
+IsaHandle make_a64_isa();
 
 }  // namespace tramp::jit

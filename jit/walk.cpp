@@ -22,7 +22,8 @@
 //   [slot_i]     argument i reassembled from its register pieces (thunk_arg_slots)
 //   [ret_at]     the result buffer of a direct return
 //   [sret_at]    the caller's sret pointer, when it must outlive a call
-//   [data_at]    the callback's data address
+//   [data_at]    the callback's data address, unless it stays in its register up to the
+//                handler call (Scratch::veneer_data_kept, and no helper call before it)
 //   [gprs_at]    registers this ABI's caller expects preserved that the host's handler may
 //   [vecs_at]      clobber (Win64 under SysV: rsi, rdi, xmm6-xmm15)
 //   [top_at]     the frame record, where the architecture keeps one; then the caller's stack
@@ -67,7 +68,7 @@ std::size_t capacity_for(const CallPlan& plan) {
   return 320 + pieces * 40 + copy_chunks * 24 + saved * 20 + (plan.capture_errno ? 96 : 0);
 }
 
-std::unique_ptr<Isa> make_isa(abi::Arch arch, std::size_t capacity) {
+IsaHandle make_isa(abi::Arch arch, std::size_t capacity) {
   switch (arch) {
     case abi::Arch::X64:
       return make_x64_isa(capacity);
@@ -146,7 +147,7 @@ enum class Entry : std::uint8_t { Invoke, Bound, RegisterReturn, Widening };
 
 Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) {
   const UniformConvention& host = uniform_convention(plan.abi);
-  const std::unique_ptr<Isa> owned = make_isa(plan.arch, capacity_for(plan));
+  const IsaHandle owned = make_isa(plan.arch, capacity_for(plan));
   Isa& isa = *owned;
   const Scratch& r = isa.facts().regs;
   const Gpr sp = isa.facts().sp;
@@ -293,7 +294,7 @@ Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) 
 
 Emitted walk_thunk(const CallPlan& plan) {
   const UniformConvention& host = uniform_convention(plan.abi);
-  const std::unique_ptr<Isa> owned = make_isa(plan.arch, capacity_for(plan));
+  const IsaHandle owned = make_isa(plan.arch, capacity_for(plan));
   Isa& isa = *owned;
   const IsaFacts& facts = isa.facts();
   const Scratch& r = facts.regs;
@@ -315,8 +316,13 @@ Emitted walk_thunk(const CallPlan& plan) {
   if (plan.has_static_chain) live |= 1u << plan.static_chain.reg;
   check_free(live, r.thunk_value, "a thunk's value scratch");
   check_free(live, r.veneer_data, "the callback's data");
+  // The data's address stays where the veneer left it when nothing before the handler call
+  // writes that register: one store and one dependent load fewer on every call. The errno
+  // helper (a call) and a stack probe through the register would.
+  const bool data_in_frame = !r.veneer_data_kept || plan.capture_errno || r.probe == r.veneer_data;
+  const Gpr data_reg = data_in_frame ? r.thunk_data : r.veneer_data;
   if (r.probe == r.veneer_data) check_free(live, r.thunk_data, "the callback's data");
-  for (const Gpr out : host.pointer_args) check_free(1u << out, r.thunk_data, "the callback's data");
+  for (const Gpr out : host.pointer_args) check_free(1u << out, data_reg, "the callback's data");
 
   // The frame, from sp up.
   const ThunkArgSlots layout = thunk_arg_slots(plan);
@@ -327,7 +333,7 @@ Emitted walk_thunk(const CallPlan& plan) {
   const std::uint32_t sret_at = at;
   if (keep_sret) at += 8;
   const std::uint32_t data_at = at;
-  at += 8;
+  if (data_in_frame) at += 8;
   const std::uint32_t save_gprs = plan.callee_saved_gprs & ~host.callee_saved_gprs;
   const std::uint32_t save_vecs = plan.callee_saved_vecs & ~host.callee_saved_vecs;
   const std::uint32_t gprs_at = at;
@@ -350,7 +356,7 @@ Emitted walk_thunk(const CallPlan& plan) {
   }
   isa.grow_stack(frame);
   if (facts.frame_record_bytes) isa.save_frame_record(top_at);
-  isa.store_word(data, sp, data_at, 8);
+  if (data_in_frame) isa.store_word(data, sp, data_at, 8);
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t g = gprs_at, v = vecs_at;
     for (std::uint8_t reg = 0; reg < 32; ++reg) {
@@ -411,9 +417,9 @@ Emitted walk_thunk(const CallPlan& plan) {
   else if (sret) isa.move(out[0], plan.ret.sret_loc.reg);
   else isa.address(out[0], sp, ret_at);
   isa.address(out[1], sp, args_at);
-  isa.load_word(r.thunk_data, sp, data_at, 8);
-  isa.load_word(out[2], r.thunk_data, kCallbackUserOffset, 8);
-  isa.call_memory(r.thunk_data, kCallbackHandlerOffset);
+  if (data_in_frame) isa.load_word(data_reg, sp, data_at, 8);
+  isa.load_word(out[2], data_reg, kCallbackUserOffset, 8);
+  isa.call_memory(data_reg, kCallbackHandlerOffset);
   // The result is still in the frame: errno for the native caller comes from the slot.
   if (plan.capture_errno) isa.call_helper(tramp_detail_restore_errno, {});
   for_saved(
@@ -506,7 +512,7 @@ Emitted emit_widening_call_stub(const CallPlan& plan) { return walk_call_stub(pl
 Emitted emit_callback_thunk(const CallPlan& plan) { return walk_thunk(plan); }
 
 Emitted emit_veneer(abi::Arch arch, const void* slot) {
-  const std::unique_ptr<Isa> isa = make_isa(arch, 64);
+  const IsaHandle isa = make_isa(arch, 64);
   isa->landing_pad();
   isa->jump_via_slot(slot);
   return finish(*isa);

@@ -10,6 +10,7 @@
 // on the stack: a call stub keeps `ret` by pushing it (the push also aligns rsp for the
 // call), and realigns for an over-aligned argument area with rbp as a frame pointer.
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include <xbyak/xbyak.h>
@@ -44,6 +45,7 @@ const IsaFacts kFacts{
              .thunk_data = x64::rax,
              .ret_base = x64::rcx,
              .veneer_data = x64::r11,
+             .veneer_data_kept = true,  // no primitive writes r11 but the call stub's fn
              .probe = x64::rax},
 };
 
@@ -55,11 +57,30 @@ struct CodeBuffer {
 
 class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerator {
  public:
-  explicit X64Isa(std::size_t capacity)
-      : CodeBuffer(capacity), Isa(kFacts), CodeGenerator(capacity, bytes.data()) {}
+  explicit X64Isa(std::size_t capacity, bool reused = false)
+      : CodeBuffer(capacity), Isa(kFacts), CodeGenerator(capacity, bytes.data()), reused_(reused) {}
+
+  // The thread's reused one (make_x64_isa), ready for the next walk; null while a walk holds it.
+  static X64Isa* take_reused() {
+    // On the heap, found through one pointer: the generator is several KiB, and a library with
+    // that much thread-local data cannot be dlopen'ed once it also uses the initial-exec TLS
+    // model (core/engine.cpp does): all of it would have to fit in the static TLS that glibc
+    // keeps for such libraries.
+    thread_local std::unique_ptr<X64Isa> reused;
+    thread_local bool taken = false;
+    if (taken) return nullptr;
+    if (!reused) reused = std::make_unique<X64Isa>(kReusedCapacity, true);
+    reused->reset();  // also after a walk that threw midway
+    reused->frame = FrameBuilder(kFacts.arch, kFacts.sp, kFacts.return_address_bytes);
+    reused->taken_ = &taken;
+    taken = true;
+    return reused.get();
+  }
+  static constexpr std::size_t kReusedCapacity = 64 * 1024;
 
   std::uint32_t here() const override { return static_cast<std::uint32_t>(getSize()); }
   std::vector<std::uint8_t> finish() override {
+    if (reused_) return {bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(getSize())};
     bytes.resize(getSize());
     return std::move(bytes);
   }
@@ -292,7 +313,16 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     jmp(qword[data]);
   }
 
+ protected:
+  void release() noexcept override {
+    if (reused_) *taken_ = false;
+    else delete this;
+  }
+
  private:
+  const bool reused_;
+  bool* taken_ = nullptr;  // the thread's flag, while a walk holds the reused one
+
   struct Sizes {
     bool realign;
     std::uint32_t core;   // outgoing arguments and copies, a multiple of the alignment
@@ -351,6 +381,13 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
 
 }  // namespace
 
-std::unique_ptr<Isa> make_x64_isa(std::size_t capacity) { return std::make_unique<X64Isa>(capacity); }
+// One generator per thread, reset and reused for every piece of code that fits its buffer:
+// constructing an xbyak CodeGenerator sets up several hundred register objects, about a sixth
+// of the instructions of a small stub's emission.
+IsaHandle make_x64_isa(std::size_t capacity) {
+  if (capacity <= X64Isa::kReusedCapacity)
+    if (X64Isa* isa = X64Isa::take_reused()) return IsaHandle(isa);
+  return IsaHandle(new X64Isa(capacity));
+}
 
 }  // namespace tramp::jit

@@ -52,18 +52,21 @@ MachineInfo machine_info() {
     m.arch = u.machine;
     m.os = std::string(u.sysname) + " " + u.release;
   }
+  // The model name, and on x86 the family and model numbers, which say which core it is
+  // when the name does not (a hypervisor's "AMD EPYC").
   std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      const std::size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        m.cpu = line.substr(colon + 1);
-        m.cpu.erase(0, m.cpu.find_first_not_of(" \t"));
-      }
-      break;
-    }
+  std::string family, model;
+  for (std::string line; std::getline(cpuinfo, line) && line.find_first_not_of(" \t") != std::string::npos;) {
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    if (line.rfind("model name", 0) == 0) m.cpu = value;
+    else if (line.rfind("cpu family", 0) == 0) family = value;
+    else if (line.rfind("model\t", 0) == 0 || line.rfind("model ", 0) == 0) model = value;
   }
   if (m.cpu.empty()) m.cpu = m.arch;
+  if (!family.empty() && !model.empty()) m.cpu += " (family " + family + ", model " + model + ")";
   m.cpus = std::thread::hardware_concurrency();
 #if defined(__clang__)
   m.compiler = "clang " + std::to_string(__clang_major__) + "." + std::to_string(__clang_minor__) + "." +

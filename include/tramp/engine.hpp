@@ -217,11 +217,30 @@ struct CodeStats {
   std::size_t bytes_in_use = 0;  // bytes in live stubs and thunks
   std::size_t live_blocks = 0;   // live stubs and thunks
   std::size_t total_allocs = 0;  // stubs and thunks ever made
+  // Placement (EngineOptions, docs/code-arena.md): pieces of code made near an address (a bound
+  // stub near its target, a callback near its handler, the rest near EngineOptions::code_near)
+  // that landed in that address's 16 MiB-aligned block, and those that found no room there.
+  std::size_t placed = 0;
+  std::size_t not_placed = 0;
+};
+
+// How an Engine places its code. A branch to code in another 16 MiB-aligned block of the
+// address space costs more than one within the block on the x86-64 cores measured, so each
+// piece of code goes near what it branches to where tramp knows it: a bound stub next to its
+// target, a callback's veneer and thunk next to its handler. An invoker's stub cannot know its
+// target, which changes from call to call: `code_near` names where its callers are (an
+// interpreter's own code) or the library they call most. Everything falls back to the next
+// wish and then to anywhere when a block has no room (docs/code-arena.md, "Placement").
+struct EngineOptions {
+  // Keep the invoker stubs (and what finds no room next to its own target) in this address's
+  // block; null: where the system maps memory, next to the shared libraries.
+  const void* code_near = nullptr;
 };
 
 class Engine {
  public:
   Engine();
+  explicit Engine(const EngineOptions& options);
   ~Engine();  // frees every stub it made (bound calls keep their own code alive)
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -101,8 +101,14 @@ class Signature {
   std::size_t hash() const noexcept { return hash_; }
 
   friend bool operator==(const Signature& a, const Signature& b) noexcept {
-    return a.hash_ == b.hash_ && a.ret_ == b.ret_ && a.abi_ == b.abi_ && a.fixed_count_ == b.fixed_count_ &&
-           a.errno_mode_ == b.errno_mode_ && a.static_chain_ == b.static_chain_ && a.args_ == b.args_;
+    if (a.hash_ != b.hash_ || a.ret_ != b.ret_ || a.abi_ != b.abi_ || a.fixed_count_ != b.fixed_count_ ||
+        a.errno_mode_ != b.errno_mode_ || a.static_chain_ != b.static_chain_ || a.args_.size() != b.args_.size())
+      return false;
+    // A loop, not vector's ==: its memcmp call costs more than comparing a few pointers, and
+    // the engine compares a Signature on every cache hit and callback.
+    for (std::size_t i = 0; i < a.args_.size(); ++i)
+      if (a.args_[i] != b.args_[i]) return false;
+    return true;
   }
 
  private:

@@ -27,6 +27,7 @@
 
 #include "jit/code_arena.hpp"
 #include "tramp/error.hpp"
+#include "placement.hpp"
 #include "sandbox.hpp"
 #include "wx_check.hpp"
 
@@ -524,4 +525,143 @@ TEST_CASE("arena: the writable view is not at a fixed distance from the code", "
         CHECK(w.start != x.end);
         CHECK(x.start != w.end);
       }
+}
+
+// ---- placement (docs/code-arena.md, "Placement") ----
+
+namespace {
+// An address in this executable's code: what a bound stub's target or an interpreter's own
+// code would be.
+const void* here() { return reinterpret_cast<const void*>(&count_open_fds); }
+}  // namespace
+
+TEST_CASE("arena: code asked near an address lands in that address's 16 MiB block", "[arena][placement]") {
+  const tramp::test::EmptyBlock empty;
+  REQUIRE(empty.block);
+  const void* near = empty.inside();
+  CodeArena arena;
+  std::vector<const void*> blocks;
+  for (int i = 0; i < 40; ++i) {  // 40 blocks of 8 KiB: several chunks, all in the block
+    CodeArena::Reservation r = arena.reserve(8 * 1024, {near});
+    std::memcpy(r.writable, return_const(static_cast<std::uint32_t>(i)).data(), return_const(0).size());
+    arena.commit(r);
+    INFO("block " << i << " at " << r.executable << ", asked near " << near);
+    CHECK(CodeArena::same_block(r.executable, near));
+    CHECK(CodeArena::same_block(static_cast<const std::uint8_t*>(r.executable) + r.size - 1, near));
+    blocks.push_back(r.executable);
+  }
+  for (int i = 0; i < 40; ++i) CHECK(run(blocks[i]) == i);
+  ArenaStats s = arena.stats();
+  CHECK(s.placed == 40);
+  CHECK(s.not_placed == 0);
+  CHECK(s.chunks == 5);
+  // Placed chunks are chunks like the others: read+execute only, written through a view
+  // elsewhere; no mapping anywhere is writable and executable.
+  CHECK(tramp::test::find_wx_mapping() == "");
+  for (const void* p : blocks) {
+    auto m = tramp::test::mapping_of(p);
+    CHECK(m.executable());
+    CHECK_FALSE(m.writable());
+  }
+  // Requests without a wish do not take the placed space: they get a chunk of their own.
+  const void* anywhere = arena.install(return_const(99));
+  CHECK(run(anywhere) == 99);
+  CHECK(arena.stats().chunks == 6);
+  for (const void* p : blocks) arena.free(p);
+  arena.free(anywhere);
+  s = arena.stats();
+  CHECK(s.chunks == 1);  // the first chunk stays, the placed ones go back
+  CHECK(s.live_blocks == 0);
+}
+
+// Next to this program's own code, where the code's block holds room (the program's mappings
+// may fill it: an ASan build's do).
+TEST_CASE("arena: code asked near this program's code lands next to it when its block has room", "[arena][placement]") {
+  const bool room = tramp::test::block_has_room(here(), kChunk);
+  CodeArena arena;
+  CodeArena::Reservation r = arena.reserve(64, {here()});
+  CHECK(CodeArena::same_block(r.executable, here()) == room);
+  CHECK(arena.stats().placed == (room ? 1u : 0u));
+  CHECK(arena.stats().not_placed == (room ? 0u : 1u));
+  arena.free(r.executable);
+}
+
+TEST_CASE("arena: a block without room falls back to the next wish, then anywhere", "[arena][placement]") {
+  tramp::test::FullBlock full;
+  REQUIRE(full.base);
+  const tramp::test::EmptyBlock empty;
+  REQUIRE(empty.block);
+  CodeArena arena;
+  // The full block, then an empty one.
+  CodeArena::Reservation r = arena.reserve(64, {full.inside(), empty.inside()});
+  CHECK(CodeArena::same_block(r.executable, empty.inside()));
+  CHECK(arena.stats().placed == 1);
+  // The full block alone: anywhere, and counted as not placed.
+  CodeArena::Reservation q = arena.reserve(64, {full.inside()});
+  CHECK_FALSE(CodeArena::same_block(q.executable, full.inside()));
+  CHECK(arena.stats().not_placed == 1);
+  std::memcpy(q.writable, return_const(3).data(), return_const(3).size());
+  arena.commit(q);
+  CHECK(run(q.executable) == 3);
+  // A block the arena found full stays full for it; a new arena looks again.
+  const std::uintptr_t block = full.block;
+  full.release();
+  CodeArena::Reservation again = arena.reserve(64, {reinterpret_cast<const void*>(block + 4096)});
+  CHECK(arena.stats().not_placed == 2);
+  CodeArena fresh;
+  CodeArena::Reservation there = fresh.reserve(64, {reinterpret_cast<const void*>(block + 4096)});
+  CHECK(CodeArena::same_block(there.executable, reinterpret_cast<const void*>(block)));
+  for (const void* p : {r.executable, q.executable, again.executable}) arena.free(p);
+  fresh.free(there.executable);
+}
+
+// A program that binds a stub next to its target and frees it, again and again, must not map
+// and unmap a chunk each time: the last chunk of a placed block stays, as the first chunk does.
+TEST_CASE("arena: the last chunk of a placed block stays when emptied", "[arena][placement]") {
+  const tramp::test::EmptyBlock empty;
+  REQUIRE(empty.block);
+  CodeArena arena;
+  const void* first = arena.install(return_const(1));  // the first chunk, kept anyway
+  const void* at = nullptr;
+  for (int i = 0; i < 20; ++i) {
+    const void* p = arena.install(return_const(static_cast<std::uint32_t>(i)), {empty.inside()});
+    REQUIRE(CodeArena::same_block(p, empty.inside()));
+    CHECK(run(p) == i);
+    if (i == 0) at = p;
+    CHECK(p == at);  // the same chunk, the same block
+    arena.free(p);
+    ArenaStats s = arena.stats();
+    CHECK(s.chunks == 2);
+    CHECK(s.bytes_mapped == 2 * kChunk);
+  }
+  // A second chunk in that block goes back when empty; the last one stays.
+  std::vector<const void*> blocks;
+  for (int i = 0; i < 12; ++i) blocks.push_back(arena.reserve(8 * 1024, {empty.inside()}).executable);
+  CHECK(arena.stats().chunks == 3);
+  for (const void* p : blocks) arena.free(p);
+  CHECK(arena.stats().chunks == 2);
+  arena.free(first);
+}
+
+// The placement of the executable view does not place the writable one: it still lies at a
+// random distance, in another block.
+TEST_CASE("arena: a placed chunk's writable view is at a random distance from it", "[arena][placement]") {
+#if defined(__SANITIZE_THREAD__)
+  WARN("not under ThreadSanitizer, where the arena leaves the writable view to the kernel (code_arena.cpp)");
+  return;
+#endif
+  const tramp::test::EmptyBlock empty;
+  REQUIRE(empty.block);
+  std::vector<std::unique_ptr<CodeArena>> arenas;
+  std::set<std::intptr_t> distances;
+  for (int i = 0; i < 8; ++i) {
+    arenas.push_back(std::make_unique<CodeArena>());
+    CodeArena::Reservation r = arenas.back()->reserve(64, {empty.inside()});
+    arenas.back()->commit(r);
+    CHECK(CodeArena::same_block(r.executable, empty.inside()));
+    CHECK_FALSE(CodeArena::same_block(r.writable, r.executable));
+    distances.insert(reinterpret_cast<std::intptr_t>(r.writable) - reinterpret_cast<std::intptr_t>(r.executable));
+  }
+  CHECK(distances.size() == 8);
+  CHECK(tramp::test::find_wx_mapping() == "");
 }

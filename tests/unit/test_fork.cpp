@@ -147,6 +147,18 @@ struct BeforeFork {
     remember(keep);
     remember(inherited);
     REQUIRE(pipe(to_child) == 0);
+    // Placed code goes through fork like any other (docs/code-arena.md, "Placement"): the
+    // bound stub lies next to its target, the callbacks next to their handler, in chunks
+    // the arena placed itself, wherever this program's block had room (an ASan build's code
+    // and data may fill it).
+    CHECK((e.code_stats().placed > 0 || e.code_stats().not_placed > 0));
+    if (e.code_stats().not_placed == 0) {
+      CHECK(same_block(reinterpret_cast<const void*>(before.bound.entry()), reinterpret_cast<const void*>(before.target)));
+      CHECK(same_block(keep.code(), reinterpret_cast<const void*>(&add_user)));
+    }
+  }
+  static bool same_block(const void* a, const void* b) {
+    return reinterpret_cast<std::uintptr_t>(a) >> 24 == reinterpret_cast<std::uintptr_t>(b) >> 24;
   }
   ~BeforeFork() {
     close(to_child[0]);
@@ -383,11 +395,21 @@ TEST_CASE("faults: RLIMIT_AS too small for a new chunk gives Error(Jit); old cod
     std::vector<tramp::BoundCall> stubs;
     stubs.reserve(200000);
     tramp::Invoker inv = e.invoker(call_sig());
-    // Fill the engine's one chunk first, so that the stubs made under the limit need little
-    // heap before one needs a new chunk.
-    while (e.code_stats().bytes_mapped - e.code_stats().bytes_in_use > 512 && stubs.size() < 100000)
+    // Fill the chunk the bound stubs go to (next to add2, a chunk of their own) first, so
+    // that the stubs made under the limit need little heap before one needs a new chunk.
+    // Bind until a new chunk appears, then until it is nearly full: the other chunks' free
+    // bytes stay what they were when it appeared.
+    auto free_bytes = [&] { return e.code_stats().bytes_mapped - e.code_stats().bytes_in_use; };
+    const std::size_t chunks_before = e.code_stats().chunks;
+    while (e.code_stats().chunks == chunks_before && stubs.size() < 100000)
       stubs.push_back(inv.bind(reinterpret_cast<const void*>(&add2)));
-    if (e.code_stats().chunks != 1) _exit(102);
+    const std::size_t stub_bytes =
+        (tramp::machine_code(call_sig(), CodeKind::Bound, reinterpret_cast<const void*>(&add2)).size() + 15) / 16 * 16;
+    const std::size_t chunk_bytes = 64 * 1024;
+    const std::size_t others_free = free_bytes() - (chunk_bytes - stub_bytes);
+    while (free_bytes() - others_free > 512 && stubs.size() < 100000)
+      stubs.push_back(inv.bind(reinterpret_cast<const void*>(&add2)));
+    if (e.code_stats().chunks != chunks_before + 1) _exit(102);
     rlimit old{};
     getrlimit(RLIMIT_AS, &old);
     // Room for a few pages of heap, not for a chunk (two views of 64 KiB).

@@ -157,12 +157,12 @@ TEST_CASE("walk: a stack probe loop keeps the CFA known at every instruction", "
   std::string many = "void(";
   for (int i = 0; i < 600; ++i) many += i ? ", i64" : "i64";
   many += ")";
-  // The thunk's frame is 4880 bytes: endbr64; mov eax, 4872 (9); then the loop moves rsp
+  // The thunk's frame is 4864 bytes: endbr64; mov eax, 4856 (9); then the loop moves rsp
   // and rax in step, so the CFA is rsp - rax + the rest.
   const std::string x64 = tramp::jit::emit_callback_thunk(plan(many.c_str(), Abi::SysV_X64)).frame.str();
-  CHECK(x64.find("9: cfa = rsp-rax+4880\n") != std::string::npos);
-  CHECK(x64.find(": cfa = rsp-rax+8976\n") != std::string::npos);  // between sub rsp and sub rax
-  CHECK(x64.find(": cfa = rsp+4880\n") != std::string::npos);
+  CHECK(x64.find("9: cfa = rsp-rax+4864\n") != std::string::npos);
+  CHECK(x64.find(": cfa = rsp-rax+8960\n") != std::string::npos);  // between sub rsp and sub rax
+  CHECK(x64.find(": cfa = rsp+4864\n") != std::string::npos);
   const std::string a64 = tramp::jit::emit_callback_thunk(plan(many.c_str(), Abi::Aapcs64)).frame.str();
   CHECK(a64.find(": cfa = sp-x17+") != std::string::npos);
 }
