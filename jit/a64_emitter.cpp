@@ -169,6 +169,7 @@ class A64Stub {
     bool u;
     const a64::Mem m = mem(base, off, size, u);
     switch (size) {
+      case 2: u ? a.ldur(a64::VecH(reg), m) : a.ldr(a64::VecH(reg), m); return;
       case 4: u ? a.ldur(a64::VecS(reg), m) : a.ldr(a64::VecS(reg), m); return;
       case 8: u ? a.ldur(a64::VecD(reg), m) : a.ldr(a64::VecD(reg), m); return;
       case 16: u ? a.ldur(a64::VecV(reg), m) : a.ldr(a64::VecV(reg), m); return;
@@ -181,6 +182,7 @@ class A64Stub {
     bool u;
     const a64::Mem m = mem(base, off, size, u);
     switch (size) {
+      case 2: u ? a.stur(a64::VecH(reg), m) : a.str(a64::VecH(reg), m); return;
       case 4: u ? a.stur(a64::VecS(reg), m) : a.str(a64::VecS(reg), m); return;
       case 8: u ? a.stur(a64::VecD(reg), m) : a.str(a64::VecD(reg), m); return;
       case 16: u ? a.stur(a64::VecV(reg), m) : a.str(a64::VecV(reg), m); return;

@@ -93,21 +93,36 @@ class X64Stub : public Xbyak::CodeGenerator {
     }
   }
 
-  void load_vec(const Xmm& dst, const Reg64& base, std::uint32_t off, std::uint32_t size) {
+  // Loads the low `size` bytes of vector register `reg`, reading only those bytes: 2 and 6
+  // (_Float16 values) through pinsrw (SSE2), 32 into ymm (AVX) and 64 into zmm (AVX-512F).
+  void load_vec(std::uint8_t reg, const Reg64& base, std::uint32_t off, std::uint32_t size) {
+    const Xmm dst(reg);
     switch (size) {
+      case 2: pinsrw(dst, word[base + off], 0); return;
       case 4: movd(dst, dword[base + off]); return;
+      case 6: movd(dst, dword[base + off]); pinsrw(dst, word[base + off + 4], 2); return;
       case 8: movq(dst, qword[base + off]); return;
       case 16: movups(dst, xword[base + off]); return;
+      case 32: vmovups(Xbyak::Ymm(reg), yword[base + off]); return;
+      case 64: vmovups(Xbyak::Zmm(reg), zword[base + off]); return;
       default:
         throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
     }
   }
 
-  void store_vec(const Xmm& src, const Reg64& base, std::uint32_t off, std::uint32_t size) {
+  // Stores the low `size` bytes of vector register `reg`. SSE2 has no 2-byte store from an
+  // xmm register, so 2 and 6 go through r11 (never an argument or result register, and free
+  // wherever results or arguments are stored: kVeneerData is saved first).
+  void store_vec(std::uint8_t reg, const Reg64& base, std::uint32_t off, std::uint32_t size) {
+    const Xmm src(reg);
     switch (size) {
+      case 2: pextrw(Xbyak::util::r11d, src, 0); mov(word[base + off], Xbyak::util::r11w); return;
       case 4: movd(dword[base + off], src); return;
+      case 6: movd(dword[base + off], src); pextrw(Xbyak::util::r11d, src, 2); mov(word[base + off + 4], Xbyak::util::r11w); return;
       case 8: movq(qword[base + off], src); return;
       case 16: movups(xword[base + off], src); return;
+      case 32: vmovups(yword[base + off], Xbyak::Ymm(reg)); return;
+      case 64: vmovups(zword[base + off], Xbyak::Zmm(reg)); return;
       default:
         throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
     }
@@ -345,7 +360,7 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
         loaded = !load_clobbers_base(p.size);
         a.load_gpr(Reg64(p.loc.reg), rax, p.offset, p.size, p.ext);
       } else if (p.loc.kind == LocKind::Vec) {
-        a.load_vec(Xmm(p.loc.reg), rax, p.offset, p.size);
+        a.load_vec(p.loc.reg, rax, p.offset, p.size);
       } else {
         throw Error(ErrorCode::Unsupported, "x86-64 emitter: x87 argument piece");
       }
@@ -372,9 +387,10 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
             a.store_gpr(Reg64(p.loc.reg), rcx, p.offset, p.size);
             break;
           case LocKind::Vec:
-            a.store_vec(Xmm(p.loc.reg), rcx, p.offset, p.size);
+            a.store_vec(p.loc.reg, rcx, p.offset, p.size);
             break;
           case LocKind::X87:
+            // fstp pops: the plan lists st0 before st1, which is then st0.
             a.fstp_m80(rcx, p.offset);
             break;
           case LocKind::Stack:
@@ -478,7 +494,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
           else a.store_gpr(Reg64(p.loc.reg), rsp, slot[i] + p.offset, p.size);
           break;
         case LocKind::Vec:
-          a.store_vec(Xmm(p.loc.reg), rsp, slot[i] + p.offset, p.size);
+          a.store_vec(p.loc.reg, rsp, slot[i] + p.offset, p.size);
           break;
         case LocKind::Stack:
           a.mov(rax, qword[rsp + caller_args + p.loc.offset]);
@@ -516,8 +532,10 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
 
   if (direct_ret) {
     // Loads read [rsp + ret_at + off] directly, except the odd sizes that load_gpr assembles
-    // in its base register: those go through rcx (never a return register).
+    // in its base register: those go through rcx (never a return register). x87 pieces are
+    // pushed last and deepest first, so that the one the plan puts in st0 ends on top.
     for (const Piece& p : plan.ret.pieces) {
+      if (p.loc.kind == LocKind::X87) continue;
       const bool via_rcx = p.loc.kind == LocKind::Gpr && load_clobbers_base(p.size);
       const Reg64 base = via_rcx ? rcx : rsp;
       const std::uint32_t off = via_rcx ? p.offset : ret_at + p.offset;
@@ -527,15 +545,16 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
           a.load_gpr(Reg64(p.loc.reg), base, off, p.size, p.ext);
           break;
         case LocKind::Vec:
-          a.load_vec(Xmm(p.loc.reg), base, off, p.size);
+          a.load_vec(p.loc.reg, base, off, p.size);
           break;
         case LocKind::X87:
-          a.fld_m80(base, off);
           break;
         case LocKind::Stack:
           throw Error(ErrorCode::Unsupported, "x86-64 emitter: return piece on the stack");
       }
     }
+    for (auto p = plan.ret.pieces.rbegin(); p != plan.ret.pieces.rend(); ++p)
+      if (p->loc.kind == LocKind::X87) a.fld_m80(rsp, ret_at + p->offset);
   } else if (sret && plan.ret.sret_returned) {
     a.mov(Reg64(plan.ret.sret_result.reg), qword[rsp + sret_at]);
   }
