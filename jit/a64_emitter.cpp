@@ -422,7 +422,8 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan) {
   const auto& in_place_at = layout.in_place_at;
   const std::uint32_t args_at = 0;
   std::uint32_t at = layout.end;
-  const std::uint32_t ret_at = align_up(at, 16);
+  const std::uint32_t ret_align = plan.ret.align > 16 ? plan.ret.align : 16;
+  const std::uint32_t ret_at = align_up(at, ret_align);
   if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
   // x8 (sret) would not survive the errno helper called before the handler: kept here then.
   const bool keep_sret = sret && plan.capture_errno;
@@ -435,23 +436,47 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan) {
   const std::uint32_t save_vecs = plan.callee_saved_vecs & ~abi::a64::kCalleeSavedVecs;
   const std::uint32_t saved_at = align_up(at, 16);
   at = saved_at + 16 * static_cast<std::uint32_t>(__builtin_popcount(save_gprs) + __builtin_popcount(save_vecs));
+  // A slot or result aligned beyond 16 (an over-aligned vector) needs a realigned frame:
+  // the frame record is pushed first, x29 keeps its address, the caller's stack arguments
+  // are at [x29 + 16 + off] and the frame below is aligned down.
+  std::uint32_t frame_align = layout.align;
+  if (direct_ret && ret_align > frame_align) frame_align = ret_align;
+  const bool realign = frame_align > 16;
   const std::uint32_t record_at = align_up(at, 16);
-  const std::uint32_t frame = record_at + 16;
-  const std::uint32_t caller_args = frame;
+  const std::uint32_t frame = realign ? align_up(at, frame_align) : record_at + 16;
+  const GpX caller_base = realign ? a64::x29 : a64::sp;
+  const std::uint32_t caller_args = realign ? 16 : frame;
 
   a.hint(kBtiC);
   // The callback's data address (x17, IP1, from the veneer) moves to x9 before the frame is
   // made: a large frame is probed through x17.
   const GpX data = a64::x9;
   a.mov(data, kVeneerData);
-  s.grow_stack(frame);
-  if (record_at <= 504) {
-    a.stp(a64::x29, a64::x30, a64::ptr(a64::sp, static_cast<std::int32_t>(record_at)));
+  if (realign) {
+    a.stp(a64::x29, a64::x30, a64::ptr_pre(a64::sp, -16));
+    a.mov(a64::x29, a64::sp);
+    // sp is 16-aligned, so the `and` moves it by up to frame_align - 16: that move counts
+    // towards the probe threshold.
+    const std::uint64_t mask = ~static_cast<std::uint64_t>(frame_align - 1);
+    s.mov_imm(kAddr, frame);
+    a.sub(kAddr, a64::sp, kAddr);
+    if (frame + frame_align - 16 < kStackProbeInterval) {
+      a.and_(a64::sp, kAddr, mask);
+    } else {
+      a.and_(kAddr, kAddr, mask);
+      a.sub(kAddr, a64::sp, kAddr);  // the distance to the realigned frame's bottom
+      s.probe_stack(kAddr);
+    }
   } else {
-    s.add_offset(kAddr, a64::sp, record_at);
-    a.stp(a64::x29, a64::x30, a64::ptr(kAddr));
+    s.grow_stack(frame);
+    if (record_at <= 504) {
+      a.stp(a64::x29, a64::x30, a64::ptr(a64::sp, static_cast<std::int32_t>(record_at)));
+    } else {
+      s.add_offset(kAddr, a64::sp, record_at);
+      a.stp(a64::x29, a64::x30, a64::ptr(kAddr));
+    }
+    s.add_offset(a64::x29, a64::sp, record_at);
   }
-  s.add_offset(a64::x29, a64::sp, record_at);
   s.store_word(data, a64::sp, data_at, 8);
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t o = saved_at;
@@ -479,7 +504,7 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan) {
           s.store_vec(p.loc.reg, a64::sp, slot[i] + p.offset, p.size);
           break;
         case LocKind::Stack:
-          s.load_word(kValue, a64::sp, caller_args + p.loc.offset, indirect ? 8 : p.size, Ext::None);
+          s.load_word(kValue, caller_base, caller_args + p.loc.offset, indirect ? 8 : p.size, Ext::None);
           if (indirect) s.store_word(kValue, a64::sp, args_at + static_cast<std::uint32_t>(i) * 8, 8);
           else s.store_word(kValue, a64::sp, slot[i] + p.offset, p.size);
           break;
@@ -490,7 +515,8 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan) {
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (plan.args[i].kind == abi::PassKind::Indirect) continue;
-    s.add_offset(kValue, a64::sp, in_place[i] ? caller_args + in_place_at[i] : slot[i]);
+    if (in_place[i]) s.add_offset(kValue, caller_base, caller_args + in_place_at[i]);
+    else s.add_offset(kValue, a64::sp, slot[i]);
     s.store_word(kValue, a64::sp, args_at + static_cast<std::uint32_t>(i) * 8, 8);
   }
 
@@ -525,13 +551,18 @@ std::vector<std::uint8_t> emit_a64_thunk(const CallPlan& plan) {
     throw Error(ErrorCode::Unsupported, "AArch64 emitter: no AArch64 ABI hands the result buffer back");
   }
 
-  if (record_at <= 504) {
-    a.ldp(a64::x29, a64::x30, a64::ptr(a64::sp, static_cast<std::int32_t>(record_at)));
+  if (realign) {
+    a.mov(a64::sp, a64::x29);
+    a.ldp(a64::x29, a64::x30, a64::ptr_post(a64::sp, 16));
   } else {
-    s.add_offset(kAddr, a64::sp, record_at);
-    a.ldp(a64::x29, a64::x30, a64::ptr(kAddr));
+    if (record_at <= 504) {
+      a.ldp(a64::x29, a64::x30, a64::ptr(a64::sp, static_cast<std::int32_t>(record_at)));
+    } else {
+      s.add_offset(kAddr, a64::sp, record_at);
+      a.ldp(a64::x29, a64::x30, a64::ptr(kAddr));
+    }
+    s.shrink_stack(frame);
   }
-  s.shrink_stack(frame);
   a.ret(a64::x30);
   return s.finish();
 }

@@ -18,7 +18,9 @@ ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan) {
       continue;
     }
     if (arg.kind == abi::PassKind::Indirect) continue;
-    t.slot[i] = align_up(t.end, arg.align > 8 ? 16 : 8);
+    const std::uint32_t align = arg.align > 16 ? arg.align : arg.align > 8 ? 16 : 8;
+    if (align > t.align) t.align = align;
+    t.slot[i] = align_up(t.end, align);
     t.end = align_up(t.slot[i] + (arg.size ? arg.size : 1), 8);
   }
   return t;

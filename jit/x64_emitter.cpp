@@ -432,6 +432,9 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
 //   [rsp + sret_at]            the caller's sret pointer, handed to the handler and echoed
 //   [rsp + data_at]            the callback's data (r11 on entry: its veneer's slot address)
 //   [rsp + frame + 8 + off]    the caller's stack arguments (above the return address)
+// A slot or result aligned beyond 16 (a __m256 in ymm0) needs a realigned frame: rbp then
+// keeps the entry rsp (after pushing the caller's rbp), the caller's stack arguments are at
+// [rbp + 16 + off], and the frame below is aligned to the largest such alignment.
 namespace tramp::jit {
 std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   using namespace Xbyak::util;
@@ -449,7 +452,8 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   const auto& in_place_at = layout.in_place_at;
   const std::uint32_t args_at = 0;
   std::uint32_t at = layout.end;
-  const std::uint32_t ret_at = align_up(at, plan.ret.align > 8 ? 16 : 8);
+  const std::uint32_t ret_align = plan.ret.align > 16 ? plan.ret.align : plan.ret.align > 8 ? 16 : 8;
+  const std::uint32_t ret_at = align_up(at, ret_align);
   if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
   const std::uint32_t sret_at = at;
   if (sret) at += 8;
@@ -463,11 +467,35 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   at += 8 * static_cast<std::uint32_t>(__builtin_popcount(save_gprs));
   const std::uint32_t vecs_at = align_up(at, 16);
   if (save_vecs) at = vecs_at + 16 * static_cast<std::uint32_t>(__builtin_popcount(save_vecs));
-  const std::uint32_t frame = align_up(at, 16) + 8;  // entry rsp is 8 mod 16
-  const std::uint32_t caller_args = frame + 8;       // above our return address
+  std::uint32_t frame_align = layout.align;
+  if (direct_ret && ret_align > frame_align) frame_align = ret_align;
+  const bool realign = frame_align > 16;
+  // Entry rsp is 8 mod 16; realigned, the frame starts below the pushed rbp.
+  const std::uint32_t frame = realign ? align_up(at, frame_align) : align_up(at, 16) + 8;
+  const Reg64 caller_base = realign ? rbp : rsp;
+  const std::uint32_t caller_args = realign ? 16 : frame + 8;  // above our return address
 
   a.endbr64();
-  a.grow_stack(frame, rax);  // rax carries no argument (at most %al's count, unused here)
+  // rax carries no argument (at most %al's count, unused here).
+  if (realign) {
+    a.push(rbp);
+    a.mov(rbp, rsp);
+    // rsp is 16-aligned here, so the `and` moves it by up to frame_align - 16: that move
+    // counts towards the probe threshold.
+    const std::int32_t mask = -static_cast<std::int32_t>(frame_align);
+    if (frame + frame_align - 16 < kStackProbeInterval) {
+      a.and_(rsp, mask);
+      a.sub(rsp, frame);
+    } else {
+      a.lea(rax, ptr[rsp - static_cast<std::int32_t>(frame)]);
+      a.and_(rax, mask);
+      a.neg(rax);
+      a.add(rax, rsp);  // the distance to the realigned frame's bottom
+      a.probe_stack(rax);
+    }
+  } else {
+    a.grow_stack(frame, rax);
+  }
   a.mov(qword[rsp + data_at], kVeneerData);
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t g = gprs_at, v = vecs_at;
@@ -497,7 +525,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
           a.store_vec(p.loc.reg, rsp, slot[i] + p.offset, p.size);
           break;
         case LocKind::Stack:
-          a.mov(rax, qword[rsp + caller_args + p.loc.offset]);
+          a.mov(rax, qword[caller_base + caller_args + p.loc.offset]);
           if (indirect) a.mov(qword[rsp + args_at + i * 8], rax);
           else a.store_gpr(rax, rsp, slot[i] + p.offset, p.size);
           break;
@@ -509,7 +537,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto& arg = plan.args[i];
     if (arg.kind == abi::PassKind::Indirect) continue;
-    if (in_place[i]) a.lea(rax, ptr[rsp + caller_args + in_place_at[i]]);
+    if (in_place[i]) a.lea(rax, ptr[caller_base + caller_args + in_place_at[i]]);
     else a.lea(rax, ptr[rsp + slot[i]]);
     a.mov(qword[rsp + args_at + i * 8], rax);
   }
@@ -559,7 +587,12 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
     a.mov(Reg64(plan.ret.sret_result.reg), qword[rsp + sret_at]);
   }
 
-  a.add(rsp, frame);
+  if (realign) {
+    a.mov(rsp, rbp);
+    a.pop(rbp);
+  } else {
+    a.add(rsp, frame);
+  }
   a.ret();
   buffer.resize(a.getSize());
   return buffer;
