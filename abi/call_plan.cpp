@@ -32,7 +32,7 @@ std::string loc_name(Arch arch, const Loc& loc) {
     case LocKind::Stack:
       return "stack+" + std::to_string(loc.offset);
     case LocKind::X87:
-      return "st0";
+      return "st" + std::to_string(loc.reg);
   }
   return "?";
 }
@@ -40,8 +40,10 @@ std::string loc_name(Arch arch, const Loc& loc) {
 std::string piece_str(Arch arch, const Piece& p, bool into_memory) {
   std::string range = "[" + std::to_string(p.offset) + ":" + std::to_string(p.size) + "]";
   std::string ext = p.ext == Ext::Sign ? " sext" : p.ext == Ext::Zero ? " zext" : "";
-  return into_memory ? loc_name(arch, p.loc) + " -> " + range + ext
-                     : loc_name(arch, p.loc) + " <- " + range + ext;
+  std::string loc = loc_name(arch, p.loc);
+  // A 32- or 64-byte piece fills the register's wider view: ymm, zmm.
+  if (arch == Arch::X64 && p.loc.kind == LocKind::Vec && p.size > 16) loc[0] = p.size > 32 ? 'z' : 'y';
+  return into_memory ? loc + " -> " + range + ext : loc + " <- " + range + ext;
 }
 
 }  // namespace
@@ -89,6 +91,7 @@ std::string CallPlan::str(const Signature& sig) const {
       if (ret.sret_returned) out << ", returned in " << loc_name(arch, ret.sret_result);
       break;
     case RetKind::Direct:
+      if (ret.pieces.empty()) out << " nothing (an empty record)";
       for (std::size_t k = 0; k < ret.pieces.size(); ++k)
         out << (k ? ", " : " ") << piece_str(arch, ret.pieces[k], true);
       break;
@@ -103,6 +106,7 @@ std::string CallPlan::str(const Signature& sig) const {
   for (std::uint8_t r = 0; r < 32; ++r)
     if (callee_saved_vecs >> r & 1) out << " " << reg_name(arch, LocKind::Vec, r);
   out << "\n";
+  if (vector_isa != VectorIsa::Base) out << "  needs " << vector_isa_name(vector_isa) << "\n";
   if (set_errno) out << "  errno set from the slot before the call, saved to it after\n";
   else if (capture_errno) out << "  errno saved to the slot after the call\n";
   return out.str();
@@ -120,6 +124,14 @@ Ext small_int_extension(const Type* t) {
     default:
       return Ext::None;
   }
+}
+
+bool is_empty_record(const Type* t) {
+  if (t->kind() == TypeKind::Array) return is_empty_record(t->element());
+  if (!t->is_record()) return false;
+  for (const Field& f : t->fields())
+    if (!(f.is_bit_field() && f.unnamed) && !is_empty_record(f.type)) return false;
+  return true;
 }
 
 std::string describe_arg(std::size_t index, const Type* t) {
@@ -169,12 +181,37 @@ Result<CallPlan> classify(const Signature& sig) {
   // and then overflow the stack. C compilers accept it; tramp refuses it up front.
   const std::uint64_t bytes = std::uint64_t{plan.value().stack_size} + plan.value().copy_area_size;
   if (bytes > kMaxArgumentArea) return argument_area_error(bytes);
-  if (sig.errno_mode() == ErrnoMode::None) return plan;
-  // What a call does with errno is the same under every ABI: one fact for the emitters.
   CallPlan p = std::move(plan).value();
-  p.capture_errno = true;
-  p.set_errno = sig.errno_mode() == ErrnoMode::SetAndCapture;
+  // Which vector registers the pieces use, and what a call does with errno, are the same
+  // under every ABI: one fact each for the engine and the emitters.
+  auto widen = [&p](const std::vector<Piece>& pieces) {
+    for (const Piece& piece : pieces)
+      if (piece.loc.kind == LocKind::Vec && vector_isa_of_piece(piece.size) > p.vector_isa)
+        p.vector_isa = vector_isa_of_piece(piece.size);
+  };
+  for (const ArgPlan& a : p.args) widen(a.pieces);
+  widen(p.ret.pieces);
+  if (sig.errno_mode() != ErrnoMode::None) {
+    p.capture_errno = true;
+    p.set_errno = sig.errno_mode() == ErrnoMode::SetAndCapture;
+  }
   return p;
+}
+
+std::string_view vector_isa_name(VectorIsa isa) noexcept {
+  switch (isa) {
+    case VectorIsa::Base:
+      return "base";
+    case VectorIsa::Avx:
+      return "avx";
+    case VectorIsa::Avx512f:
+      return "avx512f";
+  }
+  return "?";
+}
+
+VectorIsa vector_isa_of_piece(std::uint32_t size) noexcept {
+  return size > 32 ? VectorIsa::Avx512f : size > 16 ? VectorIsa::Avx : VectorIsa::Base;
 }
 
 bool lies_in_place_on_stack(const ArgPlan& arg, std::uint32_t& at) {
