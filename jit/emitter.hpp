@@ -48,6 +48,10 @@ struct ThunkArgSlots {
 };
 ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan);
 
+// The widest vector registers this host's CPU and OS let code use; a plan whose vector_isa
+// is above it cannot run here (the engine refuses it).
+abi::VectorIsa host_vector_isa() noexcept;
+
 // Stack-clash protection: a stub or thunk that moves the stack pointer by this many bytes or
 // more (realignment included) touches every page from the stack pointer down, each probe at
 // most this far below the last touched address, so that a guard page of any size below a
