@@ -3,6 +3,7 @@
 // Fuzzed: every failure is a tramp::Error, nesting is bounded, nothing recurses per byte.
 #include "tramp/cdecl.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -60,7 +61,11 @@ struct Attributes {
   bool packed = false;
   std::size_t aligned = 0;
   std::optional<Abi> abi;
+  std::size_t vector_size = 0;  // __attribute__((vector_size(N))): the base type becomes a vector
+  std::size_t vector_size_at = 0;
 };
+
+bool is_a64(Abi abi) { return abi == Abi::Aapcs64 || abi == Abi::AppleArm64; }
 
 }  // namespace
 
@@ -224,6 +229,15 @@ class CParser {
             error_at(at, ErrorCode::InvalidType, "aligned(" + std::to_string(v) + "): not a power of two up to 2^28");
           a.aligned = static_cast<std::size_t>(v);
           expect(")");
+        } else if (n == "vector_size") {
+          next();
+          a.vector_size_at = pos_;
+          std::int64_t v = constant_expression();
+          if (v <= 0 || v > static_cast<std::int64_t>(kMaxTypeSize))
+            error_at(a.vector_size_at, ErrorCode::InvalidType,
+                     "vector_size(" + std::to_string(v) + "): a vector has 1 to 2^31 bytes");
+          a.vector_size = static_cast<std::size_t>(v);
+          expect(")");
         } else {
           skip_parenthesised();
         }
@@ -267,12 +281,18 @@ class CParser {
     std::size_t start = pos_;
     std::size_t basic_at = 0;
     bool basic = false;
+    std::optional<std::size_t> complex_at;  // _Complex (C11 6.7.2) or a GNU spelling, and where
     for (;;) {
       std::string_view t = peek();
       std::size_t at = pos_;
       if (attribute(sp.attrs)) continue;
       if (t == "typedef") { next(); sp.is_typedef = true; continue; }
       if (ignorable(t)) { next(); continue; }
+      if (is_complex_word(t)) {
+        next();
+        complex_at = at;
+        continue;
+      }
       if (t == "signed" || t == "__signed__" || t == "unsigned") {
         next();
         int s = t == "unsigned" ? 2 : 1;
@@ -294,6 +314,7 @@ class CParser {
       else if (t == "__int128" || t == "__int128_t") named = Type::i128();
       else if (t == "__uint128_t") named = Type::u128();
       else if (t == "_Float128" || t == "__float128") named = Type::f128();
+      else if (t == "_Float16" || (t == "__fp16" && is_a64(scope_.abi))) named = Type::f16();
       if (named) {
         next();
         if (t == "__int128") {  // combines with signed/unsigned
@@ -341,10 +362,26 @@ class CParser {
       sp.type = CType{basic_type(sign, shorts, longs, ints, chars, basic_at), ""};
     } else if (base) {
       sp.type = *base;
+    } else if (complex_at) {
+      sp.type = CType{Type::f64(), ""};  // gcc: a bare _Complex is complex double
     } else {
       fail_at(start, "a type", quoted(peek()));
     }
+    if (complex_at) {
+      const Type* t = sp.type.type;
+      if (t == nullptr || !t->is_float())
+        error_at(*complex_at, ErrorCode::Unsupported,
+                 "_Complex " + (t ? t->str() : sp.type.incomplete) +
+                     ": only complex floating types (float, double, long double, _Float16, _Float128) are "
+                     "supported, not GNU complex integers");
+      sp.type = CType{Type::complex(t), ""};
+    }
     return sp;
+  }
+
+  // <complex.h>'s `complex` is a macro for _Complex; without a preprocessor it is read as one.
+  static bool is_complex_word(std::string_view t) {
+    return t == "_Complex" || t == "__complex__" || t == "__complex" || t == "complex";
   }
 
   const Type* basic_type(int sign, int shorts, int longs, int ints, int chars, std::size_t at) {
@@ -390,37 +427,102 @@ class CParser {
     }
     enter();
     std::vector<FieldSpec> fields;
+    std::vector<std::size_t> positions;  // where each member's declaration starts
     while (!accept("}")) {
-      member_declaration(fields);
+      member_declaration(fields, positions);
     }
     leave();
     while (attribute(attrs)) {}
     outer.abi = outer.abi ? outer.abi : attrs.abi;
     if (fields.empty()) error_at(at, ErrorCode::InvalidType, kw + (tag.empty() ? "" : tag + " ") + "has no members");
     RecordOptions options{attrs.packed, attrs.aligned};
-    const Type* t = make(at, [&] { return is_union ? Type::union_(fields, options) : Type::struct_(fields, options); });
+    if (scope_.abi == Abi::Aapcs64) {
+      // gcc on AArch64 aligns a record to the type of each unnamed bit-field too, as to a
+      // named one (x86-64, and clang for Apple, do not): the signature syntax has the
+      // psABI's rule, so the difference is the record's own alignment.
+      for (const FieldSpec& f : fields) {
+        if (!f.unnamed) continue;
+        // A zero-width bit-field is "not influenced by packed"; a packed other is 1-aligned.
+        std::size_t a = options.packed && f.bit_width != 0 ? 1 : f.type->align();
+        if (f.align > a) a = f.align;
+        if (a > options.align && a > 1) options.align = a;
+      }
+    }
+    const Type* t = nullptr;
+    try {
+      t = is_union ? Type::union_(fields, options) : Type::struct_(fields, options);
+    } catch (const Error& e) {
+      // Type names the offending member by index ("struct member 2: ..."): point at it and
+      // say its name.
+      const std::string_view msg = e.what();
+      const std::string prefix = is_union ? "union member " : "struct member ";
+      std::size_t index = 0;
+      if (msg.starts_with(prefix)) {
+        auto [p, ec] = std::from_chars(msg.data() + prefix.size(), msg.data() + msg.size(), index);
+        if (ec == std::errc() && index < fields.size()) {
+          const std::string name = fields[index].name.empty() ? "" : " ('" + fields[index].name + "')";
+          error_at(positions[index], e.code(), std::string(msg.substr(0, p - msg.data())) + name + std::string(p));
+        }
+      }
+      error_at(at, e.code(), e.what());
+    }
     if (!tag.empty()) scope_.tags[kw + tag] = CType{t, ""};
     return CType{t, ""};
   }
 
-  void member_declaration(std::vector<FieldSpec>& fields) {
+  void member_declaration(std::vector<FieldSpec>& fields, std::vector<std::size_t>& positions) {
     std::size_t at = pos_;
     Specifiers sp = specifiers();
     if (sp.is_typedef) error_at(at, ErrorCode::Syntax, "typedef inside a record");
     if (accept(";")) {  // an anonymous struct or union member (C11)
-      fields.push_back({object_of(sp.type, at), sp.attrs.aligned});
+      fields.push_back({object_of(vector_of(sp.type, sp.attrs), at), sp.attrs.aligned});
+      positions.push_back(at);
       return;
     }
     do {
       std::size_t dat = pos_;
       Attributes attrs = sp.attrs;
-      auto [name, derived] = declarator(sp.type, false);
-      while (attribute(attrs)) {}
-      if (peek() == ":") error_at(pos_, ErrorCode::Unsupported, "bit-field '" + name + "': bit-fields are not supported");
-      if (derived.is_function()) error_at(dat, ErrorCode::InvalidType, "member '" + name + "' is a function");
-      fields.push_back({object_of(derived.object, dat), attrs.aligned, name});
+      FieldSpec field{nullptr};
+      if (peek() == ":") {
+        // An unnamed bit-field, `int : 3;`: padding, its type alone.
+        field = {object_of(vector_of(sp.type, attrs), dat), 0, "", 0, true};
+      } else {
+        auto [name, derived] = declarator(sp.type, false, false, &attrs);
+        if (derived.is_function()) error_at(dat, ErrorCode::InvalidType, "member '" + name + "' is a function");
+        field = {object_of(derived.object, dat), 0, name};
+      }
+      if (accept(":")) {
+        const std::size_t width_at = pos_;
+        const std::int64_t width = constant_expression();
+        if (width < 0 || width > 0xFFFF)
+          error_at(width_at, ErrorCode::InvalidType,
+                   "bit-field" + (field.name.empty() ? std::string() : " '" + field.name + "'") + " of width " +
+                       std::to_string(width) + ": a width is 0 up to its type's bits");
+        field.bit_width = static_cast<std::uint32_t>(width);
+        if (width == 0) field.unnamed = field.name.empty() || field.unnamed;
+        while (attribute(attrs)) {}
+      }
+      field.align = attrs.aligned;
+      fields.push_back(std::move(field));
+      positions.push_back(dat);
     } while (accept(","));
     expect(";", "';' after a member");
+  }
+
+  // The base type of a declaration made a vector by __attribute__((vector_size(N))) (gcc
+  // applies it to the innermost type): N bytes of it, aligned as the target's gcc aligns a
+  // vector (on AArch64 to at most 16).
+  CType vector_of(const CType& base, const Attributes& attrs) {
+    if (attrs.vector_size == 0) return base;
+    const std::size_t at = attrs.vector_size_at;
+    const Type* element = object_of(base, at);
+    if (attrs.vector_size % element->size() != 0)
+      error_at(at, ErrorCode::InvalidType,
+               "vector_size(" + std::to_string(attrs.vector_size) + ") is not a multiple of the size of " +
+                   element->str() + " (" + std::to_string(element->size()) + ")");
+    const std::size_t size = attrs.vector_size;
+    const std::size_t align = is_a64(scope_.abi) && size > 16 ? 16 : 0;
+    return CType{make(at, [&] { return Type::vector(element, size / element->size(), align); }), ""};
   }
 
   const Type* enumeration() {
@@ -463,14 +565,20 @@ class CParser {
   // ---- declarators ----
   // Returns the declared name ("" for an abstract declarator) and its type.
   // `parameter`: the declarator of a parameter, whose outermost array decays to a pointer
-  // and so may have no size.
-  std::pair<std::string, Derived> declarator(const CType& base, bool abstract_ok, bool parameter = false) {
+  // and so may have no size. `attrs`, when given, holds the declaration's attributes and
+  // takes those after the declarator; a vector_size among them makes the base a vector.
+  std::pair<std::string, Derived> declarator(const CType& base, bool abstract_ok, bool parameter = false,
+                                             Attributes* attrs = nullptr) {
     std::vector<Op> ops;  // innermost (closest to the base) first
     std::string name;
     std::size_t at = pos_;
     declarator_ops(ops, name, abstract_ok);
     Derived d;
     d.object = base;
+    if (attrs) {
+      while (attribute(*attrs)) {}
+      d.object = vector_of(base, *attrs);
+    }
     for (std::size_t k = 0; k < ops.size(); ++k) {
       const Op& op = ops[k];
       if (op.kind == Op::Array && parameter && k + 1 == ops.size()) {
@@ -583,7 +691,8 @@ class CParser {
     return t == "void" || t == "char" || t == "short" || t == "int" || t == "long" || t == "float" ||
            t == "double" || t == "signed" || t == "unsigned" || t == "__signed__" || t == "_Bool" || t == "bool" ||
            t == "struct" || t == "union" || t == "enum" || t == "__int128" || t == "__int128_t" ||
-           t == "__uint128_t" || t == "_Float128" || t == "__float128";
+           t == "__uint128_t" || t == "_Float128" || t == "__float128" || t == "_Float16" || t == "__fp16" ||
+           is_complex_word(t);
   }
 
   // '(' already consumed: parameter list, ')'.
@@ -604,9 +713,8 @@ class CParser {
       }
       std::size_t at = pos_;
       Specifiers sp = specifiers();
-      auto [name, d] = declarator(sp.type, true, true);  // an array parameter decays to ptr
-      Attributes ignored;
-      while (attribute(ignored)) {}
+      Attributes attrs = sp.attrs;
+      auto [name, d] = declarator(sp.type, true, true, &attrs);  // an array parameter decays to ptr
       const Type* t;
       if (d.is_function() || (!d.object.type && d.object.function)) {
         t = Type::pointer();  // so does a function parameter
@@ -633,13 +741,17 @@ class CParser {
     do {
       std::size_t dat = pos_;
       Attributes attrs = sp.attrs;
-      auto [name, d] = declarator(sp.type, false);
-      while (attribute(attrs)) {}
+      auto [name, d] = declarator(sp.type, false, false, &attrs);
       if (peek() == "{") error_at(pos_, ErrorCode::Unsupported, "a function body: only declarations are read");
       if (peek() == "=") error_at(pos_, ErrorCode::Unsupported, "an initializer: only declarations are read");
       if (sp.is_typedef) {
         // `typedef int fn(int);` names a function type: usable behind a pointer only.
-        scope_.typedefs[name] = d.is_function() ? CType{nullptr, "function type " + name, true} : d.object;
+        CType named = d.is_function() ? CType{nullptr, "function type " + name, true} : d.object;
+        // aligned(N) on a vector typedef sets the vector's alignment, lower or higher
+        // (`typedef float __m128_u __attribute__((vector_size(16), aligned(1)))`).
+        if (named.type && named.type->is_vector() && attrs.aligned)
+          named.type = make(dat, [&] { return Type::vector(named.type->element(), named.type->count(), attrs.aligned); });
+        scope_.typedefs[name] = named;
       } else if (d.is_function()) {
         add_function(name, d, attrs, dat);
       }
@@ -809,6 +921,43 @@ void predefine(detail::CScopeState& st) {
       {"char32_t", Type::u32()},   {"bool", Type::bool_()},
   };
   for (const auto& [n, t] : names) st.typedefs[n] = CType{t, ""};
+
+  // The vector types of the target's intrinsics headers, which C code uses without their
+  // definitions in sight: x86's <immintrin.h> (__m128 is float __attribute__((vector_size(16))),
+  // ...) and AArch64's <arm_neon.h> (float32x4_t, ...; its tuples int32x4x2_t are records
+  // of one array member `val`, homogeneous short-vector aggregates).
+  struct VectorName {
+    const char* name;
+    const Type* element;
+    std::size_t count;
+  };
+  if (!is_a64(st.abi)) {
+    const VectorName x86[] = {
+        {"__m64", Type::i32(), 2},    {"__m128", Type::f32(), 4},    {"__m128d", Type::f64(), 2},
+        {"__m128i", Type::i64(), 2},  {"__m128h", Type::f16(), 8},   {"__m256", Type::f32(), 8},
+        {"__m256d", Type::f64(), 4},  {"__m256i", Type::i64(), 4},   {"__m256h", Type::f16(), 16},
+        {"__m512", Type::f32(), 16},  {"__m512d", Type::f64(), 8},   {"__m512i", Type::i64(), 8},
+        {"__m512h", Type::f16(), 32},
+    };
+    for (const VectorName& v : x86) st.typedefs[v.name] = CType{Type::vector(v.element, v.count), ""};
+    return;
+  }
+  const std::pair<const char*, const Type*> lanes[] = {
+      {"int8", Type::i8()},     {"uint8", Type::u8()},     {"int16", Type::i16()},   {"uint16", Type::u16()},
+      {"int32", Type::i32()},   {"uint32", Type::u32()},   {"int64", Type::i64()},   {"uint64", Type::u64()},
+      {"float16", Type::f16()}, {"float32", Type::f32()},  {"float64", Type::f64()}, {"poly8", Type::u8()},
+      {"poly16", Type::u16()},  {"poly64", Type::u64()},
+  };
+  for (const auto& [lane, element] : lanes)
+    for (std::size_t bytes : {8, 16}) {
+      const std::size_t count = bytes / element->size();
+      const std::string name = std::string(lane) + "x" + std::to_string(count);
+      const Type* v = Type::vector(element, count);
+      st.typedefs[name + "_t"] = CType{v, ""};
+      for (std::size_t n = 2; n <= 4; ++n)
+        st.typedefs[name + "x" + std::to_string(n) + "_t"] =
+            CType{Type::struct_({{Type::array(v, n), 0, "val"}}), ""};
+    }
 }
 
 }  // namespace

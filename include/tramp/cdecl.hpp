@@ -6,14 +6,19 @@
 //   const tramp::CFunction* f = scope.function("dist");   // f->signature: f64({f64, f64}, {f64, f64})
 //
 // Understood: function prototypes; typedefs; struct, union and enum definitions (named and
-// anonymous, nested, with fixed arrays), forward declarations; pointers of any kind (function
-// pointers included) as `ptr`; const, volatile, restrict; `...`; the standard integer
-// typedefs (size_t, int32_t, ..., FILE as an opaque struct); __attribute__((ms_abi)) and
-// __attribute__((sysv_abi)) on functions; packed and aligned(N) on records and members.
-// Declarations use the LP64 data model (long is 64 bits, as gcc has it on Linux, ms_abi
-// functions included); the ABI decides long double and the signedness of plain char.
-// Refused with an error: bit-fields, function bodies, a record used by value before it is
-// complete. Lines starting with '#' are skipped; there is no preprocessor.
+// anonymous, nested, with fixed arrays and bit-fields), forward declarations; pointers of any
+// kind (function pointers included) as `ptr`; const, volatile, restrict; `...`; _Complex,
+// _Float16 (and AArch64's __fp16); __attribute__((vector_size(N))); the standard integer
+// typedefs (size_t, int32_t, ..., FILE as an opaque struct) and the target's vector types
+// (__m128 ... on x86-64, <arm_neon.h>'s float32x4_t ... on AArch64);
+// __attribute__((ms_abi)) and __attribute__((sysv_abi)) on functions; packed and aligned(N)
+// on records and members. Declarations use the LP64 data model (long is 64 bits, as gcc has
+// it on Linux, ms_abi functions included); the ABI decides long double, the signedness of
+// plain char, and what gcc lays out differently there (AArch64: vectors aligned to at most
+// 16, records aligned to their unnamed bit-fields' types; docs/c-declarations.md).
+// Refused with an error: function bodies, a record used by value before it is complete,
+// complex integers, impossible bit-fields and vectors. Lines starting with '#' are skipped;
+// there is no preprocessor.
 //
 // Errors are tramp::Error(Syntax) (or InvalidType for impossible types) whose message starts
 // with "line L, column C:" and says what was expected; position() is the byte offset.

@@ -594,7 +594,7 @@ int main(void) {
     call(div_fn, r, args);
     CHECK(r[0] == 9 && r[1] == 2);
     tramp_signature_free(sig);
-    CHECK(tramp_scope_parse(scope, "int f(void);\nstruct b { int a : 3; };") == TRAMP_ERR_UNSUPPORTED);
+    CHECK(tramp_scope_parse(scope, "int f(void);\nstruct b { float a : 3; };") == TRAMP_ERR_INVALID_TYPE);
     CHECK(strstr(tramp_last_error(), "line 2, column 18") != NULL);
     CHECK(tramp_scope_function(scope, "f", &sig) == TRAMP_ERR_ARGUMENT); /* all or nothing */
     tramp_scope_free(scope);

@@ -184,8 +184,9 @@ std::string error_of(const std::string& text) {
 
 TEST_CASE("C declaration errors give line, column and what was expected", "[cdecl][errors]") {
   CHECK(error_of("int f(int") == "line 1, column 10: expected ',' or ')' in the parameter list, found end of input");
-  CHECK(error_of("int f(int);\nstruct b { int a : 3; };") ==
-        "line 2, column 18: bit-field 'a': bit-fields are not supported");
+  CHECK(error_of("int f(int);\nstruct b { float a : 3; };") ==
+        "line 2, column 18: struct member 0 ('a'): a bit-field of type f32: a bit-field's type must be an integer "
+        "type (bool, i8 ... u128)");
   CHECK(error_of("int main(void) { return 0; }") == "line 1, column 16: a function body: only declarations are read");
   CHECK(error_of("int x = 3;") == "line 1, column 7: an initializer: only declarations are read");
   CHECK(error_of("struct s { int n; int d[]; };").find("an array without a size") != std::string::npos);
