@@ -164,6 +164,25 @@ class X64Stub : public Xbyak::CodeGenerator {
     or_(qword[rsp], 0);
   }
 
+  // rsp -= frame, then down to a multiple of `align`. rsp is a multiple of `known` (8 or 16)
+  // before, so the `and` moves it by up to align - known: that move counts towards the probe
+  // threshold. Through rax.
+  void realign_stack(std::uint32_t frame, std::uint32_t align, std::uint32_t known) {
+    using Xbyak::util::rax;
+    using Xbyak::util::rsp;
+    const std::int32_t mask = -static_cast<std::int32_t>(align);
+    if (frame + align - known < kStackProbeInterval) {
+      and_(rsp, mask);
+      if (frame) sub(rsp, frame);
+    } else {
+      lea(rax, ptr[rsp - static_cast<std::int32_t>(frame)]);
+      and_(rax, mask);
+      neg(rax);
+      add(rax, rsp);  // the distance to the realigned frame's bottom
+      probe_stack(rax);
+    }
+  }
+
   // rsp -= n, probed when n is a page or more (through `scratch`).
   void grow_stack(std::uint32_t n, const Reg64& scratch) {
     if (n < kStackProbeInterval) {
@@ -291,19 +310,7 @@ std::vector<std::uint8_t> emit_x64_call_stub(const CallPlan& plan, const void* b
       a.push(rbp);
       a.mov(rbp, rsp);
       frame = frame_core;
-      // rsp is 8-aligned here, so the `and` moves it by up to align - 8: that move counts
-      // towards the probe threshold. rax is free until phase 1.
-      const std::int32_t mask = -static_cast<std::int32_t>(plan.stack_align);
-      if (frame_core + plan.stack_align - 8 < kStackProbeInterval) {
-        a.and_(rsp, mask);
-        if (frame) a.sub(rsp, frame);
-      } else {
-        a.lea(rax, ptr[rsp - static_cast<std::int32_t>(frame_core)]);
-        a.and_(rax, mask);
-        a.neg(rax);
-        a.add(rax, rsp);  // the distance to the realigned frame's bottom
-        a.probe_stack(rax);
-      }
+      a.realign_stack(frame, plan.stack_align, 8);  // rsp is 8-aligned here; rax is free until phase 1
     } else {
       a.grow_stack(frame, rax);
     }
@@ -480,19 +487,7 @@ std::vector<std::uint8_t> emit_x64_thunk(const CallPlan& plan) {
   if (realign) {
     a.push(rbp);
     a.mov(rbp, rsp);
-    // rsp is 16-aligned here, so the `and` moves it by up to frame_align - 16: that move
-    // counts towards the probe threshold.
-    const std::int32_t mask = -static_cast<std::int32_t>(frame_align);
-    if (frame + frame_align - 16 < kStackProbeInterval) {
-      a.and_(rsp, mask);
-      a.sub(rsp, frame);
-    } else {
-      a.lea(rax, ptr[rsp - static_cast<std::int32_t>(frame)]);
-      a.and_(rax, mask);
-      a.neg(rax);
-      a.add(rax, rsp);  // the distance to the realigned frame's bottom
-      a.probe_stack(rax);
-    }
+    a.realign_stack(frame, frame_align, 16);
   } else {
     a.grow_stack(frame, rax);
   }
