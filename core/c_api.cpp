@@ -122,24 +122,34 @@ size_t copy_out(const std::string& s, char* buf, size_t cap) {
   return s.size();
 }
 
-tramp_status record(bool is_union, const tramp_type* const* members, const size_t* aligns,
-                    size_t count, int packed, size_t align, const tramp_type** result,
-                    const char* function, const char* const* names = nullptr) {
+// A record of `count` members, each described by `member(i, spec)`, which fills the spec or
+// returns the status to fail with.
+template <class Member>
+tramp_status build_record(bool is_union, bool have_members, size_t count, int packed, size_t align,
+                          const tramp_type** result, const char* function, Member&& member) {
   if (!result) return bad_argument(function, "out is NULL");
-  if (count > 0 && !members) return bad_argument(function, "members is NULL");
+  if (count > 0 && !have_members) return bad_argument(function, "members is NULL");
   if (!count_ok(function, "count", count, tramp::kMaxTypeSize, kTooManyMembers)) return TRAMP_ERR_ARGUMENT;
   return guarded([&] {
-    std::vector<tramp::FieldSpec> fields;
-    fields.reserve(count);
-    for (size_t i = 0; i < count; ++i) {
-      if (!members[i])
-        return bad_argument(function, ("member " + std::to_string(i) + " is NULL").c_str());
-      fields.push_back({in(members[i]), aligns ? aligns[i] : 0, names && names[i] ? names[i] : ""});
-    }
+    std::vector<tramp::FieldSpec> fields(count, tramp::FieldSpec{nullptr});
+    for (size_t i = 0; i < count; ++i)
+      if (const tramp_status st = member(i, fields[i]); st != TRAMP_OK) return st;
     tramp::RecordOptions options{packed != 0, align};
     *result = out(is_union ? tramp::Type::union_(fields, options) : tramp::Type::struct_(fields, options));
     return TRAMP_OK;
   });
+}
+
+tramp_status record(bool is_union, const tramp_type* const* members, const size_t* aligns,
+                    size_t count, int packed, size_t align, const tramp_type** result,
+                    const char* function, const char* const* names = nullptr) {
+  return build_record(is_union, members != nullptr, count, packed, align, result, function,
+                      [&](size_t i, tramp::FieldSpec& f) {
+                        if (!members[i])
+                          return bad_argument(function, ("member " + std::to_string(i) + " is NULL").c_str());
+                        f = {in(members[i]), aligns ? aligns[i] : 0, names && names[i] ? names[i] : ""};
+                        return TRAMP_OK;
+                      });
 }
 
 }  // namespace
@@ -213,29 +223,22 @@ tramp_status tramp_type_vector(const tramp_type* element, size_t count, size_t a
 tramp_status tramp_type_record(int is_union, const tramp_member* members, size_t count, int packed, size_t align,
                                const tramp_type** result) {
   const char* function = "tramp_type_record";
-  if (!result) return bad_argument(function, "out is NULL");
-  if (count > 0 && !members) return bad_argument(function, "members is NULL");
-  if (!count_ok(function, "count", count, tramp::kMaxTypeSize, kTooManyMembers)) return TRAMP_ERR_ARGUMENT;
-  return guarded([&] {
-    std::vector<tramp::FieldSpec> fields;
-    fields.reserve(count);
-    for (size_t i = 0; i < count; ++i) {
-      const tramp_member& m = members[i];
-      if (!m.type) return bad_argument(function, ("member " + std::to_string(i) + " has a NULL type").c_str());
-      // Wider than any integer's bits: refused here, before it could wrap to a small width.
-      if (m.bit_width != TRAMP_NOT_BIT_FIELD && m.bit_width > 128)
-        return bad_argument(function, ("member " + std::to_string(i) + ": bit-field width " +
-                                       std::to_string(m.bit_width) + " exceeds 128")
-                                          .c_str());
-      tramp::FieldSpec f{in(m.type), m.align, m.name ? m.name : ""};
-      if (m.bit_width != TRAMP_NOT_BIT_FIELD) f.bit_width = static_cast<std::uint32_t>(m.bit_width);
-      f.unnamed = m.unnamed != 0;
-      fields.push_back(std::move(f));
-    }
-    tramp::RecordOptions options{packed != 0, align};
-    *result = out(is_union ? tramp::Type::union_(fields, options) : tramp::Type::struct_(fields, options));
-    return TRAMP_OK;
-  });
+  return build_record(is_union != 0, members != nullptr, count, packed, align, result, function,
+                      [&](size_t i, tramp::FieldSpec& f) {
+                        const tramp_member& m = members[i];
+                        if (!m.type)
+                          return bad_argument(function, ("member " + std::to_string(i) + " has a NULL type").c_str());
+                        // Wider than any integer's bits: refused here, before it could wrap to a
+                        // small width.
+                        if (m.bit_width != TRAMP_NOT_BIT_FIELD && m.bit_width > 128)
+                          return bad_argument(function, ("member " + std::to_string(i) + ": bit-field width " +
+                                                         std::to_string(m.bit_width) + " exceeds 128")
+                                                            .c_str());
+                        f = {in(m.type), m.align, m.name ? m.name : ""};
+                        if (m.bit_width != TRAMP_NOT_BIT_FIELD) f.bit_width = static_cast<std::uint32_t>(m.bit_width);
+                        f.unnamed = m.unnamed != 0;
+                        return TRAMP_OK;
+                      });
 }
 
 size_t tramp_type_size(const tramp_type* t) { return t ? in(t)->size() : 0; }
