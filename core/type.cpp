@@ -100,14 +100,12 @@ struct VectorKeyHash {
   }
 };
 
-bool is_bit_field_type(const Type* t) { return t->is_integer(); }
-
 // C11 6.7.2.1p4-5 and gcc: a bit-field's type is an integer type (gcc takes every integer
 // kind, bool and the 128-bit ones too), its width at most that type's bits (bool: 1), and a
 // zero-width bit-field has no name.
 void check_bit_field(const FieldSpec& s, const std::string& where) {
   const Type* t = s.type;
-  if (!is_bit_field_type(t))
+  if (!t->is_integer())
     invalid(where + ": a bit-field of type " + t->str() + ": a bit-field's type must be an integer type (bool, i8 ... u128)");
   const std::uint32_t bits = t->kind() == TypeKind::Bool ? 1 : static_cast<std::uint32_t>(8 * t->size());
   if (s.bit_width > bits)
