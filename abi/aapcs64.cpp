@@ -236,8 +236,7 @@ Result<Shape> shape_of(const Variant& v, const Type* t, const std::string& what)
 void push_memory_pieces(std::vector<Piece>& out, std::uint32_t size, std::uint32_t at) {
   std::uint32_t off = 0;
   while (off < size) {
-    const std::uint32_t left = size - off;
-    const std::uint32_t chunk = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    const std::uint32_t chunk = natural_chunk(size - off);
     out.push_back({off, chunk, Ext::None, Loc::stack(at + off)});
     off += chunk;
   }

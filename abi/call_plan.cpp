@@ -1,22 +1,14 @@
 #include "abi/call_plan.hpp"
 
+#include "abi/abis.hpp"
+
 #include <array>
 #include <sstream>
 #include <string_view>
 
 namespace tramp::abi {
 
-Arch arch_of(Abi abi) noexcept {
-  switch (abi) {
-    case Abi::SysV_X64:
-    case Abi::Win64:
-      return Arch::X64;
-    case Abi::Aapcs64:
-    case Abi::AppleArm64:
-      return Arch::A64;
-  }
-  return Arch::X64;
-}
+Arch arch_of(Abi abi) noexcept { return abi_info(abi).arch; }
 
 namespace {
 
@@ -109,6 +101,7 @@ std::string CallPlan::str(const Signature& sig) const {
   if (vector_isa != VectorIsa::Base) out << "  needs " << vector_isa_name(vector_isa) << "\n";
   if (set_errno) out << "  errno set from the slot before the call, saved to it after\n";
   else if (capture_errno) out << "  errno saved to the slot after the call\n";
+  if (has_static_chain) out << "  static chain in " << reg_name(arch, LocKind::Gpr, static_chain.reg) << "\n";
   return out.str();
 }
 
@@ -155,35 +148,18 @@ Result<bool> check_variadic_type(std::size_t index, const Type* t) {
   }
 }
 
-namespace {
-
-Result<CallPlan> classify_for_abi(const Signature& sig) {
-  switch (sig.abi()) {
-    case Abi::SysV_X64:
-      return classify_sysv_x64(sig);
-    case Abi::Win64:
-      return classify_win64(sig);
-    case Abi::Aapcs64:
-      return classify_aapcs64(sig);
-    case Abi::AppleArm64:
-      return classify_apple_arm64(sig);
-  }
-  return Error(ErrorCode::Unsupported, "no classifier for this ABI");
-}
-
-}  // namespace
-
 Result<CallPlan> classify(const Signature& sig) {
-  Result<CallPlan> plan = classify_for_abi(sig);
+  Result<CallPlan> plan = abi_info(sig.abi()).classify(sig);
   if (!plan) return plan;
   // A stub moves stack arguments and copies piece by piece, and the whole area lives on the
   // calling thread's stack: a value of many megabytes by value would make megabytes of code
   // and then overflow the stack. C compilers accept it; tramp refuses it up front.
   const std::uint64_t bytes = std::uint64_t{plan.value().stack_size} + plan.value().copy_area_size;
   if (bytes > kMaxArgumentArea) return argument_area_error(bytes);
+  // Which vector registers the pieces use, what a call does with errno, and how an integer
+  // result widens to a word are the same under every ABI: one fact each for the engine and
+  // the emitters.
   CallPlan p = std::move(plan).value();
-  // Which vector registers the pieces use, and what a call does with errno, are the same
-  // under every ABI: one fact each for the engine and the emitters.
   auto widen = [&p](const std::vector<Piece>& pieces) {
     for (const Piece& piece : pieces)
       if (piece.loc.kind == LocKind::Vec && vector_isa_of_piece(piece.size) > p.vector_isa)
@@ -191,9 +167,18 @@ Result<CallPlan> classify(const Signature& sig) {
   };
   for (const ArgPlan& a : p.args) widen(a.pieces);
   widen(p.ret.pieces);
-  if (sig.errno_mode() != ErrnoMode::None) {
-    p.capture_errno = true;
-    p.set_errno = sig.errno_mode() == ErrnoMode::SetAndCapture;
+  const Type* r = sig.ret();
+  if (p.ret.kind == RetKind::Direct && r->is_integer() && r->size() < 8)
+    p.ret.word_ext = r->is_signed() ? Ext::Sign : Ext::Zero;
+  p.capture_errno = sig.errno_mode() != ErrnoMode::None;
+  p.set_errno = sig.errno_mode() == ErrnoMode::SetAndCapture;
+  if (sig.static_chain()) {
+    const int reg = abi_info(sig.abi()).static_chain;
+    if (reg < 0)
+      return Error(ErrorCode::Unsupported, std::string("static chain: tramp knows no static chain register for ") +
+                                               std::string(abi_info(sig.abi()).name));
+    p.has_static_chain = true;
+    p.static_chain = Loc::gpr(static_cast<std::uint8_t>(reg));
   }
   return p;
 }

@@ -111,6 +111,11 @@ struct RetPlan {
   Loc sret_loc;                  // Sret: where the hidden pointer argument goes
   bool sret_returned = false;    // Sret: the callee hands the pointer back in `sret_result`
   Loc sret_result;
+  // An integer result narrower than a register word (bool, 8, 16 and 32-bit integers): how
+  // its C type extends it to a whole word (Sign or Zero), for a stub that stores results as
+  // words (libffi's ffi_arg); None for every other result. The same under every ABI
+  // (classify() sets it).
+  Ext word_ext = Ext::None;
 };
 
 // The vector registers a plan uses beyond the architecture's base: ymm for a 32-byte piece
@@ -131,8 +136,10 @@ struct CallPlan {
   std::uint32_t shadow_space = 0;    // Win64: bytes the caller reserves below stack arguments
   std::uint32_t copy_area_size = 0;  // bytes of caller-made copies for Indirect arguments
   // SysV variadic calls: the value of %al, an upper bound on vector registers used
-  // (psABI 3.5.7); -1 when the ABI or the call does not need it.
+  // (psABI 3.5.7); -1 when the ABI or the call does not need it. `vector_count_reg` is the
+  // general register that carries it (rax).
   std::int32_t vector_count = -1;
+  std::uint8_t vector_count_reg = 0;
   // Registers a callee must preserve under this ABI (bit n = register n). A callback thunk
   // saves those that its handler, a host function, may clobber.
   std::uint32_t callee_saved_gprs = 0;
@@ -143,6 +150,11 @@ struct CallPlan {
   // handler. Both false: the stub and thunk are exactly those of a plan without the fields.
   bool capture_errno = false;
   bool set_errno = false;
+  // The Signature's static chain: the register that carries it (classify() sets it from the
+  // ABI table). A call stub loads it from the pointer after the last argument's, last of all;
+  // a thunk hands the handler its address there.
+  bool has_static_chain = false;
+  Loc static_chain;
   // The widest vector registers the plan uses (classify() sets it from the pieces).
   VectorIsa vector_isa = VectorIsa::Base;
 
@@ -184,6 +196,13 @@ Result<bool> check_variadic_type(std::size_t index, const Type* t);
 // The error for a call whose arguments need more than kMaxArgumentArea bytes. Classifiers
 // return it as soon as their running total passes the limit (before 32-bit offsets wrap).
 Error argument_area_error(std::uint64_t bytes);
+
+// The 8/4/2/1-byte cuts of memory: the largest natural word that fits in `left` bytes. What
+// moves a value of any size in whole words (a classifier's stack pieces, an emitter's copies
+// and stores) cuts it here, from the lowest byte up.
+constexpr std::uint32_t natural_chunk(std::uint32_t left) {
+  return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
 
 // Whether a Direct argument's pieces all lie on the caller's stack in the value's own C
 // layout, so that a callee can use the value where it is; `at` is then where it starts.

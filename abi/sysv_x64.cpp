@@ -418,7 +418,10 @@ Result<CallPlan> classify_sysv_x64(const Signature& sig) {
   }
 
   plan.stack_size = (stack + plan.stack_align - 1) / plan.stack_align * plan.stack_align;
-  if (sig.variadic()) plan.vector_count = static_cast<std::int32_t>(next_vec);
+  if (sig.variadic()) {
+    plan.vector_count = static_cast<std::int32_t>(next_vec);
+    plan.vector_count_reg = x64::rax;  // %al
+  }
   return plan;
 }
 

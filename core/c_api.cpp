@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "abi/abis.hpp"
 #include "abi/call_plan.hpp"
 #include "tramp/tramp.hpp"
 
@@ -84,15 +85,21 @@ tramp_status guarded(Body&& body) noexcept {
 const tramp::Type* in(const tramp_type* t) { return reinterpret_cast<const tramp::Type*>(t); }
 const tramp_type* out(const tramp::Type* t) { return reinterpret_cast<const tramp_type*>(t); }
 
+// tramp_abi numbers the rows of the ABI table from 1 (0 is the host's).
+static_assert(TRAMP_ABI_SYSV_X64 == 1 + static_cast<int>(tramp::Abi::SysV_X64) &&
+              TRAMP_ABI_WIN64 == 1 + static_cast<int>(tramp::Abi::Win64) &&
+              TRAMP_ABI_AAPCS64 == 1 + static_cast<int>(tramp::Abi::Aapcs64) &&
+              TRAMP_ABI_APPLE_ARM64 == 1 + static_cast<int>(tramp::Abi::AppleArm64));
+
 bool abi_of(tramp_abi abi, tramp::Abi& result) {
-  switch (abi) {
-    case TRAMP_ABI_HOST: result = tramp::host_abi(); return true;
-    case TRAMP_ABI_SYSV_X64: result = tramp::Abi::SysV_X64; return true;
-    case TRAMP_ABI_WIN64: result = tramp::Abi::Win64; return true;
-    case TRAMP_ABI_AAPCS64: result = tramp::Abi::Aapcs64; return true;
-    case TRAMP_ABI_APPLE_ARM64: result = tramp::Abi::AppleArm64; return true;
+  if (abi == TRAMP_ABI_HOST) {
+    result = tramp::host_abi();
+    return true;
   }
-  return false;
+  const auto row = static_cast<std::size_t>(abi) - 1;
+  if (abi < 0 || row >= tramp::abi::abis().size()) return false;
+  result = tramp::abi::abis()[row].abi;
+  return true;
 }
 
 tramp_status bad_argument(const char* function, const char* what) {
@@ -314,6 +321,16 @@ tramp_errno_mode tramp_signature_errno(const tramp_signature* sig) {
   return TRAMP_ERRNO_NONE;
 }
 
+tramp_status tramp_signature_set_static_chain(tramp_signature* sig, int on) {
+  if (!sig) return bad_argument("tramp_signature_set_static_chain", "sig is NULL");
+  return guarded([&] {
+    sig->sig = sig->sig.with_static_chain(on != 0);
+    return TRAMP_OK;
+  });
+}
+
+int tramp_signature_static_chain(const tramp_signature* sig) { return sig && sig->sig.static_chain() ? 1 : 0; }
+
 size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap) {
   if (!sig) return copy_out("", buf, cap);
   try {
@@ -394,6 +411,14 @@ tramp_status tramp_invoker_direct(const tramp_signature* sig, void** result) {
   });
 }
 
+tramp_status tramp_invoker_widened(const tramp_signature* sig, tramp_invoke_fn* result) {
+  if (!sig || !result) return bad_argument("tramp_invoker_widened", "sig or out is NULL");
+  return guarded([&] {
+    *result = tramp::Engine::global().invoker(sig->sig).widened();
+    return TRAMP_OK;
+  });
+}
+
 tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** result) {
   if (!sig || !fn || !result) return bad_argument("tramp_bind", "sig, fn or out is NULL");
   return guarded([&] {
@@ -439,6 +464,20 @@ void tramp_library_close(tramp_library* lib) { delete lib; }
 
 int tramp_last_errno(void) { return tramp::last_errno(); }
 void tramp_set_last_errno(int value) { tramp::set_last_errno(value); }
+
+tramp_status tramp_set_perf_output(tramp_perf_output output) {
+  tramp::PerfOutput o;
+  switch (output) {
+    case TRAMP_PERF_NONE: o = tramp::PerfOutput::None; break;
+    case TRAMP_PERF_MAP: o = tramp::PerfOutput::Map; break;
+    case TRAMP_PERF_JITDUMP: o = tramp::PerfOutput::JitDump; break;
+    default: return bad_argument("tramp_set_perf_output", "unknown output");
+  }
+  return guarded([&] {
+    tramp::set_perf_output(o);
+    return TRAMP_OK;
+  });
+}
 
 }  // extern "C"
 
@@ -530,15 +569,7 @@ std::string index_message(const char* function, size_t i, const std::string& wha
          std::to_string(count) + " " + noun + ")";
 }
 
-tramp_abi abi_out(tramp::Abi abi) {
-  switch (abi) {
-    case tramp::Abi::SysV_X64: return TRAMP_ABI_SYSV_X64;
-    case tramp::Abi::Win64: return TRAMP_ABI_WIN64;
-    case tramp::Abi::Aapcs64: return TRAMP_ABI_AAPCS64;
-    case tramp::Abi::AppleArm64: return TRAMP_ABI_APPLE_ARM64;
-  }
-  return TRAMP_ABI_HOST;
-}
+tramp_abi abi_out(tramp::Abi abi) { return static_cast<tramp_abi>(1 + static_cast<int>(abi)); }
 
 }  // namespace
 
@@ -723,7 +754,115 @@ tramp_status tramp_cfunction_returns_c_string(const tramp_cfunction* f, int* res
   return TRAMP_OK;
 }
 
+tramp_status tramp_cfunction_callback(const tramp_cfunction* f, size_t i, tramp_signature** result) {
+  if (!f || !result) return bad_argument("tramp_cfunction_callback", "f or out is NULL");
+  const auto& callbacks = f->f.callbacks;
+  const std::size_t n = f->f.signature.args().size();
+  if (i >= n) return fail(TRAMP_ERR_ARGUMENT, index_message("tramp_cfunction_callback", i, "function '" + f->f.name + "'", n, "parameter(s)"));
+  if (i >= callbacks.size() || !callbacks[i])
+    return fail(TRAMP_ERR_ARGUMENT, "tramp_cfunction_callback: parameter " + std::to_string(i) + " of '" + f->f.name +
+                                        "' is not declared as a pointer to a function");
+  return guarded([&] {
+    *result = new tramp_signature{*callbacks[i]};
+    return TRAMP_OK;
+  });
+}
+
 void tramp_cfunction_free(tramp_cfunction* f) { delete f; }
+
+tramp_status tramp_scope_include(tramp_scope* scope, const char* header, const tramp_include_options* options) {
+  if (!scope || !header) return bad_argument("tramp_scope_include", "scope or header is NULL");
+  tramp::CHeaderOptions o;
+  if (options) {
+    auto strings = [](const char* const* v, std::size_t n, std::vector<std::string>& out) {
+      for (std::size_t i = 0; i < n; ++i)
+        if (v && v[i]) out.emplace_back(v[i]);
+    };
+    strings(options->include_dirs, options->include_dir_count, o.include_dirs);
+    strings(options->defines, options->define_count, o.defines);
+    strings(options->preprocessor, options->preprocessor_count, o.preprocessor);
+    o.lenient = !options->strict;
+    o.constants = !options->no_constants;
+  }
+  return guarded([&] {
+    scope->scope.include(header, o);
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_scope_parse_lenient(tramp_scope* scope, const char* source) {
+  if (!scope || !source) return bad_argument("tramp_scope_parse_lenient", "scope or source is NULL");
+  return guarded([&] {
+    scope->scope.parse(source, tramp::CParseOptions{true});
+    return TRAMP_OK;
+  });
+}
+
+size_t tramp_scope_declaration_count(const tramp_scope* scope) { return scope ? scope->scope.declaration_count() : 0; }
+size_t tramp_scope_skipped_count(const tramp_scope* scope) { return scope ? scope->scope.skipped().size() : 0; }
+
+tramp_status tramp_scope_skipped_at(const tramp_scope* scope, size_t i, const char** message, const char** name,
+                                    const char** file, size_t* line) {
+  if (!scope) return bad_argument("tramp_scope_skipped_at", "scope is NULL");
+  const auto& skipped = scope->scope.skipped();
+  if (i >= skipped.size())
+    return fail(TRAMP_ERR_ARGUMENT, index_message("tramp_scope_skipped_at", i, "the scope", skipped.size(), "skipped declaration(s)"));
+  const tramp::CSkipped& k = skipped[i];
+  if (message) *message = k.message.c_str();
+  if (name) *name = k.name.c_str();
+  if (file) *file = k.file.c_str();
+  if (line) *line = k.line;
+  return TRAMP_OK;
+}
+
+namespace {
+void constant_out(const tramp::CConstant& c, tramp_constant* out) {
+  out->name = c.name.c_str();
+  out->kind = c.kind == tramp::CConstant::Kind::Integer ? TRAMP_CONSTANT_INTEGER
+              : c.kind == tramp::CConstant::Kind::Float ? TRAMP_CONSTANT_FLOAT
+                                                        : TRAMP_CONSTANT_STRING;
+  out->type = ::out(c.type);
+  out->integer = c.integer;
+  out->floating = c.floating;
+  out->string = c.kind == tramp::CConstant::Kind::String ? c.string.c_str() : nullptr;
+  out->string_length = c.string.size();
+}
+}  // namespace
+
+tramp_status tramp_scope_constant(const tramp_scope* scope, const char* name, tramp_constant* result) {
+  if (!scope || !name || !result) return bad_argument("tramp_scope_constant", "scope, name or out is NULL");
+  const tramp::CConstant* c = scope->scope.constant(name);
+  if (!c) return fail(TRAMP_ERR_ARGUMENT, std::string("tramp_scope_constant: no constant '") + name + "'");
+  constant_out(*c, result);
+  return TRAMP_OK;
+}
+
+tramp_status tramp_scope_constant_count(const tramp_scope* scope, size_t* result) {
+  if (!scope || !result) return bad_argument("tramp_scope_constant_count", "scope or out is NULL");
+  *result = scope->scope.constants().size();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_scope_constant_at(const tramp_scope* scope, size_t i, tramp_constant* result) {
+  if (!scope || !result) return bad_argument("tramp_scope_constant_at", "scope or out is NULL");
+  const auto& constants = scope->scope.constants();
+  if (i >= constants.size())
+    return fail(TRAMP_ERR_ARGUMENT, index_message("tramp_scope_constant_at", i, "the scope", constants.size(), "constant(s)"));
+  constant_out(constants[i], result);
+  return TRAMP_OK;
+}
+
+tramp_status tramp_scope_function_type(const tramp_scope* scope, const char* typedef_name, tramp_signature** result) {
+  if (!scope || !typedef_name || !result) return bad_argument("tramp_scope_function_type", "scope, name or out is NULL");
+  const tramp::Signature* sig = scope->scope.function_type(typedef_name);
+  if (!sig)
+    return fail(TRAMP_ERR_ARGUMENT, std::string("tramp_scope_function_type: '") + typedef_name +
+                                        "' is not a typedef of a function or a pointer to one");
+  return guarded([&] {
+    *result = new tramp_signature{*sig};
+    return TRAMP_OK;
+  });
+}
 
 }  // extern "C"
 

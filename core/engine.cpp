@@ -11,6 +11,7 @@
 
 #include "abi/call_plan.hpp"
 #include "jit/code_arena.hpp"
+#include "jit/code_registry.hpp"
 #include "jit/emitter.hpp"
 #include "jit/errno_slot.hpp"
 #include "jit/fork_safety.hpp"
@@ -19,14 +20,17 @@ namespace tramp {
 namespace detail {
 
 struct StubInfo {
-  StubInfo(Signature s, abi::CallPlan p) : sig(std::move(s)), plan(std::move(p)) {}
+  StubInfo(Signature s, abi::CallPlan p) : sig(std::move(s)), plan(std::move(p)), text(sig.str(true)) {}
   Signature sig;
   abi::CallPlan plan;
+  std::string text;  // sig.str(true), the second half of its code's names
   const void* code = nullptr;
   std::size_t code_size = 0;
   EngineState* owner = nullptr;
-  // The register-return variant (Invoker::direct), made on first use under the engine's lock.
+  // The register-return variant (Invoker::direct) and the widening one (Invoker::widened),
+  // each made on first use.
   mutable std::atomic<const void*> direct{nullptr};
+  mutable std::atomic<const void*> widened{nullptr};
 };
 
 struct CallableBox {
@@ -71,7 +75,12 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   // trusts a remembered thunk only for the engine it came from.
   const std::uint64_t serial = next_serial();
 
-  EngineState() { enroll(); }
+  // The code registry exists before this engine enrolls for fork(): it publishes while it
+  // holds entries_mu.
+  EngineState() {
+    jit::prepare_code_registry();
+    enroll();
+  }
   static std::uint64_t next_serial() {
     static std::atomic<std::uint64_t> n{0};
     return ++n;
@@ -89,7 +98,13 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
     mu.unlock();
   }
 
-  BoundCall make_bound(const abi::CallPlan& plan, const void* fn);
+  // Code goes in and out through these: installed, then published to the process's tools
+  // under the name `tramp.<product> <signature text>` (jit/code_registry.hpp); withdrawn
+  // from them, then freed.
+  const void* install(const jit::Emitted& code, std::string_view product, std::string_view sig_text);
+  void free_code(const void* code) noexcept;
+
+  BoundCall make_bound(const StubInfo& info, const void* fn);
   // `self` is the engine's own shared_ptr (a copy is cheaper than shared_from_this()).
   static Callback make_callback(const std::shared_ptr<EngineState>& self, const Signature& sig, Handler handler,
                                 void* user, std::unique_ptr<CallableBox> box);
@@ -98,19 +113,48 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   void release_entry(EntryData* entry) noexcept;
 
   const void* direct_code(const StubInfo& info);
+  const void* widened_code(const StubInfo& info);
+  // The code in `slot`, made by `emit` from the stub's plan on first use (named `product`).
+  const void* variant_code(std::atomic<const void*>& slot, jit::Emitted (*emit)(const abi::CallPlan&),
+                           std::string_view product, const StubInfo& info);
 
   ~EngineState() {
     withdraw();
     for (auto& [sig, info] : stubs) {
-      arena.free(info->code);
-      arena.free(info->direct.load());
+      free_code(info->code);
+      free_code(info->direct.load());
+      free_code(info->widened.load());
     }
-    for (auto& [sig, thunk] : thunks) arena.free(thunk.code);
-    for (const void* code : entry_block_code) arena.free(code);
+    for (auto& [sig, thunk] : thunks) free_code(thunk.code);
+    for (const void* code : entry_block_code) free_code(code);
   }
 };
 
 }  // namespace detail
+
+const void* detail::EngineState::install(const jit::Emitted& code, std::string_view product,
+                                         std::string_view sig_text) {
+  const void* at = arena.install(code.code);
+  try {
+    std::string name = "tramp.";
+    name += product;
+    if (!sig_text.empty()) {
+      name += ' ';
+      name += sig_text;
+    }
+    jit::publish_code(at, code.code.size(), code.frame, name);
+  } catch (...) {
+    arena.free(at);
+    throw;
+  }
+  return at;
+}
+
+void detail::EngineState::free_code(const void* code) noexcept {
+  if (!code) return;
+  jit::withdraw_code(code);
+  arena.free(code);
+}
 
 namespace {
 
@@ -141,6 +185,9 @@ abi::CallPlan plan_for(const Signature& sig) {
 
 const Signature& Invoker::signature() const noexcept { return info_->sig; }
 std::size_t Invoker::code_size() const noexcept { return info_ ? info_->code_size : 0; }
+std::size_t Invoker::stack_size() const noexcept {
+  return info_ ? std::size_t{info_->plan.stack_size} + info_->plan.copy_area_size : 0;
+}
 
 const void* Invoker::direct_entry(bool floating, std::size_t size) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "direct() on an empty Invoker");
@@ -156,20 +203,34 @@ const void* Invoker::direct_entry(bool floating, std::size_t size) const {
   return info_->owner->direct_code(*info_);
 }
 
-const void* detail::EngineState::direct_code(const StubInfo& info) {
-  if (const void* code = info.direct.load(std::memory_order_acquire)) return code;
+const void* detail::EngineState::variant_code(std::atomic<const void*>& slot,
+                                              jit::Emitted (*emit)(const abi::CallPlan&),
+                                              std::string_view product, const StubInfo& info) {
+  if (const void* code = slot.load(std::memory_order_acquire)) return code;
   // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
-  std::vector<std::uint8_t> bytes = jit::emit_register_return_stub(info.plan);
-  const void* code = arena.install(bytes);
+  const void* code = install(emit(info.plan), product, info.text);
   const void* expected = nullptr;
-  if (info.direct.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
-  arena.free(code);
+  if (slot.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
+  free_code(code);
   return expected;
+}
+
+const void* detail::EngineState::direct_code(const StubInfo& info) {
+  return variant_code(info.direct, &jit::emit_register_return_stub, "direct", info);
+}
+
+const void* detail::EngineState::widened_code(const StubInfo& info) {
+  return variant_code(info.widened, &jit::emit_widening_call_stub, "widened", info);
+}
+
+InvokeFn Invoker::widened() const {
+  if (!info_) throw Error(ErrorCode::InvalidType, "widened() on an empty Invoker");
+  return reinterpret_cast<InvokeFn>(const_cast<void*>(info_->owner->widened_code(*info_)));
 }
 
 BoundCall Invoker::bind(const void* fn) const {
   if (!info_) throw Error(ErrorCode::InvalidType, "bind() on an empty Invoker");
-  return info_->owner->make_bound(info_->plan, fn);
+  return info_->owner->make_bound(*info_, fn);
 }
 
 BoundCall::BoundCall(BoundCall&& o) noexcept
@@ -188,15 +249,15 @@ BoundCall& BoundCall::operator=(BoundCall&& o) noexcept {
 }
 
 BoundCall::~BoundCall() {
-  if (entry_ && owner_) owner_->arena.free(reinterpret_cast<const void*>(entry_));
+  if (entry_ && owner_) owner_->free_code(reinterpret_cast<const void*>(entry_));
 }
 
-BoundCall detail::EngineState::make_bound(const abi::CallPlan& plan, const void* fn) {
+BoundCall detail::EngineState::make_bound(const StubInfo& info, const void* fn) {
   if (!fn) throw Error(ErrorCode::InvalidType, "bind(): the target function is null");
-  std::vector<std::uint8_t> code = jit::emit_call_stub(plan, fn);
+  const jit::Emitted code = jit::emit_call_stub(info.plan, fn);
   BoundCall b;
-  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(arena.install(code)));
-  b.code_size_ = code.size();
+  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", info.text)));
+  b.code_size_ = code.code.size();
   b.owner_ = shared_from_this();
   return b;
 }
@@ -219,6 +280,13 @@ void run_callable(void* ret, void* const* args, void* user) {
 }  // namespace
 
 std::exception_ptr take_callback_exception() noexcept { return std::exchange(t_callback_exception, nullptr); }
+
+void set_perf_output(PerfOutput output) {
+  static_assert(static_cast<int>(PerfOutput::Map) == static_cast<int>(jit::PerfOutput::Map) &&
+                static_cast<int>(PerfOutput::JitDump) == static_cast<int>(jit::PerfOutput::JitDump));
+  jit::set_perf_output(static_cast<jit::PerfOutput>(output));
+}
+PerfOutput perf_output() noexcept { return static_cast<PerfOutput>(jit::perf_output()); }
 
 int last_errno() noexcept { return jit::errno_slot(); }
 void set_last_errno(int value) noexcept { jit::errno_slot() = value; }
@@ -271,8 +339,8 @@ detail::EntryData* detail::EngineState::take_entry(const void* target, const voi
         block[i].target = released_entry_target();
         slots[i] = &block[i].target;
       }
-      const auto* code =
-          static_cast<const std::uint8_t*>(arena.install(jit::emit_veneers(abi::arch_of(host_abi()), slots)));
+      const jit::Emitted veneers = jit::emit_veneers(abi::arch_of(host_abi()), slots);
+      const auto* code = static_cast<const std::uint8_t*>(install(veneers, "veneers", {}));
       entry_block_code.push_back(code);
       free_entries.reserve(free_entries.size() + kEntriesPerBlock);
       for (std::size_t i = kEntriesPerBlock; i-- > 0;) {
@@ -323,11 +391,11 @@ const detail::ThunkInfo& detail::EngineState::thunk_for(const Signature& sig) {
     }
   }
   // Classified and emitted outside the lock; a racing thread's duplicate is freed.
-  std::vector<std::uint8_t> code = jit::emit_callback_thunk(plan_for(sig));
-  ThunkInfo made{arena.install(code), code.size()};
+  const jit::Emitted code = jit::emit_callback_thunk(plan_for(sig));
+  ThunkInfo made{install(code, "thunk", sig.str(true)), code.code.size()};
   std::lock_guard lock(mu);
   auto [it, inserted] = thunks.try_emplace(sig, made);
-  if (!inserted) arena.free(made.code);
+  if (!inserted) free_code(made.code);
   recent = {serial, &it->first, &it->second};
   return it->second;
 }
@@ -422,9 +490,9 @@ Invoker Engine::invoker(const Signature& sig) {
   // Classify and emit outside the lock; a racing thread may do the same work, and the
   // loser's code is freed.
   auto info = std::make_unique<detail::StubInfo>(sig, plan_for(sig));
-  std::vector<std::uint8_t> code = jit::emit_call_stub(info->plan, nullptr);
-  info->code = state_->arena.install(code);
-  info->code_size = code.size();
+  const jit::Emitted code = jit::emit_call_stub(info->plan, nullptr);
+  info->code = state_->install(code, "call", info->text);
+  info->code_size = code.code.size();
   info->owner = state_.get();
 
   Invoker inv;
@@ -434,7 +502,7 @@ Invoker Engine::invoker(const Signature& sig) {
     inv.entry_ = reinterpret_cast<InvokeFn>(const_cast<void*>(it->second->code));
     inv.info_ = it->second.get();
   }
-  if (info) state_->arena.free(info->code);  // another thread's stub won the race
+  if (info) state_->free_code(info->code);  // another thread's stub won the race
   return inv;
 }
 
@@ -457,7 +525,7 @@ std::string plan_text(const Signature& sig) {
 }
 
 std::vector<std::uint8_t> veneer_code(const void* slot) {
-  return jit::emit_veneer(abi::arch_of(host_abi()), slot);
+  return jit::emit_veneer(abi::arch_of(host_abi()), slot).code;
 }
 
 std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, const void* fn, const void* /*user*/) {
@@ -465,14 +533,16 @@ std::vector<std::uint8_t> machine_code(const Signature& sig, CodeKind kind, cons
   if (!plan) throw plan.error();
   switch (kind) {
     case CodeKind::Invoke:
-      return jit::emit_call_stub(plan.value());
+      return jit::emit_call_stub(plan.value()).code;
     case CodeKind::Bound:
       if (!fn) throw Error(ErrorCode::Unsupported, "a bound stub needs the target's address");
-      return jit::emit_call_stub(plan.value(), fn);
+      return jit::emit_call_stub(plan.value(), fn).code;
     case CodeKind::RegisterReturn:
-      return jit::emit_register_return_stub(plan.value());
+      return jit::emit_register_return_stub(plan.value()).code;
     case CodeKind::Callback:
-      return jit::emit_callback_thunk(plan.value());
+      return jit::emit_callback_thunk(plan.value()).code;
+    case CodeKind::Widened:
+      return jit::emit_widening_call_stub(plan.value()).code;
   }
   throw Error(ErrorCode::Unsupported, "unknown code kind");
 }

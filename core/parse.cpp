@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "abi/abis.hpp"
 #include "core/quote.hpp"
 #include "tramp/signature.hpp"
 
@@ -46,19 +47,6 @@ constexpr ScalarName kScalarNames[] = {
 // The element names a vector is spelled with (`f32x4`): the canonical names only.
 constexpr std::string_view kVectorElements[] = {"i8", "u8", "i16", "u16", "i32", "u32",
                                                 "i64", "u64", "f16", "f32", "f64"};
-
-TypeKind long_double_of(Abi abi) {
-  switch (abi) {
-    case Abi::SysV_X64:
-    case Abi::Win64:  // gcc keeps the x87 format for long double in ms_abi functions
-      return TypeKind::F80;
-    case Abi::Aapcs64:
-      return TypeKind::F128;
-    case Abi::AppleArm64:  // Apple defines long double as double
-      return TypeKind::F64;
-  }
-  return TypeKind::F80;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -120,10 +108,11 @@ class Parser {
       }
     }
     const ErrnoMode errno_mode = errno_suffix();
+    const bool static_chain = static_chain_suffix();
     expect_end();
 
     try {
-      return Signature(ret, std::move(args), abi_, fixed, errno_mode);
+      return Signature(ret, std::move(args), abi_, fixed, errno_mode, static_chain);
     } catch (const Error& e) {
       // Signature names the offending argument ("argument 2: ..."); point at its text.
       std::size_t at = ret_pos;
@@ -175,6 +164,14 @@ class Parser {
     pos_ += 3;
     expect(')', "')' after 'errno(set'");
     return ErrnoMode::SetAndCapture;
+  }
+
+  // ['static_chain'] after the errno suffix.
+  bool static_chain_suffix() {
+    skip_ws();
+    if (word() != "static_chain") return false;
+    pos_ += 12;
+    return true;
   }
 
   // type := base {'[' N ']' | '*'}
@@ -337,7 +334,7 @@ class Parser {
 
   // The scalar a name spells (canonical names, C aliases, `longdouble` for the ABI), or null.
   const Type* scalar_named(std::string_view w) const {
-    if (w == "longdouble") return Type::scalar(long_double_of(abi_));
+    if (w == "longdouble") return Type::scalar(abi::abi_info(abi_).long_double);
     for (const ScalarName& s : kScalarNames)
       if (s.name == w) return Type::scalar(s.kind);
     return nullptr;

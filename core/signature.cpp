@@ -1,6 +1,7 @@
 // Signatures: validation, hashing, text form; ABI names and the host ABI.
 #include "tramp/signature.hpp"
 
+#include "abi/abis.hpp"
 #include "abi/call_plan.hpp"
 
 #include <functional>
@@ -21,19 +22,9 @@ Abi host_abi() noexcept {
 #endif
 }
 
-bool host_can_run(Abi abi) noexcept {
-#if defined(__x86_64__) && !defined(_WIN64)
-  // gcc and clang compile ms_abi functions on x86-64 Linux; both conventions run here.
-  return abi == Abi::SysV_X64 || abi == Abi::Win64;
-#else
-  return abi == host_abi();
-#endif
-}
+bool host_can_run(Abi abi) noexcept { return abi::abi_info(abi).host_runs; }
 
 namespace {
-constexpr std::pair<Abi, std::string_view> kAbiNames[] = {
-    {Abi::SysV_X64, "sysv"}, {Abi::Win64, "win64"}, {Abi::Aapcs64, "aapcs64"}, {Abi::AppleArm64, "apple-arm64"}};
-
 // splitmix64's finaliser: every input bit reaches every output bit. Type pointers differ only
 // in a few middle bits, and the weaker boost-style combine let distinct signatures collide
 // (2 of 1,024 in one CI run).
@@ -48,20 +39,25 @@ std::size_t mix(std::size_t h, std::size_t v) { return avalanche(h ^ avalanche(v
 }  // namespace
 
 std::string_view abi_name(Abi abi) noexcept {
-  for (const auto& [a, n] : kAbiNames)
-    if (a == abi) return n;
+  for (const abi::AbiInfo& a : abi::abis())
+    if (a.abi == abi) return a.name;
   return "?";
 }
 
 std::optional<Abi> abi_from_name(std::string_view name) noexcept {
-  for (const auto& [a, n] : kAbiNames)
-    if (n == name) return a;
+  for (const abi::AbiInfo& a : abi::abis())
+    if (a.name == name) return a.abi;
   return std::nullopt;
 }
 
 Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, std::size_t fixed_count,
-                     ErrnoMode errno_mode)
-    : ret_(ret), args_(std::move(args)), abi_(abi), fixed_count_(fixed_count), errno_mode_(errno_mode) {
+                     ErrnoMode errno_mode, bool static_chain)
+    : ret_(ret),
+      args_(std::move(args)),
+      abi_(abi),
+      fixed_count_(fixed_count),
+      errno_mode_(errno_mode),
+      static_chain_(static_chain) {
   if (ret_ == nullptr) throw Error(ErrorCode::InvalidType, "return type: null type");
   if (ret_->kind() == TypeKind::Array)
     throw Error(ErrorCode::InvalidType,
@@ -84,6 +80,7 @@ Signature::Signature(const Type* ret, std::vector<const Type*> args, Abi abi, st
   h = mix(h, fixed_count_);
   for (const Type* t : args_) h = mix(h, std::hash<const void*>{}(t));
   if (errno_mode_ != ErrnoMode::None) h = mix(h, 0x6572726e6f00ULL + static_cast<std::size_t>(errno_mode_));
+  if (static_chain_) h = mix(h, 0x636861696eULL);
   hash_ = h;
 }
 
@@ -99,7 +96,7 @@ Signature Signature::with_variadic(std::span<const Type* const> extra) const {
     args.push_back(t);
   }
   try {
-    return Signature(ret_, std::move(args), abi_, fixed_count_);
+    return Signature(ret_, std::move(args), abi_, fixed_count_, errno_mode_, static_chain_);
   } catch (const Error& e) {  // void or an array: the constructor's message already names the argument
     throw Error(ErrorCode::InvalidType, std::string("with_variadic: ") + e.what());
   }
@@ -118,6 +115,7 @@ std::string Signature::str(bool with_abi) const {
   s += ")";
   if (errno_mode_ == ErrnoMode::Capture) s += " errno";
   if (errno_mode_ == ErrnoMode::SetAndCapture) s += " errno(set)";
+  if (static_chain_) s += " static_chain";
   return s;
 }
 

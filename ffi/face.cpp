@@ -303,7 +303,8 @@ inline const Type* type_of(ffi_type* t) {
 
 // How ffi_call writes the result. libffi widens an integer narrower than a word to ffi_arg;
 // a scalar comes back from the register-return stub, anything else through the invoke stub.
-enum class RetKind : std::uint8_t { Void, Memory, S8, U8, S16, U16, S32, U32, Word, F32, F64 };
+// Stored: a scalar that the stub itself stores (widened), as Memory.
+enum class RetKind : std::uint8_t { Void, Memory, Stored, S8, U8, S16, U16, S32, U32, Word, F32, F64 };
 
 // The hash of a plan's key, the same for the per-thread cache and the registry; prep feeds
 // it one argument at a time.
@@ -363,6 +364,16 @@ struct Plan {
   // are made as variadic ones, a callback is the plain function).
   Signature closure_sig{Type::void_(), {}};
   tramp::Invoker invoker;
+
+  // Go closures (ffi_call_go, ffi_prep_go_closure): the call and the closure thunk with a
+  // static chain, made once, on first use.
+  struct GoParts {
+    tramp::InvokeFn call = nullptr;  // widened, as ffi_call's results are
+    tramp::Callback thunk;
+  };
+  const GoParts& go_parts() const;
+  mutable std::once_flag go_once;
+  mutable std::unique_ptr<GoParts> go;
 };
 
 // Plan numbers (cif->flags) index a table that only grows, so readers need no lock. What a
@@ -425,16 +436,28 @@ Abi tramp_abi(ffi_abi abi) {
   throw Refused{FFI_BAD_ABI};
 }
 
-// A result the caller does not want (libffi lets rvalue be NULL) goes to scratch space.
-[[gnu::noinline]] void call_dropping_result(const Plan& p, void (*fn)(void), void** avalue) {
-  alignas(16) std::uint8_t small[256];
-  std::unique_ptr<std::uint8_t[]> big;
-  void* scratch = small;
-  if (p.ret_size > sizeof small) {
-    big.reset(new (std::align_val_t{16}) std::uint8_t[p.ret_size]);
-    scratch = big.get();
+// Where a result the caller does not want goes (libffi lets rvalue be NULL): `size` bytes at
+// the largest alignment a C type may ask of it here.
+class ResultScratch {
+ public:
+  explicit ResultScratch(std::size_t size) {
+    if (size > sizeof small_) big_.reset(new std::uint8_t[size + kAlign - 1]);
   }
-  p.invoker(reinterpret_cast<const void*>(fn), scratch, avalue);
+  void* get() {
+    if (!big_) return small_;
+    const auto at = reinterpret_cast<std::uintptr_t>(big_.get());
+    return reinterpret_cast<void*>((at + kAlign - 1) / kAlign * kAlign);
+  }
+
+ private:
+  static constexpr std::size_t kAlign = 64;
+  alignas(kAlign) std::uint8_t small_[256];
+  std::unique_ptr<std::uint8_t[]> big_;
+};
+
+[[gnu::noinline]] void call_dropping_result(const Plan& p, void (*fn)(void), void** avalue) {
+  ResultScratch scratch(p.ret_size);
+  p.invoker(reinterpret_cast<const void*>(fn), scratch.get(), avalue);
 }
 
 template <class R, class Wide>
@@ -457,7 +480,8 @@ void call_memory(const Slot& s, void (*fn)(void), void* rvalue, void** avalue) {
 CallFn call_for(RetKind k) {
   switch (k) {
     case RetKind::Void: return &call_invoke;
-    case RetKind::Memory: return &call_memory;
+    case RetKind::Memory:
+    case RetKind::Stored: return &call_memory;
     case RetKind::S8: return &call_register<std::int8_t, ffi_sarg>;
     case RetKind::U8: return &call_register<std::uint8_t, ffi_arg>;
     case RetKind::S16: return &call_register<std::int16_t, ffi_sarg>;
@@ -498,10 +522,18 @@ void choose_call(Plan& p) {
                                                                                                 : RetKind::Memory;
       break;
   }
-  if (p.ret_kind == RetKind::Void || p.ret_kind == RetKind::Memory)
+  if (p.ret_kind == RetKind::Void || p.ret_kind == RetKind::Memory) {
     p.entry = reinterpret_cast<const void*>(p.invoker.entry());
-  else
+  } else if (p.invoker.stack_size() == 0) {
+    // The register-return stub jumps to the target, and ffi_call widens what comes back.
     p.entry = p.invoker.direct_entry(p.ret_kind == RetKind::F32 || p.ret_kind == RetKind::F64, r->size());
+  } else {
+    // It would call the target (Win64's shadow space, stack arguments): then one stub that
+    // also stores the result widened to ffi_arg, jumped to from ffi_call, saves a level of
+    // calls.
+    p.entry = reinterpret_cast<const void*>(p.invoker.widened());
+    p.ret_kind = RetKind::Stored;
+  }
 }
 
 // The plan for a key, made on first use. Throws Refused.
@@ -626,11 +658,14 @@ inline void call_slot(const Slot& s, void (*fn)(void), void* rvalue, void** aval
 
 // ---- Raw arguments ----------------------------------------------------------------------
 // The raw API packs every argument into FFI_SIZEOF_ARG-byte slots (a struct as a pointer to
-// it); the Java variant gives 64-bit values two slots, as libffi's java_raw_api does.
+// it). The Java variant lays them out as a JVM's operand stack: Java's long and double take
+// two slots (the value in the first), everything else one, a pointer included, as libffi's
+// java_raw_api does. (libffi has no Java layout for wider types; the face gives them the
+// slots their size needs.)
 
 std::size_t slots_of(const ffi_type* t, bool java) {
   if (t->type == FFI_TYPE_STRUCT || t->type == FFI_TYPE_COMPLEX) return 1;
-  if (java) return t->size > 4 && t->size <= 8 ? 2 : (t->size + FFI_SIZEOF_ARG - 1) / FFI_SIZEOF_ARG;
+  if (java && (t->type == FFI_TYPE_SINT64 || t->type == FFI_TYPE_UINT64 || t->type == FFI_TYPE_DOUBLE)) return 2;
   return (t->size + FFI_SIZEOF_ARG - 1) / FFI_SIZEOF_ARG;
 }
 
@@ -818,6 +853,29 @@ ffi_status prep_closure(Closure* closure, ffi_cif* cif, Fun fun, void* user_data
   }
 }
 
+// ---- Go closures ------------------------------------------------------------------------
+// gccgo calls a Go closure's code with the closure in the static chain register (r10, x18),
+// and libffi's closure function then gets the closure as its user_data. The face makes both
+// directions with a tramp static chain: args[n] is the chain in the call and in the thunk.
+
+// The handler of a cif's Go closure thunk: `user` is the plan, the closure is the chain.
+void run_go(void* ret, void* const* args, void* user) {
+  const auto* p = static_cast<const Plan*>(user);
+  auto* c = *static_cast<ffi_go_closure* const*>(args[p->args.size()]);
+  alignas(16) ffi_arg scratch[2] = {0, 0};  // a void closure function still gets a buffer
+  c->fun(c->cif, p->ret_kind == RetKind::Void ? scratch : ret, const_cast<void**>(args), c);
+}
+
+const Plan::GoParts& Plan::go_parts() const {
+  std::call_once(go_once, [this] {
+    auto made = std::make_unique<GoParts>();
+    made->call = tramp::Engine::global().invoker(call_sig.with_static_chain()).widened();
+    made->thunk = tramp::Engine::global().callback(closure_sig.with_static_chain(), &run_go, const_cast<Plan*>(this));
+    go = std::move(made);
+  });
+  return *go;
+}
+
 // ---- Call plans (libffi 3.7) ------------------------------------------------------------
 
 }  // namespace
@@ -957,15 +1015,42 @@ ffi_status ffi_prep_java_raw_closure(ffi_java_raw_closure* closure, ffi_cif* cif
   return prep_closure(closure, cif, fun, user_data, closure, ClosureKind::JavaRaw);
 }
 
-// Go closures pass the closure in the static chain register (r10, x18), which tramp's stubs
-// and thunks do not yet set or read: refused (docs/libffi.md).
-ffi_status ffi_prep_go_closure(ffi_go_closure*, ffi_cif*, void (*)(ffi_cif*, void*, void**, void*)) {
-  return FFI_BAD_ABI;
+ffi_status ffi_prep_go_closure(ffi_go_closure* closure, ffi_cif* cif, void (*fun)(ffi_cif*, void*, void**, void*)) {
+  if (!closure || !cif || !fun) return FFI_BAD_TYPEDEF;
+  const Plan* p = plan_at(cif->flags);
+  if (!p) return FFI_BAD_ABI;
+  try {
+    closure->tramp = const_cast<void*>(p->go_parts().thunk.code());
+  } catch (...) {
+    return FFI_BAD_TYPEDEF;
+  }
+  closure->cif = cif;
+  closure->fun = fun;
+  return FFI_OK;
 }
 
 void ffi_call_go(ffi_cif* cif, void (*fn)(void), void* rvalue, void** avalue, void* closure) {
-  if (closure) misuse("ffi_call_go: calls with a static chain are not supported");
-  ffi_call(cif, fn, rvalue, avalue);
+  const Plan& p = *slot_of(cif, "ffi_call_go").plan;
+  const Plan::GoParts* go = nullptr;
+  try {
+    go = &p.go_parts();
+  } catch (...) {
+    misuse("ffi_call_go: no call stub with a static chain could be made for the cif");
+  }
+  // The arguments, then the chain (tramp's uniform interface).
+  const std::size_t n = p.args.size();
+  std::array<void*, 33> small;
+  std::unique_ptr<void*[]> big;
+  void** args = small.data();
+  if (n + 1 > small.size()) {
+    big.reset(new void*[n + 1]);
+    args = big.get();
+  }
+  std::copy(avalue, avalue + n, args);
+  args[n] = &closure;
+  if (rvalue) return go->call(reinterpret_cast<const void*>(fn), rvalue, args);
+  ResultScratch scratch(std::max<std::size_t>(p.ret_size, sizeof(ffi_arg)));
+  go->call(reinterpret_cast<const void*>(fn), scratch.get(), args);
 }
 
 }  // extern "C"

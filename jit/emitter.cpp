@@ -1,5 +1,7 @@
 #include "jit/emitter.hpp"
 
+#include "jit/isa.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
@@ -12,8 +14,12 @@ namespace tramp::jit {
 
 ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan) {
   const std::size_t n = plan.args.size();
-  ThunkArgSlots t{std::vector<std::uint32_t>(n, 0), std::vector<bool>(n, false),
-                  std::vector<std::uint32_t>(n, 0), static_cast<std::uint32_t>(n * 8)};
+  const std::size_t pointers = n + (plan.has_static_chain ? 1 : 0);
+  ThunkArgSlots t;
+  t.slot.assign(n, 0);
+  t.in_place.assign(n, false);
+  t.in_place_at.assign(n, 0);
+  t.end = static_cast<std::uint32_t>(pointers * 8);
   auto align_up = [](std::uint32_t v, std::uint32_t a) { return (v + a - 1) / a * a; };
   for (std::size_t i = 0; i < n; ++i) {
     const auto& arg = plan.args[i];
@@ -28,6 +34,10 @@ ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan) {
     if (align > t.align) t.align = align;
     t.slot[i] = align_up(t.end, align);
     t.end = align_up(t.slot[i] + (arg.size ? arg.size : 1), 8);
+  }
+  if (plan.has_static_chain) {
+    t.static_chain = t.end;
+    t.end += 8;
   }
   return t;
 }
@@ -71,55 +81,22 @@ abi::VectorIsa host_vector_isa() noexcept {
   return isa;
 }
 
-std::vector<std::uint8_t> emit_call_stub(const abi::CallPlan& plan, const void* bound_fn) {
-  switch (plan.arch) {
-    case abi::Arch::X64:
-      return emit_x64_call_stub(plan, bound_fn);
-    case abi::Arch::A64:
-      return emit_a64_call_stub(plan, bound_fn);
-  }
-  throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
-}
+// Defaults for what only some architectures have.
+void Isa::load_x87(Gpr, std::uint32_t) { throw Error(ErrorCode::Unsupported, "no x87 stack on this architecture"); }
+void Isa::store_x87(Gpr, std::uint32_t) { throw Error(ErrorCode::Unsupported, "no x87 stack on this architecture"); }
+void Isa::save_frame_record(std::uint32_t) {}
+void Isa::restore_frame_record(std::uint32_t) {}
 
-std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan) {
-  switch (plan.arch) {
-    case abi::Arch::X64:
-      return emit_x64_call_stub(plan, nullptr, true);
-    case abi::Arch::A64:
-      return emit_a64_call_stub(plan, nullptr, true);
-  }
-  throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
-}
-
-std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan) {
-  switch (plan.arch) {
-    case abi::Arch::X64:
-      return emit_x64_thunk(plan);
-    case abi::Arch::A64:
-      return emit_a64_thunk(plan);
-  }
-  throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
-}
-
-std::vector<std::uint8_t> emit_veneer(abi::Arch arch, const void* slot) {
-  switch (arch) {
-    case abi::Arch::X64:
-      return emit_x64_veneer(slot);
-    case abi::Arch::A64:
-      return emit_a64_veneer(slot);
-  }
-  throw Error(ErrorCode::HostAbi, "no emitter for this architecture");
-}
-
-std::vector<std::uint8_t> emit_veneers(abi::Arch arch, const std::vector<const void*>& slots) {
+Emitted emit_veneers(abi::Arch arch, const std::vector<const void*>& slots) {
   // The padding is never reached (each veneer ends in a jump): int3 on x86-64, and on
   // AArch64 zero words, which are permanently undefined (UDF #0).
   const std::uint8_t pad = arch == abi::Arch::X64 ? 0xCC : 0x00;
-  std::vector<std::uint8_t> out(slots.size() * kVeneerStride, pad);
+  Emitted out{std::vector<std::uint8_t>(slots.size() * kVeneerStride, pad), {}};
   for (std::size_t i = 0; i < slots.size(); ++i) {
-    const std::vector<std::uint8_t> one = emit_veneer(arch, slots[i]);
-    if (one.size() > kVeneerStride) throw Error(ErrorCode::Jit, "a veneer is larger than its stride");
-    std::copy(one.begin(), one.end(), out.begin() + static_cast<std::ptrdiff_t>(i * kVeneerStride));
+    Emitted one = emit_veneer(arch, slots[i]);
+    if (one.code.size() > kVeneerStride) throw Error(ErrorCode::Jit, "a veneer is larger than its stride");
+    std::copy(one.code.begin(), one.code.end(), out.code.begin() + static_cast<std::ptrdiff_t>(i * kVeneerStride));
+    out.frame = std::move(one.frame);
   }
   return out;
 }

@@ -1,25 +1,41 @@
-// tramp: machine-code emitters. One per architecture; each walks a CallPlan and never
-// re-derives ABI rules.
+// tramp: what jit/ makes from a CallPlan. Each product is one walk over the plan, written once
+// (jit/walk.cpp) on primitives each architecture implements (jit/isa.hpp), and comes with its
+// frame (jit/frame.hpp).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "abi/call_plan.hpp"
+#include "jit/frame.hpp"
 
 namespace tramp::jit {
 
+// Position-independent machine code and its frame.
+struct Emitted {
+  std::vector<std::uint8_t> code;
+  Frame frame;
+};
+
 // A call stub of the uniform shape InvokeFn: void(const void* fn, void* ret, void* const* args),
 // or, when `bound_fn` is not null, of the shape BoundFn: void(void* ret, void* const* args)
-// with the target baked in. Position-independent. The entry starts with endbr64 / bti c.
-// Throws Error(HostAbi) if no emitter exists for the plan's architecture.
-std::vector<std::uint8_t> emit_call_stub(const abi::CallPlan& plan, const void* bound_fn = nullptr);
+// with the target baked in. The entry starts with endbr64 / bti c. Throws Error(HostAbi) if no
+// architecture implements the plan's.
+Emitted emit_call_stub(const abi::CallPlan& plan, const void* bound_fn = nullptr);
 
 // The register-return variant of the invoke stub: `R(const void* fn, void* const* args)`,
 // the value left where the plan's single return piece is (rax or xmm0), so with nothing on
 // the stack the stub tail-jumps to the target. The plan must return one piece of at most 8
-// bytes in the first integer or vector return register (Error(Unsupported) otherwise).
-std::vector<std::uint8_t> emit_register_return_stub(const abi::CallPlan& plan);
+// bytes in the first integer or vector result register of the uniform convention
+// (register_return_piece; Error(Unsupported) otherwise).
+Emitted emit_register_return_stub(const abi::CallPlan& plan);
+// The plan's result piece that a register-return stub leaves in place, or the error.
+Result<abi::Piece> register_return_piece(const abi::CallPlan& plan);
+
+// The invoke stub that stores an integer result narrower than a register word (the plan's
+// ret.word_ext) as a whole word, sign- or zero-extended by its C type: the result storage of
+// libffi's ffi_call (ffi_arg). Any other result is stored as by emit_call_stub.
+Emitted emit_widening_call_stub(const abi::CallPlan& plan);
 
 // A callback's data: a veneer slot holding the thunk's address, then the handler and its
 // user pointer. Every callback of a signature runs the same thunk, entered through the
@@ -31,18 +47,19 @@ constexpr std::uint32_t kCallbackUserOffset = 16;
 // into an array of pointers and calls `handler(void* ret, void* const* args, void* user)`
 // (host convention), handler and user read from the callback's data, then returns what the
 // handler wrote to `ret`. One per signature, shared by all its callbacks.
-std::vector<std::uint8_t> emit_callback_thunk(const abi::CallPlan& plan);
+Emitted emit_callback_thunk(const abi::CallPlan& plan);
 
 // The argument part of a callback thunk's frame, the same for every architecture: the void*
-// array handed to the handler at offset 0 (8 bytes per argument), then one slot per argument
-// that arrives in registers, aligned to at least 8 and to the value's own alignment (16 or
-// less, except a register-passed vector such as a __m256). An argument whose bytes lie on
-// the caller's stack in its own layout is used there; a by-reference argument is already an
-// address.
+// array handed to the handler at offset 0 (8 bytes per argument, and one more for a static
+// chain), then one slot per argument that arrives in registers, aligned to at least 8 and to
+// the value's own alignment (16 or less, except a register-passed vector such as a __m256),
+// then the static chain's slot. An argument whose bytes lie on the caller's stack in its own
+// layout is used there; a by-reference argument is already an address.
 struct ThunkArgSlots {
   std::vector<std::uint32_t> slot;         // frame offset of argument i's reassembled value
   std::vector<bool> in_place;              // argument i is used where the caller put it
   std::vector<std::uint32_t> in_place_at;  // ... at this offset in the caller's stack area
+  std::uint32_t static_chain = 0;          // the static chain's slot, when the plan has one
   std::uint32_t end = 0;                   // first frame byte after the slots
   std::uint32_t align = 16;                // the frame alignment the slots need (at least 16)
 };
@@ -64,21 +81,12 @@ constexpr std::uint32_t kStackProbeInterval = 4096;
 // call passes anything in (r11 on x86-64, IP0 = x16 and IP1 = x17 on AArch64), so a call of
 // any signature arrives at the target as it left the caller, with the slot's address in r11
 // (x86-64) or x17 (AArch64): a callback thunk finds its data there.
-std::vector<std::uint8_t> emit_veneer(abi::Arch arch, const void* slot);
+Emitted emit_veneer(abi::Arch arch, const void* slot);
 
 // Veneers for `slots`, one every kVeneerStride bytes (the rest of each stride is a trap), so
-// that a block of them is installed with one write.
+// that a block of them is installed with one write. They make no frame: the frame is the
+// entry's at every instruction.
 constexpr std::size_t kVeneerStride = 32;
-std::vector<std::uint8_t> emit_veneers(abi::Arch arch, const std::vector<const void*>& slots);
-
-std::vector<std::uint8_t> emit_x64_veneer(const void* slot);
-std::vector<std::uint8_t> emit_a64_veneer(const void* slot);
-
-std::vector<std::uint8_t> emit_x64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
-                                             bool register_return = false);
-std::vector<std::uint8_t> emit_x64_thunk(const abi::CallPlan& plan);
-std::vector<std::uint8_t> emit_a64_call_stub(const abi::CallPlan& plan, const void* bound_fn,
-                                             bool register_return = false);
-std::vector<std::uint8_t> emit_a64_thunk(const abi::CallPlan& plan);
+Emitted emit_veneers(abi::Arch arch, const std::vector<const void*>& slots);
 
 }  // namespace tramp::jit

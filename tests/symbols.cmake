@@ -27,6 +27,7 @@ foreach(line ${lines})
   endif()
   set(name ${CMAKE_MATCH_1})
   if(name MATCHES "^TRAMP_[0-9]+$")                       # the version node
+  elseif(name MATCHES "^__jit_debug_(descriptor|register_code)$")  # the GDB JIT interface
   elseif(name MATCHES "^tramp_[a-z0-9_]+$")               # the C API
     math(EXPR c_api "${c_api} + 1")
   elseif(name MATCHES "^_Z(T[ISV])?NK?5tramp(3abi|3jit|6detail)[^0-9]")

@@ -3,8 +3,10 @@
 //   tramp plan DECL [--abi NAME]
 //   tramp disasm DECL [--abi NAME] [--callback | --bound]
 //   tramp call LIBRARY 'C DECLARATION' [ARG...]  |  tramp call LIBRARY SYMBOL SIGNATURE [ARG...]
+//   tramp functions --include HEADER [--constants]
 //
-// DECL is a C declaration or a signature string.
+// DECL is a C declaration or a signature string; with --include HEADER, also the name of a
+// function the header declares.
 //
 // Exit status: 0 done, 1 tramp refused (bad signature, unsupported type, missing library or
 // symbol), 2 wrong command line (unknown option, missing, malformed or out-of-range argument
@@ -53,7 +55,7 @@ const char* const kHelp =
     "\n"
     "  plan DECL [--abi NAME]               where every byte of the arguments and the return\n"
     "                                       value goes (the CallPlan), for any ABI on any host\n"
-    "  disasm DECL [--abi NAME] [--callback | --bound | --direct]\n"
+    "  disasm DECL [--abi NAME] [--callback | --bound | --direct | --widened]\n"
     "                                       the call stub (or callback thunk, or bound stub)\n"
     "                                       tramp generates, disassembled\n"
     "  bench LIBRARY 'C DECLARATION' [ARG...]\n"
@@ -65,6 +67,13 @@ const char* const kHelp =
     "                                       calls a function from LIBRARY (a file name for\n"
     "                                       dlopen, or - for the running program) and prints\n"
     "                                       the result\n"
+    "  functions --include HEADER [--constants]\n"
+    "                                       the functions (and constants) a header declares,\n"
+    "                                       and what tramp did not understand, with positions\n"
+    "\n"
+    "--include HEADER (with -I DIR, -D NAME[=VALUE], --cpp PROGRAM, --strict) reads a C header\n"
+    "through the C preprocessor; plan, disasm, call and bench then take a function's NAME from\n"
+    "it for DECL (tramp call --include zlib.h libz.so.1 crc32 0 '\"abc\"' 3).\n"
     "\n"
     "DECL is a C declaration ('double hypot(double, double)', typedefs and struct definitions\n"
     "before it allowed) or tramp's signature syntax ('f64(f64, f64)', 'win64:i32(ptr, ...f64)';\n"
@@ -82,19 +91,32 @@ const char* const kPlanHelp =
     "  tramp plan 'typedef struct { float x, y; double z; } v; v scale(v, double);'\n";
 
 const char* const kDisasmHelp =
-    "usage: tramp disasm DECL [--abi NAME] [--callback | --bound | --direct]\n"
+    "usage: tramp disasm DECL [--abi NAME] [--callback | --bound | --direct | --widened]\n"
     "Generates the call stub for DECL (or, with --callback, the callback thunk its\n"
     "callbacks share, which reads handler and user from the callback's data; with --bound,\n"
     "a stub with its target baked in; with --direct, the register-return variant of\n"
-    "Invoker::direct) and prints it disassembled. Nothing is run: the bound stub's target\n"
-    "address is a placeholder (0x3333333333333333).\n"
+    "Invoker::direct; with --widened, Invoker::widened's call stub, which stores a narrow\n"
+    "integer result as a whole word) and prints it disassembled. Nothing is run: the bound\n"
+    "stub's target address is a placeholder (0x3333333333333333).\n"
     "  tramp disasm 'i32(i32, i32)'\n"
     "  tramp disasm 'win64:{i64, i64, i64}(f64)' --callback\n"
     "  tramp disasm '__attribute__((ms_abi)) double f(double, int)'\n";
 
+const char* const kFunctionsHelp =
+    "usage: tramp functions --include HEADER [--include HEADER...] [-I DIR] [-D NAME[=VALUE]]\n"
+    "                       [--cpp PROGRAM] [--abi NAME] [--constants]\n"
+    "Runs the C preprocessor (cc, or --cpp PROGRAM) on #include <HEADER> and lists what tramp\n"
+    "read: each function with its signature (and, for a parameter that is a function pointer,\n"
+    "the callback's signature), with --constants each #define and enum constant, then each\n"
+    "declaration it did not understand with its position in the header, and a count.\n"
+    "  tramp functions --include zlib.h\n"
+    "  tramp functions --include sqlite3.h --constants\n"
+    "  tramp functions --include myapi.h -I include -D MYAPI_V2\n";
+
 const char* const kCallHelp =
     "usage: tramp call LIBRARY 'C DECLARATION' [ARG...]\n"
     "       tramp call LIBRARY SYMBOL SIGNATURE [ARG...]\n"
+    "       tramp call --include HEADER LIBRARY FUNCTION [ARG...]\n"
     "Calls the declared function (or SYMBOL, with a signature string) from LIBRARY with the\n"
     "arguments and prints the return value as C would\n"
     "(integers in decimal, floating values with full precision, pointers in hex, a declared\n"
@@ -113,7 +135,11 @@ const char* const kCallHelp =
     "  tramp call libc.so.6 'int printf(const char*, ...)' '\"%.2f %d\\n\"' 3.14159 42\n"
     "  tramp call libc.so.6 'typedef struct { int quot, rem; } div_t; div_t div(int, int)' 47 5\n"
     "                                                                      prints {9, 2}\n"
-    "  tramp call libm.so.6 hypot 'f64(f64, f64)' 3 4                       prints 5\n";
+    "  tramp call libm.so.6 hypot 'f64(f64, f64)' 3 4                       prints 5\n"
+    "With --include HEADER (and -I, -D, --cpp as for `tramp functions`) the function is\n"
+    "declared by the header, read through the C preprocessor; a C declaration may then use the\n"
+    "header's typedefs.\n"
+    "  tramp call --include zlib.h libz.so.1 crc32 0 '\"abc\"' 3               prints 891568578\n";
 
 // Keeps a value alive so the timed loop cannot be optimised away.
 template <class T>
@@ -154,17 +180,83 @@ bool wants_help(const std::vector<std::string>& args) {
   return false;
 }
 
+// --include HEADER, -I DIR, -D NAME[=VALUE], --cpp PROGRAM, --strict: taken out of `args`
+// wherever they stand. The headers read into one scope (for `abi`), or none without
+// --include.
+struct HeaderOptions {
+  std::vector<std::string> headers;
+  tramp::CHeaderOptions options;
+};
+
+HeaderOptions take_header_options(std::vector<std::string>& args) {
+  HeaderOptions h;
+  // Without --include nothing is taken: "-Inf" stays an argument literal.
+  if (std::find(args.begin(), args.end(), "--include") == args.end()) return h;
+  std::vector<std::string> rest;
+  auto value = [&](std::size_t& i, const std::string& option) -> std::string {
+    if (args[i].size() > option.size()) return args[i].substr(option.size());  // -Idir, -DNAME
+    if (i + 1 >= args.size()) usage_error(option + " needs a value");
+    return args[++i];
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--include") h.headers.push_back(value(i, "--include"));
+    else if (a.rfind("-I", 0) == 0) h.options.include_dirs.push_back(value(i, "-I"));
+    else if (a.rfind("-D", 0) == 0) h.options.defines.push_back(value(i, "-D"));
+    else if (a == "--cpp") h.options.preprocessor = {value(i, "--cpp")};
+    else if (a == "--strict") h.options.lenient = false;
+    else rest.push_back(a);
+  }
+  args = std::move(rest);
+  return h;
+}
+
+std::optional<tramp::CScope> read_headers(const HeaderOptions& h, tramp::Abi abi) {
+  if (h.headers.empty()) return std::nullopt;
+  tramp::CScope scope(abi);
+  for (const std::string& header : h.headers) scope.include(header, h.options);
+  return scope;
+}
+
+bool is_identifier(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+// A function of the headers by NAME, or a C declaration read after them (it may use their
+// typedefs): the one function it declares.
+tramp::CFunction header_function(const tramp::CScope& scope, const HeaderOptions& h, const std::string& text) {
+  std::string headers;
+  for (const std::string& header : h.headers) headers += (headers.empty() ? "" : ", ") + header;
+  if (is_identifier(text)) {
+    const tramp::CFunction* f = scope.function(text);
+    if (!f) throw tramp::Error(tramp::ErrorCode::Syntax, headers + " declares no function '" + text + "'");
+    return *f;
+  }
+  tramp::CScope s = scope;
+  const std::size_t before = s.functions().size();
+  s.parse(text);
+  if (s.functions().size() != before + 1)
+    throw tramp::Error(tramp::ErrorCode::Syntax, "expected one function declaration or the name of one in " + headers);
+  return s.functions().back();
+}
+
 struct SigOptions {
+  HeaderOptions headers;
   std::string text;
   tramp::Abi abi = tramp::host_abi();
   bool callback = false;
   bool bound = false;
   bool direct = false;
+  bool widened = false;
 };
 
 // SIGNATURE [--abi NAME] [--callback] [--bound]; `allow_kind` for disasm's two flags.
-SigOptions parse_sig_options(const std::vector<std::string>& args, bool allow_kind) {
+SigOptions parse_sig_options(std::vector<std::string> args, bool allow_kind) {
   SigOptions o;
+  o.headers = take_header_options(args);
   bool have_text = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -179,6 +271,8 @@ SigOptions parse_sig_options(const std::vector<std::string>& args, bool allow_ki
       o.bound = true;
     } else if (allow_kind && a == "--direct") {
       o.direct = true;
+    } else if (allow_kind && a == "--widened") {
+      o.widened = true;
     } else if (a.rfind("--", 0) == 0) {
       usage_error("unknown option '" + a + "'");
     } else if (have_text) {
@@ -189,7 +283,8 @@ SigOptions parse_sig_options(const std::vector<std::string>& args, bool allow_ki
     }
   }
   if (!have_text) usage_error("missing DECL");
-  if (o.callback + o.bound + o.direct > 1) usage_error("--callback, --bound and --direct exclude each other");
+  if (o.callback + o.bound + o.direct + o.widened > 1)
+    usage_error("--callback, --bound, --direct and --widened exclude each other");
   return o;
 }
 
@@ -198,8 +293,15 @@ struct Described {
   tramp::Signature sig;
 };
 
-// DECL: a C declaration or a signature string; the error of the form it looks like.
-Described describe(const std::string& text, tramp::Abi abi) {
+// DECL: a C declaration or a signature string (or, after --include, a function's name);
+// the error of the form it looks like.
+Described describe(const std::string& text, tramp::Abi abi, const HeaderOptions& headers) {
+  if (std::optional<tramp::CScope> scope = read_headers(headers, abi)) {
+    if (is_identifier(text) || tramp::looks_like_c_declaration(text)) {
+      tramp::CFunction f = header_function(*scope, headers, text);
+      return {f.name, f.signature};
+    }
+  }
   if (tramp::looks_like_c_declaration(text)) {
     tramp::CFunction f = tramp::parse_c_function(text, abi);
     return {f.name, f.signature};
@@ -210,7 +312,7 @@ Described describe(const std::string& text, tramp::Abi abi) {
 int cmd_plan(const std::vector<std::string>& args) {
   if (wants_help(args)) return std::fputs(kPlanHelp, stdout), 0;
   SigOptions o = parse_sig_options(args, false);
-  tramp::Signature sig = describe(o.text, o.abi).sig;
+  tramp::Signature sig = describe(o.text, o.abi, o.headers).sig;
   std::fputs(tramp::plan_text(sig).c_str(), stdout);
   return 0;
 }
@@ -218,12 +320,13 @@ int cmd_plan(const std::vector<std::string>& args) {
 int cmd_disasm(const std::vector<std::string>& args) {
   if (wants_help(args)) return std::fputs(kDisasmHelp, stdout), 0;
   SigOptions o = parse_sig_options(args, true);
-  tramp::Signature sig = describe(o.text, o.abi).sig;
+  tramp::Signature sig = describe(o.text, o.abi, o.headers).sig;
   const auto* target = reinterpret_cast<const void*>(std::uintptr_t{0x3333333333333333});
   using tramp::CodeKind;
   std::vector<std::uint8_t> code =
       o.callback ? tramp::machine_code(sig, CodeKind::Callback)
       : o.direct ? tramp::machine_code(sig, CodeKind::RegisterReturn)
+      : o.widened ? tramp::machine_code(sig, CodeKind::Widened)
       : o.bound  ? tramp::machine_code(sig, CodeKind::Bound, target)
                  : tramp::machine_code(sig, CodeKind::Invoke);
   // Code for either architecture is disassembled on any host.
@@ -235,7 +338,8 @@ int cmd_disasm(const std::vector<std::string>& args) {
   cs_insn* insn = nullptr;
   std::size_t n = cs_disasm(cs, code.data(), code.size(), 0, 0, &insn);
   std::printf("; %s %s: %zu bytes, %zu instructions\n",
-              o.callback ? "callback thunk" : o.bound ? "bound stub" : o.direct ? "register-return stub" : "call stub",
+              o.callback ? "callback thunk" : o.bound ? "bound stub" : o.direct ? "register-return stub"
+              : o.widened ? "widening call stub" : "call stub",
               sig.str(true).c_str(),
               code.size(), n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -309,13 +413,16 @@ struct PreparedCall {
 };
 
 // LIBRARY 'C DECLARATION' [ARG...] or LIBRARY SYMBOL SIGNATURE [ARG...] (args[0] = LIBRARY).
-void prepare(const std::vector<std::string>& args, const char* command, PreparedCall& pc) {
+void prepare(std::vector<std::string> args, const char* command, PreparedCall& pc) {
+  const HeaderOptions headers = take_header_options(args);
   if (args.size() < 2)
-    usage_error(std::string(command) + " needs LIBRARY 'C DECLARATION' [ARG...] or LIBRARY SYMBOL SIGNATURE [ARG...]");
+    usage_error(std::string(command) + " needs LIBRARY 'C DECLARATION' [ARG...] or LIBRARY SYMBOL SIGNATURE [ARG...]" +
+                (headers.headers.empty() ? "" : " or, with --include, LIBRARY FUNCTION [ARG...]"));
   std::string symbol;
   std::size_t first_arg;
-  if (tramp::looks_like_c_declaration(args[1])) {
-    tramp::CFunction f = tramp::parse_c_function(args[1]);
+  const std::optional<tramp::CScope> scope = read_headers(headers, tramp::host_abi());
+  if ((scope && is_identifier(args[1])) || tramp::looks_like_c_declaration(args[1])) {
+    tramp::CFunction f = scope ? header_function(*scope, headers, args[1]) : tramp::parse_c_function(args[1]);
     symbol = f.name;
     pc.c_string = f.returns_c_string;
     first_arg = 2;
@@ -380,6 +487,73 @@ int cmd_call(const std::vector<std::string>& args) {
   return 0;
 }
 
+// ---- tramp functions: what a header declares ----
+
+int cmd_functions(std::vector<std::string> args) {
+  if (wants_help(args)) return std::fputs(kFunctionsHelp, stdout), 0;
+  const HeaderOptions headers = take_header_options(args);
+  tramp::Abi abi = tramp::host_abi();
+  bool constants = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--constants") {
+      constants = true;
+    } else if (args[i] == "--abi") {
+      if (i + 1 >= args.size()) usage_error("--abi needs a name (sysv, win64, aapcs64, apple-arm64)");
+      auto a = tramp::abi_from_name(args[++i]);
+      if (!a) usage_error("--abi: unknown ABI '" + args[i] + "' (sysv, win64, aapcs64, apple-arm64)");
+      abi = *a;
+    } else {
+      usage_error("unexpected argument '" + args[i] + "'");
+    }
+  }
+  if (headers.headers.empty()) usage_error("functions needs --include HEADER");
+  const auto t0 = std::chrono::steady_clock::now();
+  const tramp::CScope scope = *read_headers(headers, abi);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t distinct = 0;
+  for (const tramp::CFunction& f : scope.functions()) {
+    if (scope.function(f.name) != &f) continue;  // declared again later: the latest counts
+    ++distinct;
+    std::string line = f.name + "  " + f.signature.str() + (f.returns_c_string ? "  returns a C string" : "");
+    for (std::size_t i = 0; i < f.callbacks.size(); ++i)
+      if (f.callbacks[i]) line += "  [arg " + std::to_string(i + 1) + ": callback " + f.callbacks[i]->str() + "]";
+    std::printf("%s\n", line.c_str());
+  }
+  std::size_t distinct_constants = 0;
+  for (const tramp::CConstant& c : scope.constants()) {
+    if (scope.constant(c.name) != &c) continue;  // hidden by a later one (a #define of an enumerator's name)
+    ++distinct_constants;
+    if (constants) {
+      std::string value;
+      if (c.kind == tramp::CConstant::Kind::String) {
+        value = "\"";
+        for (char ch : c.string) {  // as a C literal, so the line stays one line
+          char esc[8];
+          if (ch == '"' || ch == '\\') value += std::string("\\") + ch;
+          else if (ch >= 0x20 && ch < 0x7f) value += ch;
+          else std::snprintf(esc, sizeof esc, "\\x%02x", static_cast<unsigned char>(ch)), value += esc;
+        }
+        value += "\"";
+      } else if (c.kind == tramp::CConstant::Kind::Float) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.21Lg", c.floating);
+        value = buf;
+      } else {
+        value = c.type->is_signed() ? std::to_string(c.integer) : std::to_string(static_cast<std::uint64_t>(c.integer));
+      }
+      std::printf("%s = %s  (%s)\n", c.name.c_str(), value.c_str(), c.type->str().c_str());
+    }
+  }
+  for (const tramp::CSkipped& k : scope.skipped())
+    std::printf("not understood%s: %s\n", k.name.empty() ? "" : (" (" + k.name + ")").c_str(), k.message.c_str());
+  std::string names;
+  for (const std::string& h : headers.headers) names += (names.empty() ? "" : ", ") + h;
+  std::printf("%s: %zu declarations, %zu understood, %zu not; %zu functions, %zu constants; %.0f ms\n", names.c_str(),
+              scope.declaration_count(), scope.declaration_count() - scope.skipped().size(), scope.skipped().size(),
+              distinct, distinct_constants, ms);
+  return 0;
+}
+
 // ---- tramp bench: a user's function through tramp and through libffi ----
 
 // Median ns per call over 7 batches, each long enough (at least 10 ms) to time.
@@ -419,7 +593,8 @@ int cmd_bench(const std::vector<std::string>& all_args) {
       }
     }
     if (a == "--matrix") matrix = true;
-    if (a == "--csv" || a == "--json" || a == "--svg" || a == "--reps" || a == "--batch-ms" || a == "--points")
+    if (a == "--csv" || a == "--json" || a == "--svg" || a == "--reps" || a == "--batch-ms" || a == "--points" ||
+        a == "--include" || a == "--cpp")
       ++i;  // its value
     else if (a.rfind("--", 0) != 0)
       positional = true;
@@ -439,8 +614,11 @@ int cmd_bench(const std::vector<std::string>& all_args) {
       if (i + 1 >= all_args.size()) usage_error(a + " needs a FILE");
       (a == "--csv" ? csv : a == "--json" ? json : svg) = all_args[i + 1];
       ++i;
-    } else if (a.rfind("--", 0) == 0) {
-      usage_error("unknown option '" + a + "' for a LIBRARY's function (--csv, --json, --svg FILE)");
+    } else if (a == "--include" || a == "--cpp") {  // for prepare()
+      args.push_back(a);
+      if (i + 1 < all_args.size()) args.push_back(all_args[++i]);
+    } else if (a.rfind("--", 0) == 0 && a != "--strict") {
+      usage_error("unknown option '" + a + "' for a LIBRARY's function (--csv, --json, --svg FILE; --include HEADER)");
     } else {
       args.push_back(a);
     }
@@ -570,6 +748,7 @@ int main(int argc, char** argv) {
     if (cmd == "disasm") return cmd_disasm(args);
     if (cmd == "call") return cmd_call(args);
     if (cmd == "bench") return cmd_bench(args);
+    if (cmd == "functions") return cmd_functions(args);
   } catch (const tramp::Error& e) {
     std::fprintf(stderr, "tramp %s: %s\n", cmd.c_str(), e.what());
     return kRefused;

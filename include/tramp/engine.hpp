@@ -60,6 +60,10 @@ class Invoker {
   const Signature& signature() const noexcept;
   // Bytes of machine code in this stub.
   std::size_t code_size() const noexcept;
+  // Bytes of stack the call's arguments take: the outgoing argument area (Win64's shadow
+  // space included) and the caller's copies of arguments passed by reference. With none, and
+  // no ErrnoMode, the register-return variant (direct<R>()) ends in a jump to the target.
+  std::size_t stack_size() const noexcept;
   // A stub specialised for one target: same calling shape minus `fn`.
   BoundCall bind(const void* fn) const;
   explicit operator bool() const noexcept { return entry_ != nullptr; }
@@ -82,6 +86,13 @@ class Invoker {
   // The untyped form of direct<R>(): the variant's address for a return value that is
   // floating or not and `size` bytes; throws as direct<R>() does when that does not match.
   const void* direct_entry(bool floating, std::size_t size) const;
+
+  // The invoke stub for results kept in whole words, as libffi's ffi_call keeps them in an
+  // ffi_arg: an integer result narrower than 64 bits (bool, 8, 16 and 32-bit integers) is
+  // stored through `ret` as 8 bytes, sign- or zero-extended as its type says, so `ret` must
+  // point at 8 bytes or more; every other result is stored as by entry(). Made on first use,
+  // cached with the invoker; valid as long as the Engine.
+  InvokeFn widened() const;
 
  private:
   friend class Engine;
@@ -189,6 +200,16 @@ std::exception_ptr take_callback_exception() noexcept;
 int last_errno() noexcept;
 void set_last_errno(int value) noexcept;
 
+// What tramp tells Linux perf about its code (docs/debugging.md): nothing (the default), a
+// line "START SIZE name" in /tmp/perf-<pid>.map per stub, thunk and block of veneers, which
+// perf report reads by itself, or a record per piece of code in /tmp/jit-<pid>.dump for
+// `perf inject -j`. For the whole process; switching it on writes the code that lives already.
+// TRAMP_PERF_MAP=1 or TRAMP_PERF_MAP=jitdump in the environment switches it on at the first
+// engine. Throws Error(Jit) naming the file when it cannot be made.
+enum class PerfOutput : std::uint8_t { None, Map, JitDump };
+void set_perf_output(PerfOutput output);
+PerfOutput perf_output() noexcept;
+
 // Executable memory held by an engine (its code arena's own counters).
 struct CodeStats {
   std::size_t chunks = 0;        // memory chunks mapped
@@ -254,6 +275,7 @@ enum class CodeKind : std::uint8_t {
   Bound,           // Engine::bind's stub, for a target at address `fn`
   RegisterReturn,  // Invoker::direct<R>()'s stub: R(const void* fn, void* const* args)
   Callback,        // Engine::callback's thunk, shared by every callback of the signature
+  Widened,         // Invoker::widened()'s stub: the invoke shape, narrow integers stored as words
 };
 // The machine code of that stub or thunk (position-independent; Bound bakes the address `fn`
 // in as an immediate and needs it non-null; the others ignore `fn` and `user`: a callback's

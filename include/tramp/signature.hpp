@@ -55,7 +55,8 @@ class Signature {
   // Throws Error(InvalidType) naming the offending argument: void or array arguments,
   // an array return type, a fixed_count larger than the argument count.
   Signature(const Type* ret, std::vector<const Type*> args, Abi abi = host_abi(),
-            std::size_t fixed_count = kNotVariadic, ErrnoMode errno_mode = ErrnoMode::None);
+            std::size_t fixed_count = kNotVariadic, ErrnoMode errno_mode = ErrnoMode::None,
+            bool static_chain = false);
 
   const Type* ret() const noexcept { return ret_; }
   std::span<const Type* const> args() const noexcept { return args_; }
@@ -70,7 +71,17 @@ class Signature {
   ErrnoMode errno_mode() const noexcept { return errno_mode_; }
   // The same signature with another ErrnoMode (e.g. for one read from a C declaration).
   Signature with_errno_mode(ErrnoMode mode) const {
-    return Signature(ret_, args_, abi_, fixed_count_, mode);
+    return Signature(ret_, args_, abi_, fixed_count_, mode, static_chain_);
+  }
+  // The call passes a static chain: a pointer-sized value in the register the ABI's
+  // compilers use for one (gcc's __builtin_call_with_static_chain; GNU C's nested functions
+  // and Go closures receive their context so): r10 on x86-64 (SysV and Win64), x18 under
+  // AAPCS64; apple-arm64 refuses it. Through the uniform interface it is one more argument,
+  // after the others: args[arg_count()] points at the value (void*), in a call and in a
+  // callback's handler alike (docs/api.md, "Static chain").
+  bool static_chain() const noexcept { return static_chain_; }
+  Signature with_static_chain(bool on = true) const {
+    return Signature(ret_, args_, abi_, fixed_count_, errno_mode_, on);
   }
 
   // One call of a variadic function: this signature's fixed arguments followed by `extra`,
@@ -84,13 +95,14 @@ class Signature {
   Signature with_variadic(std::span<const Type* const> extra) const;
 
   // Text form accepted by parse_signature; the ABI prefix is written when `with_abi` or
-  // when the ABI is not the host's; an ErrnoMode is the suffix " errno" or " errno(set)".
+  // when the ABI is not the host's; an ErrnoMode is the suffix " errno" or " errno(set)",
+  // a static chain the suffix " static_chain" after it.
   std::string str(bool with_abi = false) const;
   std::size_t hash() const noexcept { return hash_; }
 
   friend bool operator==(const Signature& a, const Signature& b) noexcept {
-    return a.hash_ == b.hash_ && a.ret_ == b.ret_ && a.abi_ == b.abi_ &&
-           a.fixed_count_ == b.fixed_count_ && a.errno_mode_ == b.errno_mode_ && a.args_ == b.args_;
+    return a.hash_ == b.hash_ && a.ret_ == b.ret_ && a.abi_ == b.abi_ && a.fixed_count_ == b.fixed_count_ &&
+           a.errno_mode_ == b.errno_mode_ && a.static_chain_ == b.static_chain_ && a.args_ == b.args_;
   }
 
  private:
@@ -99,6 +111,7 @@ class Signature {
   Abi abi_;
   std::size_t fixed_count_;
   ErrnoMode errno_mode_;
+  bool static_chain_;
   std::size_t hash_;
 };
 
@@ -113,7 +126,9 @@ class SignatureBuilder {
   SignatureBuilder& abi(Abi a) { abi_ = a; return *this; }
   // What the call does with errno (ErrnoMode); none by default.
   SignatureBuilder& errno_mode(ErrnoMode m) { errno_mode_ = m; return *this; }
-  Signature build() const { return Signature(ret_, args_, abi_, fixed_, errno_mode_); }
+  // The call passes a static chain (Signature::static_chain).
+  SignatureBuilder& static_chain(bool on = true) { static_chain_ = on; return *this; }
+  Signature build() const { return Signature(ret_, args_, abi_, fixed_, errno_mode_, static_chain_); }
 
  private:
   const Type* ret_;
@@ -121,10 +136,12 @@ class SignatureBuilder {
   Abi abi_ = host_abi();
   std::size_t fixed_ = Signature::kNotVariadic;
   ErrnoMode errno_mode_ = ErrnoMode::None;
+  bool static_chain_ = false;
 };
 
 // Parses the compact text form (grammar: docs/signatures.md), e.g.
 //   "f64(f64, f64)"   "i32(ptr, ...f64, i32)"   "win64:{f32,f32}(ptr, u8)"   "i32(ptr, i32) errno"
+//   "i32(i32) static_chain"
 // Throws Error(Syntax) with the byte position and what was expected there.
 Signature parse_signature(std::string_view text, Abi default_abi = host_abi());
 // Parses just a type, e.g. "{i32, f64[3]} align(16)".

@@ -143,6 +143,12 @@ typedef enum tramp_errno_mode {
 } tramp_errno_mode;
 tramp_status tramp_signature_set_errno(tramp_signature* sig, tramp_errno_mode mode);
 tramp_errno_mode tramp_signature_errno(const tramp_signature* sig); /* NONE for NULL */
+/* Whether a call passes a static chain (C++ Signature::static_chain): r10 on x86-64, x18
+ * under AAPCS64, its value one more argument after the others (args[nargs] points at a
+ * void*) in calls and in callback handlers; also written as the suffix " static_chain" of the
+ * text form. A signature for apple-arm64 with one is refused when it is classified. */
+tramp_status tramp_signature_set_static_chain(tramp_signature* sig, int on);
+int tramp_signature_static_chain(const tramp_signature* sig); /* 0 for NULL */
 size_t tramp_signature_format(const tramp_signature* sig, char* buf, size_t cap);
 /* The CallPlan text: where every byte goes under the signature's ABI. Works for every ABI
  * that has a classifier, on every host. */
@@ -159,6 +165,61 @@ tramp_status tramp_scope_function(const tramp_scope* scope, const char* name, tr
 /* A typedef name or a tag ("struct point"); NULL when unknown or incomplete. */
 const tramp_type* tramp_scope_type(const tramp_scope* scope, const char* name);
 void tramp_scope_free(tramp_scope* scope);
+
+/* ---- headers (docs: docs/c-declarations.md, "Headers") ----
+ * How tramp_scope_include runs the C preprocessor; each string is one argument (no shell).
+ * A zeroed struct (or NULL) is the default: `cc`, lenient, with constants. */
+typedef struct tramp_include_options {
+  const char* const* include_dirs; /* -I */
+  size_t include_dir_count;
+  const char* const* defines; /* -D: "NAME" or "NAME=VALUE" */
+  size_t define_count;
+  const char* const* preprocessor; /* the command and its first arguments; 0 of them: "cc" */
+  size_t preprocessor_count;
+  int strict;       /* nonzero: the first declaration not understood fails the call (and
+                       nothing is added); zero: it is skipped and listed (tramp_scope_skipped) */
+  int no_constants; /* nonzero: do not read the header's #define constants */
+} tramp_include_options;
+/* `#include <header>` (or "header" for an existing path with a '/'; a name in <> or "" as
+ * it is) preprocessed by the system C preprocessor and parsed into the scope, with the
+ * header's object-like #defines as constants. TRAMP_ERR_LIBRARY when the preprocessor cannot
+ * be run or fails (its message included). */
+tramp_status tramp_scope_include(tramp_scope* scope, const char* header, const tramp_include_options* options);
+/* tramp_scope_parse that skips, and lists, the declarations it does not understand. */
+tramp_status tramp_scope_parse_lenient(tramp_scope* scope, const char* source);
+/* Top-level declarations read so far, skipped ones included; of those, the skipped ones. */
+size_t tramp_scope_declaration_count(const tramp_scope* scope);
+size_t tramp_scope_skipped_count(const tramp_scope* scope);
+/* The i-th skipped declaration: its error message ("line L, column C of FILE: ..."), the
+ * name it declares ("" when unknown), its file ("" without line markers) and line; each
+ * out pointer may be NULL. The strings live as long as the scope is not changed. */
+tramp_status tramp_scope_skipped_at(const tramp_scope* scope, size_t i, const char** message, const char** name,
+                                    const char** file, size_t* line);
+
+/* A named constant: an enumerator or a #define (C++ tramp::CConstant). */
+typedef enum tramp_constant_kind {
+  TRAMP_CONSTANT_INTEGER = 0, /* `integer`; `type` is i32, u32, i64, u64 or ptr */
+  TRAMP_CONSTANT_FLOAT = 1,   /* `floating`; `type` is f32, f64 or the ABI's long double */
+  TRAMP_CONSTANT_STRING = 2   /* `string`, `string_length` bytes (NUL-terminated too); `type` ptr */
+} tramp_constant_kind;
+typedef struct tramp_constant {
+  const char* name;
+  tramp_constant_kind kind;
+  const tramp_type* type;
+  long long integer; /* u64 and ptr values: read as unsigned long long */
+  long double floating;
+  const char* string;
+  size_t string_length;
+} tramp_constant;
+/* The constant called `name` (TRAMP_ERR_ARGUMENT when there is none), or the i-th in the
+ * order read. The strings live as long as the scope is not changed. */
+tramp_status tramp_scope_constant(const tramp_scope* scope, const char* name, tramp_constant* out);
+tramp_status tramp_scope_constant_count(const tramp_scope* scope, size_t* out);
+tramp_status tramp_scope_constant_at(const tramp_scope* scope, size_t i, tramp_constant* out);
+/* The signature of the function a typedef names or points to (`typedef void (*handler)(void*,
+ * const char*);`), for tramp_callback_new (a new handle: free it); TRAMP_ERR_ARGUMENT when
+ * the typedef is not one. */
+tramp_status tramp_scope_function_type(const tramp_scope* scope, const char* typedef_name, tramp_signature** out);
 
 /* ---- describing types, signatures and C declarations ----
  * What a type, a signature or a parsed declaration means, for a binding to convert values.
@@ -237,6 +298,10 @@ tramp_status tramp_cfunction_signature(const tramp_cfunction* f, tramp_signature
 /* 1 when the declared return type is a pointer to char (`char*`, `const char*`, `unsigned
  * char*`): a C string as far as the declaration says; 0 otherwise. */
 tramp_status tramp_cfunction_returns_c_string(const tramp_cfunction* f, int* out);
+/* Parameter i declared as a pointer to a function (`int (*cb)(void*, int)`, or through a
+ * typedef of one): that function's signature, for tramp_callback_new (a new handle: free it).
+ * TRAMP_ERR_ARGUMENT when it is not one or i is out of range. */
+tramp_status tramp_cfunction_callback(const tramp_cfunction* f, size_t i, tramp_signature** out);
 void tramp_cfunction_free(tramp_cfunction* f);
 
 /* ---- C values as text (C++ include/tramp/values.hpp) ----
@@ -277,12 +342,18 @@ tramp_status tramp_invoker(const tramp_signature* sig, tramp_invoke_fn* out);
  * args)` that returns the value itself. `*out` is its address: convert it to that function
  * type with R matching the return type. TRAMP_ERR_UNSUPPORTED for other return types. */
 tramp_status tramp_invoker_direct(const tramp_signature* sig, void** out);
+/* The call stub for results kept in whole words (C++ Invoker::widened), as libffi keeps them
+ * in an ffi_arg: an integer result narrower than 64 bits (bool, 8, 16 and 32-bit integers)
+ * is stored through `ret` as 8 bytes, sign- or zero-extended as its type says, so `ret` must
+ * point at 8 bytes or more; other results are stored as by tramp_invoker's stub. */
+tramp_status tramp_invoker_widened(const tramp_signature* sig, tramp_invoke_fn* out);
 /* A stub with `fn` baked in; call it through tramp_bound_entry(). */
 tramp_status tramp_bind(const tramp_signature* sig, const void* fn, tramp_bound** out);
 tramp_bound_fn tramp_bound_entry(const tramp_bound* bound);
 void tramp_bound_free(tramp_bound* bound);
-/* A native function with the signature that calls handler(ret, args, user). The handler
- * must not unwind through the thunk (no longjmp out of it, no C++ exception). */
+/* A native function with the signature that calls handler(ret, args, user). The thunk has
+ * unwind information: a handler written in C++ may throw into a native caller that can unwind
+ * (docs/debugging.md), and one may longjmp out of it if its caller allows that. */
 tramp_status tramp_callback_new(const tramp_signature* sig, tramp_handler handler, void* user,
                                 tramp_callback** out);
 void* tramp_callback_code(const tramp_callback* cb);
@@ -294,6 +365,17 @@ void tramp_callback_free(tramp_callback* cb);
  * slot back to its caller as errno when the handler returns. */
 int tramp_last_errno(void);
 void tramp_set_last_errno(int value);
+
+/* ---- profilers (C++ tramp::set_perf_output, docs/debugging.md) ---- */
+typedef enum tramp_perf_output {
+  TRAMP_PERF_NONE = 0,    /* the default */
+  TRAMP_PERF_MAP = 1,     /* a line "START SIZE name" in /tmp/perf-<pid>.map per piece of code */
+  TRAMP_PERF_JITDUMP = 2  /* a record per piece of code in /tmp/jit-<pid>.dump (perf inject -j) */
+} tramp_perf_output;
+/* Switches what the process tells perf about tramp's code; the code that lives already is
+ * written at once. TRAMP_PERF_MAP=1 or =jitdump in the environment does it at the first
+ * engine. An unknown value is TRAMP_ERR_ARGUMENT, a file that cannot be made TRAMP_ERR_JIT. */
+tramp_status tramp_set_perf_output(tramp_perf_output output);
 
 /* ---- libraries ---- */
 /* name NULL: the running program and what it has loaded. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "tramp/tramp.h"
@@ -525,6 +526,102 @@ static void test_function(void) {
   tramp_library_close(libc);
 }
 
+/* Lenient parsing, constants, callback signatures and (native builds) a header read through
+ * the C preprocessor. */
+static void test_headers(void) {
+  tramp_scope* scope = NULL;
+  tramp_constant c;
+  tramp_signature* sig = NULL;
+  tramp_cfunction* f = NULL;
+  const char* message = NULL;
+  const char* name = NULL;
+  size_t n = 0, line = 0;
+  char buf[128];
+  CHECK(tramp_scope_new(TRAMP_ABI_HOST, &scope) == TRAMP_OK);
+  CHECK(tramp_scope_parse_lenient(scope,
+                                  "enum { A = 1 << 4, B = 'x' };\n"
+                                  "struct b { _Decimal32 x; };\n"
+                                  "typedef void (*handler)(void*, const char*);\n"
+                                  "int run(int (*cb)(void*, int), handler h);") == TRAMP_OK);
+  CHECK(tramp_scope_declaration_count(scope) == 4);
+  CHECK(tramp_scope_skipped_count(scope) == 1);
+  CHECK(tramp_scope_skipped_at(scope, 0, &message, &name, NULL, &line) == TRAMP_OK);
+  CHECK(strstr(message, "line 2, column") == message && strcmp(name, "struct b") == 0 && line == 2);
+  CHECK(tramp_scope_skipped_at(scope, 1, &message, NULL, NULL, NULL) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_scope_constant(scope, "A", &c) == TRAMP_OK);
+  CHECK(c.kind == TRAMP_CONSTANT_INTEGER && c.integer == 16 && c.type == tramp_type_scalar(TRAMP_I32));
+  CHECK(strcmp(c.name, "A") == 0);
+  CHECK(tramp_scope_constant(scope, "Z", &c) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_scope_constant_count(scope, &n) == TRAMP_OK && n == 2);
+  CHECK(tramp_scope_constant_at(scope, 1, &c) == TRAMP_OK && c.integer == 'x');
+  CHECK(tramp_scope_constant_at(scope, 2, &c) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_scope_function_type(scope, "handler", &sig) == TRAMP_OK);
+  tramp_signature_format(sig, buf, sizeof buf);
+  CHECK(strcmp(buf, "void(ptr, ptr)") == 0);
+  tramp_signature_free(sig);
+  CHECK(tramp_scope_function_type(scope, "A", &sig) == TRAMP_ERR_ARGUMENT);
+  CHECK(tramp_scope_cfunction(scope, "run", &f) == TRAMP_OK);
+  CHECK(tramp_cfunction_callback(f, 0, &sig) == TRAMP_OK);
+  tramp_signature_format(sig, buf, sizeof buf);
+  CHECK(strcmp(buf, "i32(ptr, i32)") == 0);
+  tramp_signature_free(sig);
+  CHECK(tramp_cfunction_callback(f, 1, &sig) == TRAMP_OK);
+  tramp_signature_free(sig);
+  CHECK(tramp_cfunction_callback(f, 2, &sig) == TRAMP_ERR_ARGUMENT);
+  tramp_cfunction_free(f);
+  CHECK(tramp_scope_parse(scope, "struct c { _Decimal128 y; };") == TRAMP_ERR_UNSUPPORTED);
+  tramp_scope_free(scope);
+#ifdef TRAMP_TEST_HEADER
+  {
+    const char* dirs[] = {TRAMP_TEST_HEADER_DIR};
+    const char* defines[] = {"TEST_EXTRA=1"};
+    const char* no_cc[] = {"tramp-no-such-preprocessor"};
+    tramp_include_options options;
+    memset(&options, 0, sizeof options);
+    CHECK(tramp_scope_new(TRAMP_ABI_HOST, &scope) == TRAMP_OK);
+    options.preprocessor = no_cc;
+    options.preprocessor_count = 1;
+    CHECK(tramp_scope_include(scope, "test_header.h", &options) == TRAMP_ERR_LIBRARY);
+    CHECK(strstr(tramp_last_error(), "no C preprocessor: 'tramp-no-such-preprocessor' was not found") != NULL);
+    CHECK(tramp_scope_include(scope, "test_header.h", NULL) == TRAMP_ERR_LIBRARY); /* not on the path */
+    CHECK(strstr(tramp_last_error(), "test_header.h") != NULL);
+    memset(&options, 0, sizeof options);
+    options.include_dirs = dirs;
+    options.include_dir_count = 1;
+    options.defines = defines;
+    options.define_count = 1;
+    options.strict = 1;
+    CHECK(tramp_scope_include(scope, "test_header.h", &options) == TRAMP_ERR_UNSUPPORTED); /* _Decimal64 */
+    CHECK(strstr(tramp_last_error(), "test_header.h: '_Decimal64' types are not supported") != NULL);
+    options.strict = 0;
+    CHECK(tramp_scope_include(scope, "test_header.h", &options) == TRAMP_OK);
+    CHECK(tramp_scope_skipped_count(scope) == 1);
+    CHECK(tramp_scope_constant(scope, "TEST_ANSWER", &c) == TRAMP_OK && c.integer == 42);
+    CHECK(tramp_scope_constant(scope, "TEST_GREEN", &c) == TRAMP_OK && c.integer == 42);
+    CHECK(tramp_scope_constant(scope, "TEST_MASK", &c) == TRAMP_OK && c.integer == 0x80000000LL &&
+          c.type == tramp_type_scalar(TRAMP_U32));
+    CHECK(tramp_scope_constant(scope, "TEST_HALF", &c) == TRAMP_OK && c.kind == TRAMP_CONSTANT_FLOAT &&
+          c.floating == 0.5L && c.type == tramp_type_scalar(TRAMP_F32));
+    CHECK(tramp_scope_constant(scope, "TEST_NAME", &c) == TRAMP_OK && c.kind == TRAMP_CONSTANT_STRING &&
+          strcmp(c.string, "tramp-test") == 0 && c.string_length == 10);
+    CHECK(tramp_scope_constant(scope, "TEST_WRAPPED", &c) == TRAMP_OK && c.integer == 42);
+    CHECK(tramp_scope_constant(scope, "TEST_NOT_A_CONSTANT", &c) == TRAMP_ERR_ARGUMENT);
+    /* A define given to the preprocessor is the caller's, not one of the header's constants;
+     * the header sees it. */
+    CHECK(tramp_scope_constant(scope, "TEST_EXTRA", &c) == TRAMP_ERR_ARGUMENT);
+    CHECK(tramp_scope_cfunction(scope, "test_extra", &f) == TRAMP_OK);
+    tramp_cfunction_free(f);
+    CHECK(tramp_scope_cfunction(scope, "test_each", &f) == TRAMP_OK);
+    CHECK(tramp_cfunction_callback(f, 2, &sig) == TRAMP_OK);
+    tramp_signature_format(sig, buf, sizeof buf);
+    CHECK(strcmp(buf, "i32(ptr, i32)") == 0);
+    tramp_signature_free(sig);
+    tramp_cfunction_free(f);
+    tramp_scope_free(scope);
+  }
+#endif
+}
+
 int main(void) {
   tramp_library* libm = NULL;
   tramp_library* libc = NULL;
@@ -551,6 +648,15 @@ int main(void) {
       CHECK(tramp_invoker_direct(sig, &entry) == TRAMP_OK);
       memcpy(&direct, &entry, sizeof direct);
       CHECK(direct(fn, args) == 5.0);
+    }
+    {
+      /* The widened stub stores a double as the invoke stub does. */
+      tramp_invoke_fn widened = NULL;
+      CHECK(tramp_invoker_widened(sig, &widened) == TRAMP_OK);
+      r = 0;
+      widened(fn, &r, args);
+      CHECK(r == 5.0);
+      CHECK(tramp_invoker_widened(NULL, &widened) == TRAMP_ERR_ARGUMENT);
     }
     CHECK(tramp_bind(sig, fn, &bound) == TRAMP_OK);
     r = 0;
@@ -788,6 +894,13 @@ int main(void) {
     CHECK(tramp_signature_set_errno(NULL, TRAMP_ERRNO_CAPTURE) == TRAMP_ERR_ARGUMENT);
     CHECK(tramp_signature_format(es, text, sizeof text) == strlen("i32(i32) errno"));
     CHECK(strcmp(text, "i32(i32) errno") == 0);
+    /* a static chain: set, read back, in the text form, and off again */
+    CHECK(tramp_signature_static_chain(es) == 0 && tramp_signature_static_chain(NULL) == 0);
+    CHECK(tramp_signature_set_static_chain(NULL, 1) == TRAMP_ERR_ARGUMENT);
+    CHECK(tramp_signature_set_static_chain(es, 1) == TRAMP_OK && tramp_signature_static_chain(es) == 1);
+    CHECK(tramp_signature_format(es, text, sizeof text) == strlen("i32(i32) errno static_chain"));
+    CHECK(strcmp(text, "i32(i32) errno static_chain") == 0);
+    CHECK(tramp_signature_set_static_chain(es, 0) == TRAMP_OK && tramp_signature_static_chain(es) == 0);
     CHECK(tramp_invoker(es, &call) == TRAMP_OK);
     call(set_fn, &r, args);
     CHECK(r == -42 && tramp_last_errno() == 42);
@@ -930,9 +1043,34 @@ int main(void) {
     tramp_signature_free(sig);
   }
 
+  /* perf output: the map gets a line for code made while it is on */
+  {
+    char path[64], line[256];
+    FILE* map = NULL;
+    int named = 0;
+    tramp_invoke_fn f = NULL;
+    snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
+    remove(path);
+    CHECK(tramp_set_perf_output((tramp_perf_output)7) == TRAMP_ERR_ARGUMENT);
+    CHECK(strstr(tramp_last_error(), "tramp_set_perf_output") != NULL);
+    CHECK(tramp_set_perf_output(TRAMP_PERF_MAP) == TRAMP_OK);
+    CHECK(tramp_signature_parse("u16(u16, i8)", &sig) == TRAMP_OK);
+    CHECK(tramp_invoker(sig, &f) == TRAMP_OK);
+    CHECK(tramp_set_perf_output(TRAMP_PERF_NONE) == TRAMP_OK);
+    map = fopen(path, "r");
+    CHECK(map != NULL);
+    while (map && fgets(line, sizeof line, map))
+      if (strstr(line, " tramp.call ") && strstr(line, ":u16(u16, i8)\n")) named = 1;
+    if (map) fclose(map);
+    CHECK(named);
+    remove(path);
+    tramp_signature_free(sig);
+  }
+
   test_describe();
   test_function();
   test_values();
+  test_headers();
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   else printf("C API: all checks passed\n");
   return failures ? 1 : 0;

@@ -374,6 +374,59 @@ static void test_raw(void) {
   ffi_closure_free(rc);
 }
 
+/* ---- the Java raw API (deprecated in libffi's header) ---- */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+/* Java's stack slots: one ffi_java_raw each, and two for a long or a double (only the first
+   is used); a pointer takes one. */
+static double java_target(int a, double b, void *p, long long l, float f) {
+  return a + b + (p == &calls) + (double)l + f;
+}
+
+static void java_handler(ffi_cif *cif, void *ret, ffi_java_raw *raw, void *user) {
+  (void)cif; (void)user;
+  double b;
+  long long l;
+  memcpy(&b, &raw[1], sizeof b);
+  memcpy(&l, &raw[4], sizeof l);
+  *(double *)ret = raw[0].sint + b + (raw[3].ptr == &calls) + (double)l + raw[6].flt;
+}
+
+static void test_java_raw(void) {
+  ffi_cif cif;
+  ffi_type *t[] = {&ffi_type_sint, &ffi_type_double, &ffi_type_pointer, &ffi_type_sint64, &ffi_type_float};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 5, &ffi_type_double, t) == FFI_OK);
+  CHECK(ffi_java_raw_size(&cif) == 7 * sizeof(ffi_java_raw));
+  int a = -3;
+  double b = 10.5;
+  void *p = &calls;
+  long long l = 1000;
+  float f = 0.25f;
+  void *args[] = {&a, &b, &p, &l, &f};
+  ffi_java_raw raw[7];
+  memset(raw, 0, sizeof raw);
+  ffi_java_ptrarray_to_raw(&cif, args, raw);
+  double b_back;
+  long long l_back;
+  memcpy(&b_back, &raw[1], sizeof b_back);
+  memcpy(&l_back, &raw[4], sizeof l_back);
+  CHECK(raw[0].sint == -3 && b_back == 10.5 && raw[3].ptr == &calls && l_back == 1000 && raw[6].flt == 0.25f);
+  void *back[5];
+  ffi_java_raw_to_ptrarray(&cif, raw, back);
+  CHECK(back[0] == &raw[0] && back[1] == &raw[1] && back[2] == &raw[3] && back[3] == &raw[4] && back[4] == &raw[6]);
+  double r = 0;
+  ffi_java_raw_call(&cif, FFI_FN(java_target), &r, raw);
+  CHECK(r == -3 + 10.5 + 1 + 1000 + 0.25);
+
+  void *code;
+  ffi_java_raw_closure *jc = ffi_closure_alloc(sizeof(ffi_java_raw_closure), &code);
+  CHECK(jc != NULL);
+  CHECK(ffi_prep_java_raw_closure_loc(jc, &cif, java_handler, NULL, code) == FFI_OK);
+  CHECK(((double (*)(int, double, void *, long long, float))code)(1, 2.5, &calls, 40, 0.5f) == 1 + 2.5 + 1 + 40 + 0.5);
+  ffi_closure_free(jc);
+}
+#pragma GCC diagnostic pop
+
 /* ---- threads and fork ---- */
 static void *thread_main(void *arg) {
   long id = (long)arg;
@@ -433,11 +486,41 @@ static short ret_s16(void) { return -300; }
 static unsigned short ret_u16(void) { return 0xF00F; }
 static int ret_s32(void) { return -70000; }
 static unsigned int ret_u32(void) { return 0xF000000Fu; }
-struct narrow { ffi_type *type; void (*fn)(void); ffi_sarg want; };
+/* The same results with nine arguments, the last on the stack (SysV passes six integers in
+   registers, AAPCS64 eight), and under Win64: stubs that call the target rather than jump to
+   it must widen too. The result is the sum of the arguments, narrowed. */
+#define NARROW_WIDE(name, T, attr)                                                                \
+  static attr T name(long a, long b, long c, long d, long e, long f, long g, long h, long i) { \
+    return (T)(a + b + c + d + e + f + g + h + i);                                            \
+  }
+#define NARROW_PLAIN(name, T, attr, v) static attr T name(void) { return (T)(v); }
+#if defined(__x86_64__)
+#define MS_ABI __attribute__((ms_abi))
+#else
+#define MS_ABI
+#endif
+#define NARROW_SET(suffix, T, v)          \
+  NARROW_WIDE(stack_##suffix, T, )        \
+  NARROW_PLAIN(win_##suffix, T, MS_ABI, v) \
+  NARROW_WIDE(win_stack_##suffix, T, MS_ABI)
+NARROW_SET(s8, signed char, -3)
+NARROW_SET(u8, unsigned char, 0xF0)
+NARROW_SET(s16, short, -300)
+NARROW_SET(u16, unsigned short, 0xF00F)
+NARROW_SET(s32, int, -70000)
+NARROW_SET(u32, unsigned int, 0xF000000Fu)
+
+struct narrow {
+  ffi_type *type;
+  void (*fn)(void), (*stack)(void), (*win)(void), (*win_stack)(void);
+  ffi_sarg want;
+};
+#define NARROW(suffix, type, want) \
+  {&type, FFI_FN(ret_##suffix), FFI_FN(stack_##suffix), FFI_FN(win_##suffix), FFI_FN(win_stack_##suffix), want}
 static const struct narrow narrows[] = {
-    {&ffi_type_sint8, FFI_FN(ret_s8), -3},        {&ffi_type_uint8, FFI_FN(ret_u8), 0xF0},
-    {&ffi_type_sint16, FFI_FN(ret_s16), -300},    {&ffi_type_uint16, FFI_FN(ret_u16), 0xF00F},
-    {&ffi_type_sint32, FFI_FN(ret_s32), -70000},  {&ffi_type_uint32, FFI_FN(ret_u32), 0xF000000F},
+    NARROW(s8, ffi_type_sint8, -3),       NARROW(u8, ffi_type_uint8, 0xF0),
+    NARROW(s16, ffi_type_sint16, -300),   NARROW(u16, ffi_type_uint16, 0xF00F),
+    NARROW(s32, ffi_type_sint32, -70000), NARROW(u32, ffi_type_uint32, 0xF000000F),
 };
 
 /* A closure function writes a narrow result as a whole word (libffi's rule): the value is
@@ -448,14 +531,33 @@ static void narrow_handler(ffi_cif *cif, void *ret, void **args, void *user) {
 }
 
 static void test_widening(void) {
+  ffi_type *longs[9];
+  long zero = 0, values[9];
+  void *avalues[9];
+  for (int k = 0; k < 9; ++k) longs[k] = &ffi_type_slong, avalues[k] = &values[k];
   for (size_t i = 0; i < sizeof narrows / sizeof narrows[0]; ++i) {
     const struct narrow *n = &narrows[i];
+    for (int k = 0; k < 9; ++k) values[k] = k < 8 ? zero : (long)n->want;
+    struct {
+      ffi_abi abi;
+      unsigned nargs;
+      void (*fn)(void);
+    } variants[] = {
+      {FFI_DEFAULT_ABI, 0, n->fn}, {FFI_DEFAULT_ABI, 9, n->stack},
+#if defined(__x86_64__)
+      {FFI_GNUW64, 0, n->win}, {FFI_GNUW64, 9, n->win_stack},
+#endif
+    };
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; ++v) {
+      ffi_cif vcif;
+      CHECK(ffi_prep_cif(&vcif, variants[v].abi, variants[v].nargs, n->type, longs) == FFI_OK);
+      ffi_arg r = (ffi_arg)0xA5A5A5A5A5A5A5A5ull; /* every byte must be written */
+      ffi_call(&vcif, variants[v].fn, &r, avalues);
+      CHECK((ffi_sarg)r == n->want);
+      ffi_call(&vcif, variants[v].fn, NULL, avalues); /* the result may be dropped */
+    }
     ffi_cif cif;
     CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, n->type, NULL) == FFI_OK);
-    ffi_arg r = (ffi_arg)0xA5A5A5A5A5A5A5A5ull; /* every byte must be written */
-    ffi_call(&cif, n->fn, &r, NULL);
-    CHECK((ffi_sarg)r == n->want);
-    ffi_call(&cif, n->fn, NULL, NULL); /* the result may be dropped */
 
     void *code = NULL;
     ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
@@ -543,6 +645,86 @@ static void test_struct_type_changed(void) {
   }
 }
 
+/* ---- Go closures ---- */
+/* gccgo's convention: a closure's code is called with the closure in the static chain
+   register (r10 on x86-64, x18 on AArch64), and the closure function gets the closure as its
+   user_data. A Go closure object starts with its ffi_go_closure. */
+struct go_closure {
+  ffi_go_closure c;
+  long bias;
+};
+
+static void go_handler(ffi_cif *cif, void *ret, void **args, void *closure) {
+  (void)cif;
+  *(ffi_sarg *)ret = *(int *)args[0] + ((struct go_closure *)closure)->bias;
+}
+
+/* long chain_plus_first(long a): a + the static chain, in assembly (C cannot read it). */
+long tramp_test_chain_plus_first(long a);
+#if defined(__x86_64__)
+long __attribute__((ms_abi)) tramp_test_chain_plus_first_win64(long a);
+__asm__(".text\n"
+        ".globl tramp_test_chain_plus_first\n"
+        "tramp_test_chain_plus_first:\n"
+        "  lea (%r10,%rdi), %rax\n"
+        "  ret\n"
+        ".globl tramp_test_chain_plus_first_win64\n"
+        "tramp_test_chain_plus_first_win64:\n"
+        "  lea (%r10,%rcx), %rax\n"
+        "  ret\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".globl tramp_test_chain_plus_first\n"
+        ".p2align 2\n"
+        "tramp_test_chain_plus_first:\n"
+        "  add x0, x0, x18\n"
+        "  ret\n");
+#endif
+
+static void test_go_closures(void) {
+  struct {
+    ffi_abi abi;
+    void (*echo)(void);
+  } abis[] = {
+    {FFI_DEFAULT_ABI, FFI_FN(tramp_test_chain_plus_first)},
+#if defined(__x86_64__)
+    {FFI_GNUW64, FFI_FN(tramp_test_chain_plus_first_win64)},
+#endif
+  };
+  for (size_t k = 0; k < sizeof abis / sizeof abis[0]; ++k) {
+    ffi_cif cif;
+    ffi_type *t[] = {&ffi_type_sint};
+    CHECK(ffi_prep_cif(&cif, abis[k].abi, 1, &ffi_type_sint, t) == FFI_OK);
+    struct go_closure g = {{0}, 1000};
+    CHECK(ffi_prep_go_closure(&g.c, &cif, go_handler) == FFI_OK);
+    CHECK(g.c.cif == &cif && g.c.fun == go_handler && g.c.tramp != NULL);
+    int a = 5;
+    void *args[] = {&a};
+    ffi_arg r = 0;
+    /* ffi_call_go into the closure: the chain reaches the closure function as user_data */
+    ffi_call_go(&cif, FFI_FN(g.c.tramp), &r, args, &g);
+    CHECK((int)r == 1005);
+    /* called as gcc calls with a static chain */
+    if (abis[k].abi == FFI_DEFAULT_ABI) {
+      CHECK(__builtin_call_with_static_chain(((int (*)(int))g.c.tramp)(7), &g) == 1007);
+    }
+#if defined(__x86_64__)
+    else {
+      CHECK(__builtin_call_with_static_chain(((int(__attribute__((ms_abi)) *)(int))g.c.tramp)(7), &g) == 1007);
+    }
+#endif
+    /* ffi_call_go into a function that reads the register */
+    ffi_cif lcif;
+    ffi_type *lt[] = {&ffi_type_slong};
+    CHECK(ffi_prep_cif(&lcif, abis[k].abi, 1, &ffi_type_slong, lt) == FFI_OK);
+    long la = 3;
+    void *largs[] = {&la};
+    ffi_arg lr = 0;
+    ffi_call_go(&lcif, abis[k].echo, &lr, largs, (void *)0x4000);
+    CHECK((long)lr == 0x4003);
+  }
+}
+
 int main(int argc, char **argv) {
   /* with an argument: the directory the libffi.so.8 in this process must come from */
   if (argc > 1 && !libffi_loaded_from(argv[1])) return 1;
@@ -555,6 +737,8 @@ int main(int argc, char **argv) {
   test_presized_struct();
   test_closures();
   test_raw();
+  test_java_raw();
+  test_go_closures();
   test_threads_and_fork();
   if (failures) {
     fprintf(stderr, "%d checks failed\n", failures);

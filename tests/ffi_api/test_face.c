@@ -123,6 +123,8 @@ static void test_declared_layouts(void) {
   CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_sint, (ffi_type *[]){&wrong}) == FFI_BAD_TYPEDEF);
 }
 
+static void go_sum_handler(ffi_cif *cif, void *ret, void **args, void *closure);
+
 static void test_refusals(void) {
   ffi_cif cif;
   CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_void, (ffi_type *[]){&ffi_type_complex_double}) ==
@@ -160,10 +162,47 @@ static void test_refusals(void) {
   size_t off[1];
   CHECK(ffi_get_struct_offsets(FFI_DEFAULT_ABI, &deep[0], off) == FFI_BAD_TYPEDEF);
 
-  /* Go closures need the static chain register, which tramp does not set */
+  /* a Go closure needs a function and a prepared cif */
   ffi_go_closure go;
   CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &ffi_type_void, NULL) == FFI_OK);
-  CHECK(ffi_prep_go_closure(&go, &cif, NULL) == FFI_BAD_ABI);
+  CHECK(ffi_prep_go_closure(&go, &cif, NULL) == FFI_BAD_TYPEDEF);
+  ffi_cif unprepared;
+  memset(&unprepared, 0, sizeof unprepared);
+  CHECK(ffi_prep_go_closure(&go, &unprepared, go_sum_handler) == FFI_BAD_ABI);
+}
+
+/* Go closures of a cif share one thunk, and pass records and stack arguments both ways. */
+struct go_sum {
+  ffi_go_closure c;
+  long bias;
+};
+static void go_sum_handler(ffi_cif *cif, void *ret, void **args, void *closure) {
+  struct triple t = {((struct go_sum *)closure)->bias, 0, 0};
+  for (unsigned i = 0; i < cif->nargs - 1; ++i) t.y += *(long *)args[i];
+  t.z = ((struct triple *)args[cif->nargs - 1])->z;
+  *(struct triple *)ret = t;
+}
+
+static void test_go_closures(void) {
+  ffi_type *el[] = {&ffi_type_slong, &ffi_type_slong, &ffi_type_slong, NULL};
+  ffi_type triple_type = {0, 0, FFI_TYPE_STRUCT, el};
+  ffi_type *t[10];
+  long v[9];
+  void *args[10];
+  struct triple in = {0, 0, 77};
+  for (int i = 0; i < 9; ++i) t[i] = &ffi_type_slong, v[i] = i + 1, args[i] = &v[i];
+  t[9] = &triple_type;
+  args[9] = &in;
+  ffi_cif cif;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 10, &triple_type, t) == FFI_OK);
+  struct go_sum g1 = {{0}, 100}, g2 = {{0}, 200};
+  CHECK(ffi_prep_go_closure(&g1.c, &cif, go_sum_handler) == FFI_OK);
+  CHECK(ffi_prep_go_closure(&g2.c, &cif, go_sum_handler) == FFI_OK);
+  CHECK(g1.c.tramp == g2.c.tramp);
+  struct triple r = {0, 0, 0};
+  ffi_call_go(&cif, FFI_FN(g2.c.tramp), &r, args, &g2);
+  CHECK(r.x == 200 && r.y == 45 && r.z == 77);
+  ffi_call_go(&cif, FFI_FN(g1.c.tramp), NULL, args, &g1); /* the result may be dropped */
 }
 
 /* The permissions of the mapping holding `p`, from /proc/self/maps ("r-xp" etc.). */
@@ -265,6 +304,7 @@ int main(void) {
   test_avalue_untouched();
   test_declared_layouts();
   test_refusals();
+  test_go_closures();
   test_closure_memory();
   test_shared_members();
   if (failures) {

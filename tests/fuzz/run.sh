@@ -15,8 +15,8 @@ CXX=${FUZZ_CXX:-clang++}
 echo "fuzz: building $DIR/fuzz_parsers with $CXX"
 "$CXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -Iinclude -I. tests/fuzz/fuzz_parsers.cpp core/parse.cpp core/signature.cpp core/type.cpp \
-  core/cdecl.cpp core/values.cpp jit/fork_safety.cpp abi/call_plan.cpp abi/sysv_x64.cpp \
-  abi/win64.cpp abi/aapcs64.cpp \
+  core/cdecl.cpp core/preprocessor.cpp core/values.cpp jit/fork_safety.cpp abi/call_plan.cpp abi/sysv_x64.cpp \
+  abi/win64.cpp abi/aapcs64.cpp abi/abis.cpp \
   -o "$DIR/fuzz_parsers"
 
 cp -n tests/fuzz/corpus/* "$DIR/corpus/" 2>/dev/null || true

@@ -1,0 +1,153 @@
+#include "jit/code_registry.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "jit/fork_safety.hpp"
+#include "jit/gdb_jit.hpp"
+#include "jit/perf_map.hpp"
+#include "jit/unwind.hpp"
+
+namespace tramp::jit {
+namespace {
+
+struct Published {
+  const void* code = nullptr;
+  std::size_t size = 0;
+  std::string name;
+  std::vector<std::uint8_t> eh_frame;
+  std::size_t fde_offset = 0;
+  GdbEntry gdb;
+};
+
+// One per process. Every tool is told under `mu`, in the order code comes and goes.
+class Registry final : private ForkParticipant {
+ public:
+  Registry() {
+    const char* gdb = std::getenv("TRAMP_GDB_JIT");
+    gdb_ = !(gdb && std::strcmp(gdb, "0") == 0);
+    if (const char* perf = std::getenv("TRAMP_PERF_MAP")) {
+      try {
+        if (std::strcmp(perf, "1") == 0) perf_ = open_perf_map(), perf_kind_ = PerfOutput::Map;
+        else if (std::strcmp(perf, "jitdump") == 0) perf_ = open_jitdump(host_arch()), perf_kind_ = PerfOutput::JitDump;
+      } catch (const std::exception&) {
+        // Asked for by the environment, not by the program: no file, no failure.
+      }
+    }
+    enroll();
+  }
+
+  void publish(std::unique_ptr<Published> p) {
+    Published& e = *p;
+    std::lock_guard lock(mu_);
+    live_[reinterpret_cast<std::uintptr_t>(e.code)] = std::move(p);  // may throw: nothing told yet
+    register_eh_frame(e.eh_frame.data(), e.fde_offset);
+    if (!e.gdb.symfile.empty()) gdb_register(e.gdb);
+    if (perf_) perf_->code_loaded(e.code, e.size, e.name);
+  }
+
+  void withdraw(const void* code) noexcept {
+    std::unique_ptr<Published> e;
+    {
+      std::lock_guard lock(mu_);
+      auto it = live_.find(reinterpret_cast<std::uintptr_t>(code));
+      if (it == live_.end()) return;
+      e = std::move(it->second);
+      live_.erase(it);
+      if (!e->gdb.symfile.empty()) gdb_unregister(e->gdb);
+      unregister_eh_frame(e->eh_frame.data(), e->fde_offset);
+    }
+  }
+
+  bool gdb() const noexcept { return gdb_; }
+
+  void set_perf(PerfOutput kind) {
+    std::lock_guard lock(mu_);
+    if (kind == perf_kind_) return;
+    perf_.reset();
+    perf_kind_ = PerfOutput::None;
+    if (kind == PerfOutput::None) return;
+    perf_ = kind == PerfOutput::Map ? open_perf_map() : open_jitdump(host_arch());
+    perf_kind_ = kind;
+    write_live();
+  }
+
+  PerfOutput perf_kind() noexcept {
+    std::lock_guard lock(mu_);
+    return perf_kind_;
+  }
+
+ private:
+  static abi::Arch host_arch() {
+#if defined(__aarch64__)
+    return abi::Arch::A64;
+#else
+    return abi::Arch::X64;
+#endif
+  }
+
+  void write_live() noexcept {
+    for (const auto& [address, e] : live_) perf_->code_loaded(e->code, e->size, e->name);
+  }
+
+  void fork_prepare() override { mu_.lock(); }
+  void fork_parent() override { mu_.unlock(); }
+  // The child inherits the code, the unwinder's and gdb's lists; perf's files are named by
+  // the process id, so the child starts its own and writes what it inherited into it.
+  void fork_child() override {
+    if (perf_) {
+      const PerfOutput kind = perf_kind_;
+      perf_->abandon();  // the parent's file: the parent goes on writing and closes it
+      perf_.reset();
+      perf_kind_ = PerfOutput::None;
+      try {
+        perf_ = kind == PerfOutput::Map ? open_perf_map() : open_jitdump(host_arch());
+        perf_kind_ = kind;
+        write_live();
+      } catch (const std::exception&) {
+      }
+    }
+    mu_.unlock();
+  }
+
+  std::mutex mu_;
+  std::unordered_map<std::uintptr_t, std::unique_ptr<Published>> live_;
+  bool gdb_ = true;
+  std::unique_ptr<PerfWriter> perf_;
+  PerfOutput perf_kind_ = PerfOutput::None;
+};
+
+// Never destroyed: code may be withdrawn while the process exits.
+Registry& registry() {
+  static Registry* r = new Registry();
+  return *r;
+}
+
+}  // namespace
+
+void prepare_code_registry() { (void)registry(); }
+
+void publish_code(const void* code, std::size_t size, const Frame& frame, std::string_view name) {
+  Registry& r = registry();
+  auto p = std::make_unique<Published>();
+  p->code = code;
+  p->size = size;
+  p->name = name;
+  p->eh_frame = eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size);
+  p->fde_offset = eh_frame_fde_offset(p->eh_frame);
+  if (r.gdb()) p->gdb.symfile = gdb_symfile(frame.arch, code, size, name, p->eh_frame);
+  r.publish(std::move(p));
+}
+
+void withdraw_code(const void* code) noexcept { registry().withdraw(code); }
+
+void set_perf_output(PerfOutput output) { registry().set_perf(output); }
+PerfOutput perf_output() noexcept { return registry().perf_kind(); }
+
+}  // namespace tramp::jit

@@ -1,0 +1,169 @@
+#include "jit/gdb_jit.hpp"
+
+#include <elf.h>
+
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+#include <mutex>
+
+// The interface GDB defines, by these names. The descriptor and the function are tramp's own
+// (hidden, so tramp always uses its copy); the names GDB looks for are aliases exported from
+// libtramp.so. Weak: a program that links libtramp.a with another JIT that defines them too
+// (LLVM's) links, GDB then sees that one's list only.
+extern "C" {
+struct jit_descriptor {
+  std::uint32_t version;
+  std::uint32_t action_flag;  // JIT_NOACTION, JIT_REGISTER_FN, JIT_UNREGISTER_FN
+  tramp::jit::GdbEntry* relevant_entry;  // GDB's jit_code_entry: GdbEntry's first members
+  tramp::jit::GdbEntry* first_entry;
+};
+
+__attribute__((visibility("hidden"))) jit_descriptor tramp_jit_descriptor = {1, 0, nullptr, nullptr};
+__attribute__((visibility("hidden"), noinline)) void tramp_jit_register_code() noexcept {
+  asm volatile("" ::: "memory");  // GDB's breakpoint lands here; the call must stay
+}
+extern jit_descriptor __jit_debug_descriptor
+    __attribute__((weak, alias("tramp_jit_descriptor"), visibility("default")));
+void __jit_debug_register_code() noexcept __attribute__((weak, alias("tramp_jit_register_code"), visibility("default")));
+}
+
+namespace tramp::jit {
+
+static_assert(std::is_standard_layout_v<GdbEntry> && offsetof(GdbEntry, next) == 0 && offsetof(GdbEntry, prev) == 8 &&
+              offsetof(GdbEntry, symfile_addr) == 16 && offsetof(GdbEntry, symfile_size) == 24);
+
+namespace {
+
+enum : std::uint32_t { kNoAction = 0, kRegister = 1, kUnregister = 2 };
+
+std::mutex& list_mutex() {
+  static std::mutex* mu = new std::mutex();  // never destroyed: code is freed during exit
+  return *mu;
+}
+std::size_t g_registered = 0;
+
+template <class T>
+std::size_t put(std::vector<std::uint8_t>& out, const T& value) {
+  const std::size_t at = out.size();
+  out.resize(at + sizeof(T));
+  std::memcpy(out.data() + at, &value, sizeof(T));
+  return at;
+}
+
+std::size_t put_bytes(std::vector<std::uint8_t>& out, const void* p, std::size_t n, std::size_t align) {
+  while (out.size() % align) out.push_back(0);
+  const std::size_t at = out.size();
+  const auto* b = static_cast<const std::uint8_t*>(p);
+  out.insert(out.end(), b, b + n);
+  return at;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::size_t size, std::string_view name,
+                                      const std::vector<std::uint8_t>& eh_frame) {
+  enum Section { kNull, kText, kEhFrame, kSymtab, kStrtab, kShstrtab, kSections };
+  static constexpr char kSectionNames[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
+  const std::uint32_t section_name[kSections] = {0, 1, 7, 17, 25, 33};
+
+  std::vector<std::uint8_t> out;
+  out.reserve(sizeof(Elf64_Ehdr) + eh_frame.size() + sizeof kSectionNames + name.size() + 2 + 2 * sizeof(Elf64_Sym) +
+              kSections * sizeof(Elf64_Shdr) + 32);
+  out.resize(sizeof(Elf64_Ehdr));
+  const std::size_t eh_at = put_bytes(out, eh_frame.data(), eh_frame.size(), 8);
+  Elf64_Sym symbols[2] = {};
+  symbols[1].st_name = 1;
+  symbols[1].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+  symbols[1].st_shndx = kText;
+  symbols[1].st_value = 0;  // relocatable object: the offset in .text, which is at the code
+  symbols[1].st_size = size;
+  const std::size_t sym_at = put_bytes(out, symbols, sizeof symbols, 8);
+  const std::size_t str_at = put_bytes(out, "", 1, 1);  // .strtab: "", then the name
+  put_bytes(out, name.data(), name.size(), 1);
+  put_bytes(out, "", 1, 1);
+  const std::size_t strtab_size = out.size() - str_at;
+  const std::size_t shstr_at = put_bytes(out, kSectionNames, sizeof kSectionNames, 1);
+
+  Elf64_Shdr sh[kSections] = {};
+  for (int i = 0; i < kSections; ++i) sh[i].sh_name = section_name[i];
+  sh[kText].sh_type = SHT_NOBITS;
+  sh[kText].sh_flags = SHF_ALLOC | SHF_EXECINSTR;
+  sh[kText].sh_addr = reinterpret_cast<std::uintptr_t>(code);
+  sh[kText].sh_size = size;
+  sh[kText].sh_addralign = 16;
+  sh[kEhFrame].sh_type = SHT_PROGBITS;
+  sh[kEhFrame].sh_flags = SHF_ALLOC;
+  sh[kEhFrame].sh_offset = eh_at;
+  sh[kEhFrame].sh_size = eh_frame.size();
+  sh[kEhFrame].sh_addralign = 8;
+  sh[kSymtab].sh_type = SHT_SYMTAB;
+  sh[kSymtab].sh_offset = sym_at;
+  sh[kSymtab].sh_size = sizeof symbols;
+  sh[kSymtab].sh_link = kStrtab;
+  sh[kSymtab].sh_info = 1;  // the first global symbol
+  sh[kSymtab].sh_entsize = sizeof(Elf64_Sym);
+  sh[kSymtab].sh_addralign = 8;
+  sh[kStrtab].sh_type = SHT_STRTAB;
+  sh[kStrtab].sh_offset = str_at;
+  sh[kStrtab].sh_size = strtab_size;
+  sh[kStrtab].sh_addralign = 1;
+  sh[kShstrtab].sh_type = SHT_STRTAB;
+  sh[kShstrtab].sh_offset = shstr_at;
+  sh[kShstrtab].sh_size = sizeof kSectionNames;
+  sh[kShstrtab].sh_addralign = 1;
+  const std::size_t sh_at = put_bytes(out, sh, sizeof sh, 8);
+
+  Elf64_Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_ident[EI_DATA] = ELFDATA2LSB;
+  eh.e_ident[EI_VERSION] = EV_CURRENT;
+  eh.e_ident[EI_OSABI] = ELFOSABI_SYSV;
+  eh.e_type = ET_REL;
+  eh.e_machine = arch == abi::Arch::X64 ? EM_X86_64 : EM_AARCH64;
+  eh.e_version = EV_CURRENT;
+  eh.e_shoff = sh_at;
+  eh.e_ehsize = sizeof(Elf64_Ehdr);
+  eh.e_shentsize = sizeof(Elf64_Shdr);
+  eh.e_shnum = kSections;
+  eh.e_shstrndx = kShstrtab;
+  std::memcpy(out.data(), &eh, sizeof eh);
+  return out;
+}
+
+void gdb_register(GdbEntry& e) noexcept {
+  e.symfile_addr = e.symfile.data();
+  e.symfile_size = e.symfile.size();
+  std::lock_guard lock(list_mutex());
+  jit_descriptor& d = tramp_jit_descriptor;
+  e.prev = nullptr;
+  e.next = d.first_entry;
+  if (d.first_entry) d.first_entry->prev = &e;
+  d.first_entry = &e;
+  d.relevant_entry = &e;
+  d.action_flag = kRegister;
+  tramp_jit_register_code();
+  d.action_flag = kNoAction;
+  ++g_registered;
+}
+
+void gdb_unregister(GdbEntry& e) noexcept {
+  std::lock_guard lock(list_mutex());
+  jit_descriptor& d = tramp_jit_descriptor;
+  if (e.prev) e.prev->next = e.next;
+  else d.first_entry = e.next;
+  if (e.next) e.next->prev = e.prev;
+  d.relevant_entry = &e;
+  d.action_flag = kUnregister;
+  tramp_jit_register_code();
+  d.action_flag = kNoAction;
+  --g_registered;
+}
+
+std::size_t gdb_registered() noexcept {
+  std::lock_guard lock(list_mutex());
+  return g_registered;
+}
+
+}  // namespace tramp::jit

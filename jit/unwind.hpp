@@ -1,0 +1,31 @@
+// tramp: unwind info for a piece of code, made from its Frame, and its registration with the
+// unwinder the process uses, so that C++ exceptions, backtrace(3) and debuggers pass through
+// stubs and thunks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "jit/frame.hpp"
+
+namespace tramp::jit {
+
+// An .eh_frame section for `size` bytes of code at `address` (System V ABI's DWARF call frame
+// information, LSB "Exception Frames"): one CIE with the architecture's entry rules, one FDE
+// with `frame`'s rules, and the zero terminator. Addresses are absolute (DW_EH_PE_absptr),
+// so the bytes describe code at that address only.
+std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, std::uint64_t size);
+// The offset of the FDE within what eh_frame returns (after the CIE).
+std::size_t eh_frame_fde_offset(const std::vector<std::uint8_t>& eh_frame);
+
+// The process's unwinders that tramp registers code with: the one __register_frame resolves
+// to (libgcc's, or LLVM's libunwind, told apart by LLVM's __unw_add_dynamic_fde), and libgcc's
+// as well when both are loaded (glibc's backtrace(3) always asks libgcc_s). Each registered
+// .eh_frame must stay unchanged and alive until it is unregistered.
+void register_eh_frame(const std::uint8_t* eh_frame, std::size_t fde_offset) noexcept;
+void unregister_eh_frame(const std::uint8_t* eh_frame, std::size_t fde_offset) noexcept;
+// "libgcc", "libunwind (LLVM)", "libunwind (LLVM) and libgcc_s", or "none".
+const std::string& unwinders_in_use() noexcept;
+
+}  // namespace tramp::jit
