@@ -17,6 +17,11 @@
 namespace tramp::jit {
 namespace {
 
+bool switched_off(const char* variable) {
+  const char* value = std::getenv(variable);
+  return value && std::strcmp(value, "0") == 0;
+}
+
 struct Published {
   const void* code = nullptr;
   std::size_t size = 0;
@@ -30,8 +35,8 @@ struct Published {
 class Registry final : private ForkParticipant {
  public:
   Registry() {
-    const char* gdb = std::getenv("TRAMP_GDB_JIT");
-    gdb_ = !(gdb && std::strcmp(gdb, "0") == 0);
+    gdb_ = !switched_off("TRAMP_GDB_JIT");
+    unwind_ = !switched_off("TRAMP_UNWIND");
     if (const char* perf = std::getenv("TRAMP_PERF_MAP")) {
       try {
         if (std::strcmp(perf, "1") == 0) perf_ = open_perf_map(), perf_kind_ = PerfOutput::Map;
@@ -47,7 +52,7 @@ class Registry final : private ForkParticipant {
     Published& e = *p;
     std::lock_guard lock(mu_);
     live_[reinterpret_cast<std::uintptr_t>(e.code)] = std::move(p);  // may throw: nothing told yet
-    register_eh_frame(e.eh_frame.data(), e.fde_offset);
+    if (unwind_) register_eh_frame(e.eh_frame.data(), e.fde_offset);
     if (!e.gdb.symfile.empty()) gdb_register(e.gdb);
     if (perf_) perf_->code_loaded(e.code, e.size, e.name);
   }
@@ -61,11 +66,12 @@ class Registry final : private ForkParticipant {
       e = std::move(it->second);
       live_.erase(it);
       if (!e->gdb.symfile.empty()) gdb_unregister(e->gdb);
-      unregister_eh_frame(e->eh_frame.data(), e->fde_offset);
+      if (unwind_) unregister_eh_frame(e->eh_frame.data(), e->fde_offset);
     }
   }
 
   bool gdb() const noexcept { return gdb_; }
+  bool unwind() const noexcept { return unwind_; }
 
   void set_perf(PerfOutput kind) {
     std::lock_guard lock(mu_);
@@ -119,6 +125,7 @@ class Registry final : private ForkParticipant {
   std::mutex mu_;
   std::unordered_map<std::uintptr_t, std::unique_ptr<Published>> live_;
   bool gdb_ = true;
+  bool unwind_ = true;
   std::unique_ptr<PerfWriter> perf_;
   PerfOutput perf_kind_ = PerfOutput::None;
 };
@@ -139,8 +146,11 @@ void publish_code(const void* code, std::size_t size, const Frame& frame, std::s
   p->code = code;
   p->size = size;
   p->name = name;
-  p->eh_frame = eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size);
-  p->fde_offset = eh_frame_fde_offset(p->eh_frame);
+  // gdb reads the .eh_frame from its symbol file too, so it is made when either wants it.
+  if (r.unwind() || r.gdb()) {
+    p->eh_frame = eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size);
+    p->fde_offset = eh_frame_fde_offset(p->eh_frame);
+  }
   if (r.gdb()) p->gdb.symfile = gdb_symfile(frame.arch, code, size, name, p->eh_frame);
   r.publish(std::move(p));
 }

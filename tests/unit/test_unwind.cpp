@@ -254,6 +254,19 @@ TEST_CASE("unwind: registration lives exactly as long as the code", "[unwind]") 
   }
 }
 
+// Run only by the ctest unwind_switched_off, with TRAMP_UNWIND=0 (docs/debugging.md): nothing
+// is registered, and the stub still calls.
+int sum_i32(int a, int b) { return a + b; }
+TEST_CASE("unwind: TRAMP_UNWIND=0 registers no code with the unwinder", "[.unwind_switched_off]") {
+  tramp::BoundCall b = Engine::global().invoker(parse_signature("i32(i32, i32)")).bind(reinterpret_cast<const void*>(&sum_i32));
+  char bases[64];
+  CHECK(_Unwind_Find_FDE(reinterpret_cast<const char*>(b.entry()) + 1, bases) == nullptr);
+  int a = 2, c = 3, r = 0;
+  void* ab[] = {&a, &c};
+  b(&r, ab);
+  CHECK(r == 5);
+}
+
 TEST_CASE("unwind: threads throw through stubs while others make and free them", "[unwind]") {
   tramp::Invoker inv = Engine::global().invoker(parse_signature("i32(i32, i32)"));
   std::atomic<bool> stop{false};
