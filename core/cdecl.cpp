@@ -1109,7 +1109,7 @@ class CParser {
       std::size_t at = pos_;
       Specifiers sp = specifiers();
       Attributes attrs = sp.attrs;
-      auto [name, d] = declarator(sp.type, true, true, &attrs);  // an array parameter decays to ptr
+      auto [name, d] = declarator(sp.type, true, true, false, &attrs);  // an array parameter decays to ptr
       const Type* t;
       op.param_functions.push_back(d.is_function() ? signature_of(d) : d.object.pointee);
       if (d.is_function() || (!d.object.type && d.object.function)) {
