@@ -14,6 +14,9 @@
 //   struct { long a, b, c; } f(void)         the caller's buffer address in x8
 //   int printf(const char*, ...)             Linux: variadic arguments as named ones;
 //                                            Apple: every variadic argument on the stack
+//   double _Complex f(_Float16)              h0 in; a complex is an HFA of two: d0, d1 out
+//   struct { float32x4_t a, b; } s           a homogeneous short-vector aggregate: q0, q1
+//   struct { int a : 3; float f; } s         bit-fields are integers: not an HFA, x0
 #include <array>
 #include <string>
 
@@ -42,6 +45,13 @@ struct Variant {
   // so an aligned(N) attribute on the record itself is ignored. clang for Apple uses the
   // record's own alignment, attribute included.
   bool composite_align_from_members;
+  // gcc 12 leaves a struct's zero-width bit-field out of the homogeneous-aggregate test
+  // ({float a; int : 0; float b;} is an HFA); clang for Apple does not (x0).
+  bool hfa_skips_zero_width_bit_fields;
+  // gcc passes a vector of 1 to 4 bytes as an integer, or a floating one on the stack; clang
+  // for Apple coerces arguments to integers but returns them in v0 as LLVM legalizes the
+  // type, which tramp does not model: refused there.
+  bool small_vectors;
 };
 
 constexpr Variant kAapcs64{.abi = Abi::Aapcs64,
@@ -50,14 +60,18 @@ constexpr Variant kAapcs64{.abi = Abi::Aapcs64,
                            .variadic_on_stack = false,
                            .even_register_pairs = true,
                            .has_binary128 = true,
-                           .composite_align_from_members = true};
+                           .composite_align_from_members = true,
+                           .hfa_skips_zero_width_bit_fields = true,
+                           .small_vectors = true};
 constexpr Variant kApple{.abi = Abi::AppleArm64,
                          .extend_small_ints = true,
                          .packed_stack = true,
                          .variadic_on_stack = true,
                          .even_register_pairs = false,
                          .has_binary128 = false,
-                         .composite_align_from_members = false};
+                         .composite_align_from_members = false,
+                         .hfa_skips_zero_width_bit_fields = false,
+                         .small_vectors = false};
 
 constexpr std::uint8_t kArgRegs = 8;     // x0-x7 and v0-v7 (NGRN, NSRN < 8)
 constexpr std::uint32_t kMaxHfaMembers = 4;
@@ -69,27 +83,51 @@ std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / 
 enum class Way : std::uint8_t {
   Integral,   // bool, integers up to 8 bytes, pointers: one general register (C.9)
   Int128,     // __int128: an even general register pair (C.10, C.11)
-  Float,      // f32, f64, f128: one SIMD register (C.1)
-  Hfa,        // homogeneous floating-point aggregate: consecutive SIMD registers (C.2)
+  Float,      // f16, f32, f64, f128 and short vectors (8, 16 bytes): one SIMD register (C.1)
+  Hfa,        // homogeneous floating-point or short-vector aggregate: consecutive SIMD registers (C.2)
   Composite,  // other composites up to 16 bytes: consecutive general registers (C.12)
   Indirect,   // larger composites: a caller copy, its address as an integral argument (B.4)
+  StackOnly,  // gcc: a floating-point vector that is no short vector (2 or 4 bytes) is neither
+              // integral nor a SIMD candidate and goes on the stack, closing the x registers;
+              // it is returned in x0
 };
 
-// A homogeneous floating-point aggregate's base type and member count (AAPCS64 5.9.5.1):
-// every floating-point leaf of the same type, no other leaf, no padding. Unions count their
-// widest member (gcc's reading). Returns false when t is not one.
-bool hfa_members(const Type* t, TypeKind& base, std::uint32_t& count) {
+// The fundamental data type of a homogeneous aggregate (AAPCS64 5.9.5): a floating kind, or a
+// short vector of 8 or 16 bytes, all of whose kinds count as one ("vector modes are opaque",
+// gcc's aapcs_vfp_sub_candidate).
+struct HfaBase {
+  TypeKind kind = TypeKind::Void;
+  std::uint32_t size = 0;
+  friend bool operator==(const HfaBase&, const HfaBase&) = default;
+};
+
+// A homogeneous floating-point or short-vector aggregate's base type and member count
+// (AAPCS64 5.9.5): every leaf of the same fundamental type, no other leaf, no padding. A
+// complex type counts as two of its element. Unions count their widest member (gcc's
+// reading); a bit-field is an integer leaf, except a zero-width one in a struct, which gcc 12
+// ignores.
+// Returns false when t is not one.
+bool hfa_members(const Variant& v, const Type* t, HfaBase& base, std::uint32_t& count) {
+  auto leaf = [&](HfaBase b, std::uint32_t n) {
+    if (base.kind != TypeKind::Void && !(base == b)) return false;
+    base = b;
+    count = n;
+    return true;
+  };
   switch (t->kind()) {
+    case TypeKind::F16:
     case TypeKind::F32:
     case TypeKind::F64:
     case TypeKind::F128:
-      if (base != TypeKind::Void && base != t->kind()) return false;
-      base = t->kind();
-      count = 1;
-      return true;
+      return leaf({t->kind(), static_cast<std::uint32_t>(t->size())}, 1);
+    case TypeKind::Complex:
+      return leaf({t->element()->kind(), static_cast<std::uint32_t>(t->element()->size())}, 2);
+    case TypeKind::Vector:
+      if (t->size() != 8 && t->size() != 16) return false;
+      return leaf({TypeKind::Vector, static_cast<std::uint32_t>(t->size())}, 1);
     case TypeKind::Array: {
       std::uint32_t n = 0;
-      if (!hfa_members(t->element(), base, n)) return false;
+      if (!hfa_members(v, t->element(), base, n)) return false;
       count = n * static_cast<std::uint32_t>(t->count());
       break;
     }
@@ -97,8 +135,14 @@ bool hfa_members(const Type* t, TypeKind& base, std::uint32_t& count) {
     case TypeKind::Union: {
       std::uint32_t total = 0;
       for (const Field& f : t->fields()) {
+        if (f.is_bit_field()) {
+          // gcc's aapcs_vfp_sub_candidate skips a struct's zero-width bit-field; a union's
+          // members it takes by type, an integer.
+          if (f.bit_width == 0 && t->kind() == TypeKind::Struct && v.hfa_skips_zero_width_bit_fields) continue;
+          return false;
+        }
         std::uint32_t n = 0;
-        if (!hfa_members(f.type, base, n)) return false;
+        if (!hfa_members(v, f.type, base, n)) return false;
         total = t->kind() == TypeKind::Struct ? total + n : (n > total ? n : total);
         if (total > kMaxHfaMembers) return false;
       }
@@ -109,38 +153,42 @@ bool hfa_members(const Type* t, TypeKind& base, std::uint32_t& count) {
       return false;
   }
   // Padding anywhere (an aligned member, a tail) leaves bytes no member covers.
-  return count <= kMaxHfaMembers && t->size() == count * Type::scalar(base)->size();
+  return count <= kMaxHfaMembers && base.kind != TypeKind::Void && t->size() == count * base.size;
 }
 
 // gcc's aarch64_function_arg_alignment: a record's alignment is that of its most aligned
-// member (a packed record's members are byte-aligned unless aligned(N) says otherwise).
+// member (a packed record's members are byte-aligned unless aligned(N) says otherwise), and
+// at least that of every bit-field's declared type, packed or not (gcc 9.1 and later).
 std::uint32_t field_alignment(const Type* record) {
   std::uint32_t a = 1;
   for (const Field& f : record->fields()) {
-    std::uint32_t m = record->packed() ? 1 : static_cast<std::uint32_t>(f.type->align());
+    std::uint32_t m = record->packed() && !f.is_bit_field() ? 1 : static_cast<std::uint32_t>(f.type->align());
     if (f.align > m) m = static_cast<std::uint32_t>(f.align);
     if (m > a) a = m;
   }
   return a;
 }
 
-// The "natural alignment" that rules C.10 and C.14 use.
+// The "natural alignment" that rules C.10 and C.14 use. A vector's is its type's main
+// variant's (gcc), whatever alignment a typedef gave it: its size, up to 16 on AArch64.
 std::uint32_t natural_alignment(const Variant& v, const Type* t) {
   if (t->is_record() && v.composite_align_from_members) return field_alignment(t);
+  if (t->is_vector()) return static_cast<std::uint32_t>(t->size() < 16 ? t->size() : 16);
   return static_cast<std::uint32_t>(t->align());
 }
 
 struct Shape {
   Way way;
-  TypeKind hfa_base = TypeKind::Void;
+  HfaBase hfa_base;
   std::uint32_t hfa_count = 0;
 };
 
-// Whether a value of type t holds a leaf of kind k anywhere. Like hfa_members, it visits an
-// array's element once, so it makes at most t->node_count() visits.
+// Whether a value of type t holds a leaf of kind k anywhere (a complex type's element too).
+// Like hfa_members, it visits an array's element once, so it makes at most t->node_count()
+// visits.
 bool contains(const Type* t, TypeKind k) {
   if (t->kind() == k) return true;
-  if (t->kind() == TypeKind::Array) return contains(t->element(), k);
+  if (t->kind() == TypeKind::Array || t->is_complex()) return contains(t->element(), k);
   for (const Field& f : t->fields())
     if (contains(f.type, k)) return true;
   return false;
@@ -152,22 +200,34 @@ Result<Shape> shape_of(const Variant& v, const Type* t, const std::string& what)
   if (!v.has_binary128 && contains(t, TypeKind::F128))
     return Error(ErrorCode::Unsupported, what + ": Apple arm64 has no binary128 type (its long double is double)");
   switch (t->kind()) {
+    case TypeKind::F16:
     case TypeKind::F32:
     case TypeKind::F64:
     case TypeKind::F128:
-      return Shape{Way::Float};
+      return Shape{Way::Float, {}, 0};
     case TypeKind::I128:
     case TypeKind::U128:
-      return Shape{Way::Int128};
+      return Shape{Way::Int128, {}, 0};
+    case TypeKind::Vector:
+      // Short vectors (5.4: 8 or 16 bytes) go in one SIMD register; larger ones by
+      // reference, as composites of their size; integer vectors of 1 to 4 bytes have an
+      // integer mode in gcc and travel as integers.
+      if (t->size() == 8 || t->size() == 16) return Shape{Way::Float, {}, 0};
+      if (t->size() > kMaxRegComposite) return Shape{Way::Indirect, {}, 0};
+      if (!v.small_vectors)
+        return Error(ErrorCode::Unsupported, what + ": clang for Apple passes a vector of fewer than 8 bytes by LLVM's "
+                                                    "legalization of its type, which tramp does not model");
+      return Shape{t->element()->is_float() ? Way::StackOnly : Way::Integral, {}, 0};
+    case TypeKind::Complex:
     case TypeKind::Struct:
     case TypeKind::Union: {
-      Shape s{Way::Composite};
-      if (hfa_members(t, s.hfa_base, s.hfa_count)) s.way = Way::Hfa;
+      Shape s{Way::Composite, {}, 0};
+      if (hfa_members(v, t, s.hfa_base, s.hfa_count)) s.way = Way::Hfa;
       else if (t->size() > kMaxRegComposite) s.way = Way::Indirect;
       return s;
     }
     default:
-      return Shape{Way::Integral};
+      return Shape{Way::Integral, {}, 0};
   }
 }
 
@@ -293,7 +353,7 @@ class Classifier {
         to_stack(arg, arg.size, align, packed);
         return;
       case Way::Hfa: {
-        const std::uint32_t member = static_cast<std::uint32_t>(Type::scalar(s.hfa_base)->size());
+        const std::uint32_t member = s.hfa_base.size;
         if (!on_stack && c_.nsrn + s.hfa_count <= kArgRegs) {  // C.2
           for (std::uint32_t k = 0; k < s.hfa_count; ++k)
             arg.pieces.push_back({k * member, member, Ext::None, Loc::vec(c_.nsrn++)});
@@ -322,6 +382,13 @@ class Classifier {
         to_stack(arg, arg.size, align, false);
         return;
       }
+      case Way::StackOnly:
+        // Not an integral argument (C.9 takes no floating type), no SIMD candidate either:
+        // gcc gives it the next stack slot and, as for a composite that does not fit (C.13),
+        // sets NGRN to 8, so later integers go to the stack too; NSRN stays.
+        c_.ngrn = kArgRegs;
+        to_stack(arg, arg.size, align, packed);
+        return;
       case Way::Indirect:
         return;  // handled by the caller of place()
     }
@@ -343,13 +410,14 @@ class Classifier {
     r.kind = RetKind::Direct;
     switch (shape.value().way) {
       case Way::Integral:
+      case Way::StackOnly:  // gcc returns such a vector as the composite of its size: x0
         r.pieces.push_back({0, r.size, extension(t), Loc::gpr(0)});
         break;
       case Way::Float:
         r.pieces.push_back({0, r.size, Ext::None, Loc::vec(0)});
         break;
       case Way::Hfa: {
-        const std::uint32_t member = static_cast<std::uint32_t>(Type::scalar(shape.value().hfa_base)->size());
+        const std::uint32_t member = shape.value().hfa_base.size;
         for (std::uint32_t k = 0; k < shape.value().hfa_count; ++k)
           r.pieces.push_back({k * member, member, Ext::None, Loc::vec(static_cast<std::uint8_t>(k))});
         break;

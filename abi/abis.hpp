@@ -31,6 +31,12 @@ struct AbiInfo {
   bool has_f80;                  // x87's 80-bit format passes under it (__float80, mode(XF))
   bool has_f128;                 // IEEE binary128 does (__float128, _Float128, mode(TF))
   VaList va_list;
+  bool has_fp16;                 // ARM's __fp16 exists (passed as _Float16)
+  // gcc aligns a vector to its size up to this many bytes (0: no limit; AArch64: 16).
+  std::uint32_t vector_align_cap;
+  // gcc aligns a record to the types of its unnamed bit-fields too, as to named ones
+  // (AArch64 Linux; x86-64 and Apple's clang do not).
+  bool unnamed_bit_fields_align;
   bool plain_char_signed;        // whether C's plain `char` is signed (AAPCS64 7.1.1: unsigned)
   std::string_view c_attribute;  // the GNU attribute selecting it in a C declaration, or ""
   // A stub may store a stack argument piece as a word of this many bytes, the rest of its

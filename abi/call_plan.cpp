@@ -24,7 +24,7 @@ std::string loc_name(Arch arch, const Loc& loc) {
     case LocKind::Stack:
       return "stack+" + std::to_string(loc.offset);
     case LocKind::X87:
-      return "st0";
+      return "st" + std::to_string(loc.reg);
   }
   return "?";
 }
@@ -32,8 +32,10 @@ std::string loc_name(Arch arch, const Loc& loc) {
 std::string piece_str(Arch arch, const Piece& p, bool into_memory) {
   std::string range = "[" + std::to_string(p.offset) + ":" + std::to_string(p.size) + "]";
   std::string ext = p.ext == Ext::Sign ? " sext" : p.ext == Ext::Zero ? " zext" : "";
-  return into_memory ? loc_name(arch, p.loc) + " -> " + range + ext
-                     : loc_name(arch, p.loc) + " <- " + range + ext;
+  std::string loc = loc_name(arch, p.loc);
+  // A 32- or 64-byte piece fills the register's wider view: ymm, zmm.
+  if (arch == Arch::X64 && p.loc.kind == LocKind::Vec && p.size > 16) loc[0] = p.size > 32 ? 'z' : 'y';
+  return into_memory ? loc + " -> " + range + ext : loc + " <- " + range + ext;
 }
 
 }  // namespace
@@ -81,6 +83,7 @@ std::string CallPlan::str(const Signature& sig) const {
       if (ret.sret_returned) out << ", returned in " << loc_name(arch, ret.sret_result);
       break;
     case RetKind::Direct:
+      if (ret.pieces.empty()) out << " nothing (an empty record)";
       for (std::size_t k = 0; k < ret.pieces.size(); ++k)
         out << (k ? ", " : " ") << piece_str(arch, ret.pieces[k], true);
       break;
@@ -95,6 +98,7 @@ std::string CallPlan::str(const Signature& sig) const {
   for (std::uint8_t r = 0; r < 32; ++r)
     if (callee_saved_vecs >> r & 1) out << " " << reg_name(arch, LocKind::Vec, r);
   out << "\n";
+  if (vector_isa != VectorIsa::Base) out << "  needs " << vector_isa_name(vector_isa) << "\n";
   if (set_errno) out << "  errno set from the slot before the call, saved to it after\n";
   else if (capture_errno) out << "  errno saved to the slot after the call\n";
   if (has_static_chain) out << "  static chain in " << reg_name(arch, LocKind::Gpr, static_chain.reg) << "\n";
@@ -113,6 +117,14 @@ Ext small_int_extension(const Type* t) {
     default:
       return Ext::None;
   }
+}
+
+bool is_empty_record(const Type* t) {
+  if (t->kind() == TypeKind::Array) return is_empty_record(t->element());
+  if (!t->is_record()) return false;
+  for (const Field& f : t->fields())
+    if (!(f.is_bit_field() && f.unnamed) && !is_empty_record(f.type)) return false;
+  return true;
 }
 
 std::string describe_arg(std::size_t index, const Type* t) {
@@ -144,9 +156,17 @@ Result<CallPlan> classify(const Signature& sig) {
   // and then overflow the stack. C compilers accept it; tramp refuses it up front.
   const std::uint64_t bytes = std::uint64_t{plan.value().stack_size} + plan.value().copy_area_size;
   if (bytes > kMaxArgumentArea) return argument_area_error(bytes);
-  // What a call does with errno, and how an integer result widens to a word, are the same
-  // under every ABI: one fact each for the emitters.
+  // Which vector registers the pieces use, what a call does with errno, and how an integer
+  // result widens to a word are the same under every ABI: one fact each for the engine and
+  // the emitters.
   CallPlan p = std::move(plan).value();
+  auto widen = [&p](const std::vector<Piece>& pieces) {
+    for (const Piece& piece : pieces)
+      if (piece.loc.kind == LocKind::Vec && vector_isa_of_piece(piece.size) > p.vector_isa)
+        p.vector_isa = vector_isa_of_piece(piece.size);
+  };
+  for (const ArgPlan& a : p.args) widen(a.pieces);
+  widen(p.ret.pieces);
   const Type* r = sig.ret();
   if (p.ret.kind == RetKind::Direct && r->is_integer() && r->size() < 8)
     p.ret.word_ext = r->is_signed() ? Ext::Sign : Ext::Zero;
@@ -161,6 +181,22 @@ Result<CallPlan> classify(const Signature& sig) {
     p.static_chain = Loc::gpr(static_cast<std::uint8_t>(reg));
   }
   return p;
+}
+
+std::string_view vector_isa_name(VectorIsa isa) noexcept {
+  switch (isa) {
+    case VectorIsa::Base:
+      return "base";
+    case VectorIsa::Avx:
+      return "avx";
+    case VectorIsa::Avx512f:
+      return "avx512f";
+  }
+  return "?";
+}
+
+VectorIsa vector_isa_of_piece(std::uint32_t size) noexcept {
+  return size > 32 ? VectorIsa::Avx512f : size > 16 ? VectorIsa::Avx : VectorIsa::Base;
 }
 
 bool lies_in_place_on_stack(const ArgPlan& arg, std::uint32_t& at) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tramp/error.hpp"
@@ -49,7 +50,7 @@ enum class LocKind : std::uint8_t {
   Gpr,    // integer register `reg`
   Vec,    // vector/floating register `reg` (xmmN, vN)
   Stack,  // outgoing argument area, `offset` bytes above the stack pointer at the call
-  X87,    // x87 register stack top, st(0)
+  X87,    // x87 register stack: st(reg), 0 the top (st1 only with st0, for a complex long double)
 };
 
 struct Loc {
@@ -60,7 +61,7 @@ struct Loc {
   static Loc gpr(std::uint8_t r) { return {LocKind::Gpr, r, 0}; }
   static Loc vec(std::uint8_t r) { return {LocKind::Vec, r, 0}; }
   static Loc stack(std::uint32_t off) { return {LocKind::Stack, 0, off}; }
-  static Loc x87() { return {LocKind::X87, 0, 0}; }
+  static Loc x87(std::uint8_t r = 0) { return {LocKind::X87, r, 0}; }
   friend bool operator==(const Loc&, const Loc&) = default;
 };
 
@@ -71,7 +72,9 @@ enum class Ext : std::uint8_t { None, Sign, Zero };
 
 struct Piece {
   std::uint32_t offset = 0;  // byte offset within the value's C representation
-  std::uint32_t size = 0;    // bytes moved: 1..8 for Gpr and Stack, 4/8/16 for Vec, 10 for X87
+  // Bytes moved: 1..8 for Gpr and Stack; for Vec 2..8 (the low bytes of the register),
+  // 16, 32 (ymm) or 64 (zmm); 10 for X87.
+  std::uint32_t size = 0;
   Ext ext = Ext::None;
   Loc loc;
   friend bool operator==(const Piece&, const Piece&) = default;
@@ -96,7 +99,7 @@ struct ArgPlan {
 
 enum class RetKind : std::uint8_t {
   Void,    // nothing returned
-  Direct,  // the value comes back in `pieces` (registers or x87)
+  Direct,  // the value comes back in `pieces` (registers or x87; none for an empty record)
   Sret,    // the caller passes a buffer's address in `sret_loc`; the callee writes the value there
 };
 
@@ -114,6 +117,14 @@ struct RetPlan {
   // (classify() sets it).
   Ext word_ext = Ext::None;
 };
+
+// The vector registers a plan uses beyond the architecture's base: ymm for a 32-byte piece
+// (AVX), zmm for a 64-byte one (AVX-512F), the x86-64 psABI's __m256 and __m512. A plan that
+// needs one is made and shown on every host; only a CPU that has it can run it.
+enum class VectorIsa : std::uint8_t { Base, Avx, Avx512f };
+std::string_view vector_isa_name(VectorIsa isa) noexcept;  // "avx", "avx512f"
+// What a piece in a vector register of `size` bytes needs.
+VectorIsa vector_isa_of_piece(std::uint32_t size) noexcept;
 
 struct CallPlan {
   Abi abi = Abi::SysV_X64;
@@ -144,6 +155,8 @@ struct CallPlan {
   // a thunk hands the handler its address there.
   bool has_static_chain = false;
   Loc static_chain;
+  // The widest vector registers the plan uses (classify() sets it from the pieces).
+  VectorIsa vector_isa = VectorIsa::Base;
 
   // Stable multi-line text form, for golden tests and `tramp plan`.
   std::string str(const Signature& sig) const;
@@ -168,6 +181,11 @@ Result<CallPlan> classify_apple_arm64(const Signature& sig);
 // (SysV and ms_abi) extend bool, char and short to 32 bits, and callees compiled by clang
 // rely on it although the psABI leaves those bits unspecified.
 Ext small_int_extension(const Type* t);
+// gcc's empty record (is_empty_type): a struct or union whose every member is an unnamed
+// bit-field (padding, DECL_PADDING_P) or itself empty, or an array of those. Both x86-64
+// conventions pass one in no stack slot and return it in no register (C++'s empty classes
+// get the same rule); a register it is classified into is still taken.
+bool is_empty_record(const Type* t);
 // "argument 3 (f32)": how classifier errors name an argument.
 std::string describe_arg(std::size_t index, const Type* t);
 // C's default argument promotions (C11 6.5.2.2p7) turn float into double and bool, char and

@@ -9,6 +9,8 @@
 //                                                the argument is a 16-aligned caller copy in rdx
 //   struct {float x;} f(struct {float x;})       size 4: by value in ecx, returned in eax
 //   int printf(const char*, ...) with a double   rcx, then the double in xmm1 and in rdx
+//   float _Complex f(_Float16)                   the half in cx, the result in rax: integers here
+//   __m128 f(__m128)                             the argument by reference, the result in xmm0
 #include <array>
 #include <string>
 
@@ -37,19 +39,29 @@ enum class Way : std::uint8_t {
   Memory,   // by reference: a caller copy (arguments) or a hidden buffer (returns)
 };
 
+// A vector of one floating element has no machine mode in gcc (BLKmode), and gcc's ms_abi
+// sizes an argument by its mode: such a vector is passed by reference at 2, 4 or 8 bytes,
+// though returned by its size in rax.
+bool modeless_vector(const Type* t) { return t->is_vector() && t->count() == 1 && t->element()->is_float(); }
+
 Way arg_way(const Type* t) {
+  // Only float and double travel in XMM registers; _Float16 and complex float are integers
+  // here (gcc: "only floating point modes are passed in anything but integer regs").
   if (t->kind() == TypeKind::F32 || t->kind() == TypeKind::F64) return Way::Float;
   const std::size_t size = t->size();
   // "Any argument that doesn't fit in 8 bytes, or isn't 1, 2, 4, or 8 bytes, must be passed
-  // by reference": aggregates of other sizes, __int128, __float128 and (gcc) long double.
-  if (size == 1 || size == 2 || size == 4 || size == 8) return Way::Integer;
+  // by reference": aggregates of other sizes, __int128, __float128, (gcc) long double, every
+  // complex double, and __m128 ("__m128 types ... are never passed by immediate value").
+  if ((size == 1 || size == 2 || size == 4 || size == 8) && !modeless_vector(t)) return Way::Integer;
   return Way::Memory;
 }
 
 Way return_way(const Type* t) {
-  // gcc returns __int128 in xmm0 (as MSVC returns __m128); __float128 and long double go
-  // through the hidden buffer like any other 16-byte value.
-  if (t->kind() == TypeKind::I128 || t->kind() == TypeKind::U128) return Way::Vector;
+  // "__m128 ... returned in XMM0"; gcc returns __int128 there too. __float128, long double
+  // and complex double go through the hidden buffer like any other 16-byte value.
+  if (t->kind() == TypeKind::I128 || t->kind() == TypeKind::U128 || (t->is_vector() && t->size() == 16))
+    return Way::Vector;
+  if (modeless_vector(t)) return Way::Integer;
   return arg_way(t);
 }
 
@@ -78,6 +90,8 @@ Result<CallPlan> classify_win64(const Signature& sig) {
   plan.ret.align = static_cast<std::uint32_t>(rt->align());
   if (rt->is_void()) {
     plan.ret.kind = RetKind::Void;
+  } else if (is_empty_record(rt)) {
+    plan.ret.kind = RetKind::Direct;  // all padding: nothing comes back (gcc)
   } else {
     switch (return_way(rt)) {
       case Way::Integer:
@@ -118,6 +132,12 @@ Result<CallPlan> classify_win64(const Signature& sig) {
     switch (arg_way(t)) {
       case Way::Integer:
         arg.kind = PassKind::Direct;
+        if (!in_register && is_empty_record(t)) {
+          // gcc passes an empty record in no stack slot: the next argument takes this one.
+          arg.kind = PassKind::Ignore;
+          --slot;
+          break;
+        }
         arg.pieces.push_back({0, arg.size, small_int_extension(t), gpr});
         break;
       case Way::Float:

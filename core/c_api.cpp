@@ -129,24 +129,34 @@ size_t copy_out(const std::string& s, char* buf, size_t cap) {
   return s.size();
 }
 
-tramp_status record(bool is_union, const tramp_type* const* members, const size_t* aligns,
-                    size_t count, int packed, size_t align, const tramp_type** result,
-                    const char* function, const char* const* names = nullptr) {
+// A record of `count` members, each described by `member(i, spec)`, which fills the spec or
+// returns the status to fail with.
+template <class Member>
+tramp_status build_record(bool is_union, bool have_members, size_t count, int packed, size_t align,
+                          const tramp_type** result, const char* function, Member&& member) {
   if (!result) return bad_argument(function, "out is NULL");
-  if (count > 0 && !members) return bad_argument(function, "members is NULL");
+  if (count > 0 && !have_members) return bad_argument(function, "members is NULL");
   if (!count_ok(function, "count", count, tramp::kMaxTypeSize, kTooManyMembers)) return TRAMP_ERR_ARGUMENT;
   return guarded([&] {
-    std::vector<tramp::FieldSpec> fields;
-    fields.reserve(count);
-    for (size_t i = 0; i < count; ++i) {
-      if (!members[i])
-        return bad_argument(function, ("member " + std::to_string(i) + " is NULL").c_str());
-      fields.push_back({in(members[i]), aligns ? aligns[i] : 0, names && names[i] ? names[i] : ""});
-    }
+    std::vector<tramp::FieldSpec> fields(count, tramp::FieldSpec{nullptr});
+    for (size_t i = 0; i < count; ++i)
+      if (const tramp_status st = member(i, fields[i]); st != TRAMP_OK) return st;
     tramp::RecordOptions options{packed != 0, align};
     *result = out(is_union ? tramp::Type::union_(fields, options) : tramp::Type::struct_(fields, options));
     return TRAMP_OK;
   });
+}
+
+tramp_status record(bool is_union, const tramp_type* const* members, const size_t* aligns,
+                    size_t count, int packed, size_t align, const tramp_type** result,
+                    const char* function, const char* const* names = nullptr) {
+  return build_record(is_union, members != nullptr, count, packed, align, result, function,
+                      [&](size_t i, tramp::FieldSpec& f) {
+                        if (!members[i])
+                          return bad_argument(function, ("member " + std::to_string(i) + " is NULL").c_str());
+                        f = {in(members[i]), aligns ? aligns[i] : 0, names && names[i] ? names[i] : ""};
+                        return TRAMP_OK;
+                      });
 }
 
 }  // namespace
@@ -162,7 +172,7 @@ const tramp_type* tramp_type_scalar(tramp_scalar kind) {
       tramp::TypeKind::I16,  tramp::TypeKind::U16,  tramp::TypeKind::I32,  tramp::TypeKind::U32,
       tramp::TypeKind::I64,  tramp::TypeKind::U64,  tramp::TypeKind::I128, tramp::TypeKind::U128,
       tramp::TypeKind::F32,  tramp::TypeKind::F64,  tramp::TypeKind::F80,  tramp::TypeKind::F128,
-      tramp::TypeKind::Pointer};
+      tramp::TypeKind::Pointer, tramp::TypeKind::F16};
   const auto i = static_cast<size_t>(kind);
   if (i >= sizeof kKinds / sizeof kKinds[0]) {
     bad_argument("tramp_type_scalar", "unknown scalar kind");
@@ -199,6 +209,43 @@ tramp_status tramp_type_array(const tramp_type* element, size_t count, const tra
     *result = out(tramp::Type::array(in(element), count));
     return TRAMP_OK;
   });
+}
+
+tramp_status tramp_type_complex(const tramp_type* element, const tramp_type** result) {
+  if (!element || !result) return bad_argument("tramp_type_complex", "element or out is NULL");
+  return guarded([&] {
+    *result = out(tramp::Type::complex(in(element)));
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_type_vector(const tramp_type* element, size_t count, size_t align, const tramp_type** result) {
+  if (!element || !result) return bad_argument("tramp_type_vector", "element or out is NULL");
+  return guarded([&] {
+    *result = out(tramp::Type::vector(in(element), count, align));
+    return TRAMP_OK;
+  });
+}
+
+tramp_status tramp_type_record(int is_union, const tramp_member* members, size_t count, int packed, size_t align,
+                               const tramp_type** result) {
+  const char* function = "tramp_type_record";
+  return build_record(is_union != 0, members != nullptr, count, packed, align, result, function,
+                      [&](size_t i, tramp::FieldSpec& f) {
+                        const tramp_member& m = members[i];
+                        if (!m.type)
+                          return bad_argument(function, ("member " + std::to_string(i) + " has a NULL type").c_str());
+                        // Wider than any integer's bits: refused here, before it could wrap to a
+                        // small width.
+                        if (m.bit_width != TRAMP_NOT_BIT_FIELD && m.bit_width > 128)
+                          return bad_argument(function, ("member " + std::to_string(i) + ": bit-field width " +
+                                                         std::to_string(m.bit_width) + " exceeds 128")
+                                                            .c_str());
+                        f = {in(m.type), m.align, m.name ? m.name : ""};
+                        if (m.bit_width != TRAMP_NOT_BIT_FIELD) f.bit_width = static_cast<std::uint32_t>(m.bit_width);
+                        f.unnamed = m.unnamed != 0;
+                        return TRAMP_OK;
+                      });
 }
 
 size_t tramp_type_size(const tramp_type* t) { return t ? in(t)->size() : 0; }
@@ -510,6 +557,9 @@ static_assert(TRAMP_KIND_STRUCT == static_cast<int>(tramp::TypeKind::Struct));
 static_assert(TRAMP_KIND_UNION == static_cast<int>(tramp::TypeKind::Union));
 static_assert(TRAMP_KIND_ARRAY == static_cast<int>(tramp::TypeKind::Array));
 static_assert(TRAMP_POINTER == static_cast<int>(tramp::TypeKind::Pointer));  // tramp_scalar is the same order
+static_assert(TRAMP_KIND_F16 == static_cast<int>(tramp::TypeKind::F16));
+static_assert(TRAMP_KIND_COMPLEX == static_cast<int>(tramp::TypeKind::Complex));
+static_assert(TRAMP_KIND_VECTOR == static_cast<int>(tramp::TypeKind::Vector));
 
 namespace {
 
@@ -533,6 +583,10 @@ tramp_status tramp_type_kind_of(const tramp_type* t, tramp_type_kind* result) {
 
 tramp_status tramp_type_scalar_kind(const tramp_type* t, tramp_scalar* result) {
   if (!t || !result) return bad_argument("tramp_type_scalar_kind", "t or out is NULL");
+  if (in(t)->kind() == tramp::TypeKind::F16) {
+    *result = TRAMP_F16;  // appended to tramp_scalar, where TypeKind has the records between
+    return TRAMP_OK;
+  }
   if (in(t)->kind() > tramp::TypeKind::Pointer)
     return fail(TRAMP_ERR_ARGUMENT, "tramp_type_scalar_kind: " + in(t)->str() + " is not a scalar type");
   *result = static_cast<tramp_scalar>(in(t)->kind());
@@ -555,10 +609,25 @@ tramp_status tramp_type_field(const tramp_type* t, size_t i, const tramp_type** 
 
 tramp_status tramp_type_element(const tramp_type* t, const tramp_type** element, size_t* count) {
   if (!t) return bad_argument("tramp_type_element", "t is NULL");
-  if (in(t)->kind() != tramp::TypeKind::Array)
-    return fail(TRAMP_ERR_ARGUMENT, "tramp_type_element: " + in(t)->str() + " is not an array");
+  if (in(t)->element() == nullptr)
+    return fail(TRAMP_ERR_ARGUMENT, "tramp_type_element: " + in(t)->str() + " is not an array, vector or complex type");
   if (element) *element = out(in(t)->element());
   if (count) *count = in(t)->count();
+  return TRAMP_OK;
+}
+
+tramp_status tramp_type_field_bits(const tramp_type* t, size_t i, size_t* bit_width, size_t* bit_offset,
+                                   int* unnamed) {
+  if (!t) return bad_argument("tramp_type_field_bits", "t is NULL");
+  const auto fields = in(t)->fields();
+  if (i >= fields.size())
+    return fail(TRAMP_ERR_ARGUMENT, index_message("tramp_type_field_bits", i,
+                                                  (in(t)->is_record() ? "the record " : "the non-record type ") + in(t)->str(),
+                                                  fields.size(), "member(s)"));
+  const tramp::Field& f = fields[i];
+  if (bit_width) *bit_width = f.is_bit_field() ? f.bit_width : TRAMP_NOT_BIT_FIELD;
+  if (bit_offset) *bit_offset = f.bit_offset;
+  if (unnamed) *unnamed = f.unnamed ? 1 : 0;
   return TRAMP_OK;
 }
 

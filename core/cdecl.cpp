@@ -96,6 +96,8 @@ struct Attributes {
   bool packed = false;
   std::size_t aligned = 0;
   std::optional<Abi> abi;
+  std::size_t vector_size = 0;  // __attribute__((vector_size(N))): the base type becomes a vector
+  std::size_t vector_size_at = 0;
   bool transparent_union = false;
   std::string mode;  // __attribute__((mode(QI))) etc.: the integer or floating size, gcc's machine modes
   std::size_t mode_at = 0;
@@ -394,7 +396,6 @@ class CParser {
         if (!row.c_attribute.empty() && n == row.c_attribute) a.abi = row.abi;
       if (n == "packed") a.packed = true;
       else if (n == "transparent_union") a.transparent_union = true;
-      else if (n == "vector_size") error_at(pos_ - name.size(), ErrorCode::Unsupported, "vector types (vector_size) are not supported");
       if (peek() == "(") {
         if (n == "mode") {
           next();
@@ -410,6 +411,15 @@ class CParser {
           if (v <= 0 || (v & (v - 1)) != 0 || v > (std::int64_t{1} << 28))
             error_at(at, ErrorCode::InvalidType, "aligned(" + std::to_string(v) + "): not a power of two up to 2^28");
           a.aligned = static_cast<std::size_t>(v);
+          expect(")");
+        } else if (n == "vector_size") {
+          next();
+          a.vector_size_at = pos_;
+          std::int64_t v = constant_expression();
+          if (v <= 0 || v > static_cast<std::int64_t>(kMaxTypeSize))
+            error_at(a.vector_size_at, ErrorCode::InvalidType,
+                     "vector_size(" + std::to_string(v) + "): a vector has 1 to 2^31 bytes");
+          a.vector_size = static_cast<std::size_t>(v);
           expect(")");
         } else {
           skip_parenthesised();
@@ -459,6 +469,7 @@ class CParser {
     std::size_t start = pos_;
     std::size_t basic_at = 0;
     bool basic = false;
+    std::optional<std::size_t> complex_at;  // _Complex (C11 6.7.2) or a GNU spelling, and where
     for (;;) {
       std::string_view t = peek();
       std::size_t at = pos_;
@@ -466,6 +477,11 @@ class CParser {
       if (t == "typedef") { next(); sp.is_typedef = true; continue; }
       if (t == "static") { next(); sp.is_static = true; continue; }
       if (ignorable(t)) { next(); continue; }
+      if (is_complex_word(t)) {
+        next();
+        complex_at = at;
+        continue;
+      }
       if (is_extended_type_word(t)) {
         const std::string word(t);
         if (std::optional<CType> e = extended_type(sp)) {
@@ -494,6 +510,12 @@ class CParser {
       else if (t == "double") named = Type::f64();
       else if (t == "__int128" || t == "__int128_t") named = Type::i128();
       else if (t == "__uint128_t") named = Type::u128();
+      else if (t == "_Float16") named = Type::f16();
+      else if (t == "__fp16") {
+        // ARM's half-precision storage type (ACLE), which gcc passes as _Float16.
+        if (!abi::abi_info(scope_.abi).has_fp16) error_at(at, ErrorCode::Unsupported, "__fp16 exists on AArch64 only");
+        named = Type::f16();
+      }
       if (named) {
         next();
         if (t == "__int128") {  // combines with signed/unsigned
@@ -541,10 +563,26 @@ class CParser {
       sp.type = CType{basic_type(sign, shorts, longs, ints, chars, basic_at), ""};
     } else if (base) {
       sp.type = *base;
+    } else if (complex_at) {
+      sp.type = CType{Type::f64(), ""};  // gcc: a bare _Complex is complex double
     } else {
       fail_at(start, "a type", quoted(peek()));
     }
+    if (complex_at) {
+      const Type* t = sp.type.type;
+      if (t == nullptr || !t->is_float())
+        error_at(*complex_at, ErrorCode::Unsupported,
+                 "_Complex " + (t ? t->str() : sp.type.incomplete) +
+                     ": only complex floating types (float, double, long double, _Float16, _Float128) are "
+                     "supported, not GNU complex integers");
+      sp.type = CType{Type::complex(t), ""};
+    }
     return sp;
+  }
+
+  // <complex.h>'s `complex` is a macro for _Complex; without a preprocessor it is read as one.
+  static bool is_complex_word(std::string_view t) {
+    return t == "_Complex" || t == "__complex__" || t == "__complex" || t == "complex";
   }
 
   const Type* basic_type(int sign, int shorts, int longs, int ints, int chars, std::size_t at) {
@@ -591,10 +629,11 @@ class CParser {
     }
     enter();
     std::vector<FieldSpec> fields;
+    std::vector<std::size_t> positions;  // where each member's declaration starts
     const FlexibleMember outer_flexible = std::exchange(flexible_, FlexibleMember{});
     while (!accept("}")) {
       if (flexible_.element) error_at(flexible_.at, ErrorCode::InvalidType, "flexible array member '" + flexible_.name + "' is not the last member");
-      member_declaration(fields);
+      member_declaration(fields, positions);
     }
     const FlexibleMember flexible = std::exchange(flexible_, outer_flexible);
     leave();
@@ -602,13 +641,42 @@ class CParser {
     outer.abi = outer.abi ? outer.abi : attrs.abi;
     if (fields.empty()) error_at(at, ErrorCode::InvalidType, kw + (tag.empty() ? "" : tag + " ") + "has no members");
     RecordOptions options{attrs.packed, attrs.aligned};
+    if (abi::abi_info(scope_.abi).unnamed_bit_fields_align) {
+      // gcc on AArch64 aligns a record to the type of each unnamed bit-field too, as to a
+      // named one (x86-64, and clang for Apple, do not): the signature syntax has the
+      // psABI's rule, so the difference is the record's own alignment.
+      for (const FieldSpec& f : fields) {
+        if (!f.unnamed) continue;
+        // A zero-width bit-field is "not influenced by packed"; a packed other is 1-aligned.
+        std::size_t a = options.packed && f.bit_width != 0 ? 1 : f.type->align();
+        if (f.align > a) a = f.align;
+        if (a > options.align && a > 1) options.align = a;
+      }
+    }
     // The flexible member adds no bytes but its alignment (C17 6.7.2.1p18).
     if (flexible.element && !attrs.packed) {
       std::size_t natural = 1;
       for (const FieldSpec& f : fields) natural = std::max({natural, f.type->align(), f.align});
       if (flexible.element->align() > natural) options.align = std::max(options.align, flexible.element->align());
     }
-    const Type* t = make(at, [&] { return is_union ? Type::union_(fields, options) : Type::struct_(fields, options); });
+    const Type* t = nullptr;
+    try {
+      t = is_union ? Type::union_(fields, options) : Type::struct_(fields, options);
+    } catch (const Error& e) {
+      // Type names the offending member by index ("struct member 2: ..."): point at it and
+      // say its name.
+      const std::string_view msg = e.what();
+      const std::string prefix = is_union ? "union member " : "struct member ";
+      std::size_t index = 0;
+      if (msg.starts_with(prefix)) {
+        auto [p, ec] = std::from_chars(msg.data() + prefix.size(), msg.data() + msg.size(), index);
+        if (ec == std::errc() && index < fields.size()) {
+          const std::string name = fields[index].name.empty() ? "" : " ('" + fields[index].name + "')";
+          error_at(positions[index], e.code(), std::string(msg.substr(0, p - msg.data())) + name + std::string(p));
+        }
+      }
+      error_at(at, e.code(), e.what());
+    }
     CType c{t, ""};
     c.transparent = attrs.transparent_union && is_union;
     if (flexible.element) {
@@ -619,30 +687,66 @@ class CParser {
     return c;
   }
 
-  void member_declaration(std::vector<FieldSpec>& fields) {
+  void member_declaration(std::vector<FieldSpec>& fields, std::vector<std::size_t>& positions) {
     if (skipped_assertion()) return;
     std::size_t at = pos_;
     Specifiers sp = specifiers();
     if (sp.is_typedef) error_at(at, ErrorCode::Syntax, "typedef inside a record");
     if (accept(";")) {  // an anonymous struct or union member (C11)
-      fields.push_back({object_of(sp.type, at), sp.attrs.aligned});
+      fields.push_back({object_of(vector_of(sp.type, sp.attrs), at), sp.attrs.aligned});
+      positions.push_back(at);
       return;
     }
     do {
       std::size_t dat = pos_;
       Attributes attrs = sp.attrs;
-      auto [name, derived] = declarator(sp.type, false, false, true);
-      while (attribute(attrs)) {}
-      if (peek() == ":") error_at(pos_, ErrorCode::Unsupported, "bit-field '" + name + "': bit-fields are not supported");
-      if (derived.is_function()) error_at(dat, ErrorCode::InvalidType, "member '" + name + "' is a function");
-      if (derived.flexible) {
-        if (flexible_.element) error_at(dat, ErrorCode::InvalidType, "flexible array member '" + flexible_.name + "' is not the last member");
-        flexible_ = {derived.object.type, dat, name};
-        continue;
+      FieldSpec field{nullptr};
+      if (peek() == ":") {
+        // An unnamed bit-field, `int : 3;`: padding, its type alone.
+        field = {object_of(vector_of(sp.type, attrs), dat), 0, "", 0, true};
+      } else {
+        auto [name, derived] = declarator(sp.type, false, false, true, &attrs);
+        if (derived.is_function()) error_at(dat, ErrorCode::InvalidType, "member '" + name + "' is a function");
+        if (derived.flexible) {
+          if (flexible_.element) error_at(dat, ErrorCode::InvalidType, "flexible array member '" + flexible_.name + "' is not the last member");
+          flexible_ = {derived.object.type, dat, name};
+          continue;
+        }
+        field = {object_of(derived.object, dat), 0, name};
       }
-      fields.push_back({object_of(derived.object, dat), attrs.aligned, name});
+      if (accept(":")) {
+        const std::size_t width_at = pos_;
+        const std::int64_t width = constant_expression();
+        if (width < 0 || width > 0xFFFF)
+          error_at(width_at, ErrorCode::InvalidType,
+                   "bit-field" + (field.name.empty() ? std::string() : " '" + field.name + "'") + " of width " +
+                       std::to_string(width) + ": a width is 0 up to its type's bits");
+        field.bit_width = static_cast<std::uint32_t>(width);
+        if (width == 0) field.unnamed = field.name.empty() || field.unnamed;
+        while (attribute(attrs)) {}
+      }
+      field.align = attrs.aligned;
+      fields.push_back(std::move(field));
+      positions.push_back(dat);
     } while (accept(","));
     expect(";", "';' after a member");
+  }
+
+  // The base type of a declaration made a vector by __attribute__((vector_size(N))) (gcc
+  // applies it to the innermost type): N bytes of it, aligned as the target's gcc aligns a
+  // vector (on AArch64 to at most 16).
+  CType vector_of(const CType& base, const Attributes& attrs) {
+    if (attrs.vector_size == 0) return base;
+    const std::size_t at = attrs.vector_size_at;
+    const Type* element = object_of(base, at);
+    if (attrs.vector_size % element->size() != 0)
+      error_at(at, ErrorCode::InvalidType,
+               "vector_size(" + std::to_string(attrs.vector_size) + ") is not a multiple of the size of " +
+                   element->str() + " (" + std::to_string(element->size()) + ")");
+    const std::size_t size = attrs.vector_size;
+    const std::size_t cap = abi::abi_info(scope_.abi).vector_align_cap;
+    const std::size_t align = cap && size > cap ? cap : 0;
+    return CType{make(at, [&] { return Type::vector(element, size / element->size(), align); }), ""};
   }
 
   // enum [attributes] [tag] [: type] [{ enumerators }] -- the keyword is next. An enum with
@@ -739,15 +843,21 @@ class CParser {
   // `parameter`: the declarator of a parameter, whose outermost array decays to a pointer
   // and so may have no size.
   // `member`: a record member's, whose outermost array may have no size (or size 0, gcc's
-  // older spelling): a flexible array member, reported in Derived::flexible.
+  // older spelling): a flexible array member, reported in Derived::flexible. `attrs`, when
+  // given, holds the declaration's attributes and takes those after the declarator; a
+  // vector_size among them makes the base a vector.
   std::pair<std::string, Derived> declarator(const CType& base, bool abstract_ok, bool parameter = false,
-                                             bool member = false) {
+                                             bool member = false, Attributes* attrs = nullptr) {
     std::vector<Op> ops;  // innermost (closest to the base) first
     std::string name;
     std::size_t at = pos_;
     declarator_ops(ops, name, abstract_ok);
     Derived d;
     d.object = base;
+    if (attrs) {
+      while (attribute(*attrs)) {}
+      d.object = vector_of(base, *attrs);
+    }
     for (std::size_t k = 0; k < ops.size(); ++k) {
       const Op& op = ops[k];
       if (op.kind == Op::Array && parameter && k + 1 == ops.size()) {
@@ -896,7 +1006,7 @@ class CParser {
     return t == "void" || t == "char" || t == "short" || t == "int" || t == "long" || t == "float" ||
            t == "double" || t == "signed" || t == "unsigned" || t == "__signed__" || t == "_Bool" || t == "bool" ||
            t == "struct" || t == "union" || t == "enum" || t == "__int128" || t == "__int128_t" ||
-           t == "__uint128_t" || t == "__signed";
+           t == "__uint128_t" || t == "__signed" || t == "_Float16" || t == "__fp16" || is_complex_word(t);
   }
 
   // ---- the types gcc adds to C ----
@@ -904,8 +1014,7 @@ class CParser {
     return t == "__builtin_va_list" || t == "_Float32" || t == "_Float64" || t == "_Float32x" ||
            t == "_Float64x" || t == "_Float128" || t == "__float128" || t == "__float80" || t == "typeof" ||
            t == "__typeof__" || t == "__typeof" || t == "typeof_unqual" || t == "_Alignas" || t == "alignas" ||
-           t == "_Float16" || t == "__fp16" || t == "__bf16" || t == "_Complex" || t == "__complex__" ||
-           t == "_Float128x" || t == "_Decimal32" || t == "_Decimal64" || t == "_Decimal128" ||
+           t == "__bf16" || t == "_Float128x" || t == "_Decimal32" || t == "_Decimal64" || t == "_Decimal128" ||
            t == "_BitInt" || t == "__auto_type";
   }
 
@@ -999,9 +1108,8 @@ class CParser {
       }
       std::size_t at = pos_;
       Specifiers sp = specifiers();
-      auto [name, d] = declarator(sp.type, true, true);  // an array parameter decays to ptr
-      Attributes ignored;
-      while (attribute(ignored)) {}
+      Attributes attrs = sp.attrs;
+      auto [name, d] = declarator(sp.type, true, true, false, &attrs);  // an array parameter decays to ptr
       const Type* t;
       op.param_functions.push_back(d.is_function() ? signature_of(d) : d.object.pointee);
       if (d.is_function() || (!d.object.type && d.object.function)) {
@@ -1058,7 +1166,7 @@ class CParser {
     do {
       std::size_t dat = pos_;
       Attributes attrs = sp.attrs;
-      auto [name, d] = declarator(sp.type, false);
+      auto [name, d] = declarator(sp.type, false, false, false, &attrs);
       // `extern fn_t name;` with `typedef int fn_t(int);` declares a function.
       if (!d.is_function() && d.object.function_decl) d = Derived(*d.object.function_decl);
       while (attribute(attrs)) {}
@@ -1079,6 +1187,10 @@ class CParser {
           t.function_decl = std::make_shared<const Derived>(d);
         }
         if (attrs.transparent_union && t.type && t.type->kind() == TypeKind::Union) t.transparent = true;
+        // aligned(N) on a vector typedef sets the vector's alignment, lower or higher
+        // (`typedef float __m128_u __attribute__((vector_size(16), aligned(1)))`).
+        if (t.type && t.type->is_vector() && attrs.aligned)
+          t.type = make(dat, [&] { return Type::vector(t.type->element(), t.type->count(), attrs.aligned); });
         define_typedef(name, t, dat);
       } else if (d.is_function()) {
         if (!sp.is_static) add_function(name, d, attrs, dat);
@@ -1752,6 +1864,43 @@ void predefine(detail::CScopeState& st) {
       {"char32_t", Type::u32()},   {"bool", Type::bool_()},
   };
   for (const auto& [n, t] : names) st.typedefs[n] = CType{t, ""};
+
+  // The vector types of the target's intrinsics headers, which C code uses without their
+  // definitions in sight: x86's <immintrin.h> (__m128 is float __attribute__((vector_size(16))),
+  // ...) and AArch64's <arm_neon.h> (float32x4_t, ...; its tuples int32x4x2_t are records
+  // of one array member `val`, homogeneous short-vector aggregates).
+  struct VectorName {
+    const char* name;
+    const Type* element;
+    std::size_t count;
+  };
+  if (abi::abi_info(st.abi).arch == abi::Arch::X64) {
+    const VectorName x86[] = {
+        {"__m64", Type::i32(), 2},    {"__m128", Type::f32(), 4},    {"__m128d", Type::f64(), 2},
+        {"__m128i", Type::i64(), 2},  {"__m128h", Type::f16(), 8},   {"__m256", Type::f32(), 8},
+        {"__m256d", Type::f64(), 4},  {"__m256i", Type::i64(), 4},   {"__m256h", Type::f16(), 16},
+        {"__m512", Type::f32(), 16},  {"__m512d", Type::f64(), 8},   {"__m512i", Type::i64(), 8},
+        {"__m512h", Type::f16(), 32},
+    };
+    for (const VectorName& v : x86) st.typedefs[v.name] = CType{Type::vector(v.element, v.count), ""};
+    return;
+  }
+  const std::pair<const char*, const Type*> lanes[] = {
+      {"int8", Type::i8()},     {"uint8", Type::u8()},     {"int16", Type::i16()},   {"uint16", Type::u16()},
+      {"int32", Type::i32()},   {"uint32", Type::u32()},   {"int64", Type::i64()},   {"uint64", Type::u64()},
+      {"float16", Type::f16()}, {"float32", Type::f32()},  {"float64", Type::f64()}, {"poly8", Type::u8()},
+      {"poly16", Type::u16()},  {"poly64", Type::u64()},
+  };
+  for (const auto& [lane, element] : lanes)
+    for (std::size_t bytes : {8, 16}) {
+      const std::size_t count = bytes / element->size();
+      const std::string name = std::string(lane) + "x" + std::to_string(count);
+      const Type* v = Type::vector(element, count);
+      st.typedefs[name + "_t"] = CType{v, ""};
+      for (std::size_t n = 2; n <= 4; ++n)
+        st.typedefs[name + "x" + std::to_string(n) + "_t"] =
+            CType{Type::struct_({{Type::array(v, n), 0, "val"}}), ""};
+    }
 }
 
 }  // namespace

@@ -289,6 +289,8 @@ void detail::EngineState::free_code(const void* code) noexcept {
 
 namespace {
 
+// A plan for code this host will run: its ABI is the host's, and its vector registers are
+// ones this CPU has; otherwise Error(HostAbi) naming the value that needs them.
 abi::CallPlan plan_for(const Signature& sig) {
   if (!host_can_run(sig.abi()))
     throw Error(ErrorCode::HostAbi, "this host cannot run code for the " +
@@ -296,6 +298,18 @@ abi::CallPlan plan_for(const Signature& sig) {
                                         sig.str(true) + "); plans are still available");
   Result<abi::CallPlan> plan = abi::classify(sig);
   if (!plan) throw plan.error();
+  const abi::CallPlan& p = plan.value();
+  if (p.vector_isa > jit::host_vector_isa()) {
+    std::string what = "the return value (" + sig.ret()->str() + ")";
+    for (std::size_t i = p.args.size(); i-- > 0;)
+      for (const abi::Piece& piece : p.args[i].pieces)
+        if (piece.loc.kind == abi::LocKind::Vec && abi::vector_isa_of_piece(piece.size) == p.vector_isa)
+          what = abi::describe_arg(i, sig.args()[i]);
+    const std::string reg = p.vector_isa == abi::VectorIsa::Avx ? "a ymm" : "a zmm";
+    throw Error(ErrorCode::HostAbi, what + " of " + sig.str(true) + " travels in " + reg + " register, which needs " +
+                                        std::string(abi::vector_isa_name(p.vector_isa)) +
+                                        ": this CPU lacks it (plans and machine code are still available)");
+  }
   return std::move(plan).value();
 }
 }  // namespace

@@ -20,6 +20,8 @@ using detail::quoted;
 // Mirrors Type's limits, so the parser reports them as syntax at the number itself.
 constexpr std::size_t kMaxAlign = std::size_t{1} << 28;
 constexpr std::size_t kMaxCount = kMaxTypeSize;
+// No integer kind has more bits; Type says when a width exceeds its own type's.
+constexpr std::size_t kMaxBitWidth = 128;
 
 struct ScalarName {
   std::string_view name;
@@ -39,8 +41,12 @@ constexpr ScalarName kScalarNames[] = {
     {"long", TypeKind::I64},       {"ulong", TypeKind::U64},        {"longlong", TypeKind::I64},
     {"ulonglong", TypeKind::U64},  {"size_t", TypeKind::U64},       {"ssize_t", TypeKind::I64},
     {"ptrdiff_t", TypeKind::I64},  {"intptr_t", TypeKind::I64},     {"uintptr_t", TypeKind::U64},
-    {"float", TypeKind::F32},      {"double", TypeKind::F64},
+    {"float", TypeKind::F32},      {"double", TypeKind::F64},       {"f16", TypeKind::F16},
 };
+
+// The element names a vector is spelled with (`f32x4`): the canonical names only.
+constexpr std::string_view kVectorElements[] = {"i8", "u8", "i16", "u16", "i32", "u32",
+                                                "i64", "u64", "f16", "f32", "f64"};
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -223,16 +229,22 @@ class Parser {
       pos_ += w.size();
       skip_ws();
     } else if (!packed && !w.empty()) {
-      if (w == "longdouble") {
+      if (w == "complex") {
+        // complex := 'complex' scalar, a floating one (Type::complex says which).
         pos_ += w.size();
-        return Type::scalar(abi::abi_info(abi_).long_double);
+        skip_ws();
+        const std::size_t at = pos_;
+        const std::string_view e = word();
+        const Type* element = e.empty() ? nullptr : scalar_named(e);
+        if (element == nullptr) fail("a floating type after complex", at, found());
+        pos_ += e.size();
+        return build(at, [&] { return Type::complex(element); });
       }
-      for (const ScalarName& s : kScalarNames) {
-        if (s.name == w) {
-          pos_ += w.size();
-          return Type::scalar(s.kind);
-        }
+      if (const Type* t = scalar_named(w)) {
+        pos_ += w.size();
+        return t;
       }
+      if (const Type* t = vector(w, start)) return t;
       fail("a type", start, quoted(w));
     }
     if (peek() != '{') {
@@ -254,10 +266,25 @@ class Parser {
         expect('(', "'(' after alignas");
         m.align = alignment();
         expect(')', "')'");
+        skip_ws();
+      }
+      if (word() == "unnamed") {
+        pos_ += 7;
+        m.unnamed = true;
       }
       m.type = type(depth + 1);
       if (m.type->depth() > height) height = m.type->depth();
       skip_ws();
+      // A bit-field: ':' and its width; a zero-width one is always unnamed.
+      if (peek() == ':') {
+        ++pos_;
+        skip_ws();
+        m.bit_width = static_cast<std::uint32_t>(number("a bit-field width", kMaxBitWidth));
+        if (m.bit_width == 0) m.unnamed = true;
+        skip_ws();
+      } else if (m.unnamed) {
+        fail("':' and a bit-field width after an unnamed member's type", pos_, found());
+      }
       // A trailing align(N) on a member; a record member's own "} align(N)" was already
       // taken by the inner record, so "{{i32} align(8) align(16)}" is record 8, member 16.
       if (m.align == 0 && word() == "align") {
@@ -303,6 +330,41 @@ class Parser {
       }
       throw Error(e.code(), "at " + std::to_string(at) + ": " + e.what(), at);
     }
+  }
+
+  // The scalar a name spells (canonical names, C aliases, `longdouble` for the ABI), or null.
+  const Type* scalar_named(std::string_view w) const {
+    if (w == "longdouble") return Type::scalar(abi::abi_info(abi_).long_double);
+    for (const ScalarName& s : kScalarNames)
+      if (s.name == w) return Type::scalar(s.kind);
+    return nullptr;
+  }
+
+  // vector := element 'x' N ['align' '(' N ')'], one word such as f32x4, or null when `w` is
+  // not spelled so. The alignment belongs to the vector, as a record's does after its '}'.
+  const Type* vector(std::string_view w, std::size_t start) {
+    const std::size_t x = w.rfind('x');
+    if (x == std::string_view::npos || x + 1 == w.size()) return nullptr;
+    const std::string_view name = w.substr(0, x), digits = w.substr(x + 1);
+    bool element_ok = false;
+    for (std::string_view e : kVectorElements) element_ok |= e == name;
+    if (!element_ok) return nullptr;
+    for (char c : digits)
+      if (!is_digit(c)) return nullptr;
+    std::size_t count = 0;
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+    if (ec != std::errc() || count > kMaxCount)
+      fail("a vector length of at most " + std::to_string(kMaxCount), start + x + 1, quoted(digits));
+    pos_ += w.size();
+    std::size_t align = 0;
+    skip_ws();
+    if (word() == "align") {
+      pos_ += 5;
+      expect('(', "'(' after align");
+      align = alignment();
+      expect(')', "')'");
+    }
+    return build(start, [&] { return Type::vector(scalar_named(name), count, align); });
   }
 
   template <class F>

@@ -71,6 +71,68 @@ IntRange int_range(const Type* t) {
   return {t->is_signed(), 8 * static_cast<unsigned>(t->size())};
 }
 
+// A bit-field's range: its width's worth of its type (a signed one of width w holds
+// -2^(w-1) to 2^(w-1) - 1).
+IntRange bit_field_range(const Field& f) {
+  return {f.type->kind() != TypeKind::Bool && f.type->is_signed(), f.bit_width};
+}
+
+// The bit_width bits of a bit-field at `record`, as a two's complement value of its width.
+void write_bits(std::uint8_t* record, const Field& f, Wide v) {
+  for (std::uint32_t i = 0; i < f.bit_width; ++i) {
+    const std::size_t bit = f.bit_offset + i;
+    std::uint8_t& byte = record[f.offset + bit / 8];
+    const auto mask = static_cast<std::uint8_t>(1u << (bit % 8));
+    byte = static_cast<std::uint8_t>((v >> i) & 1 ? byte | mask : byte & ~mask);
+  }
+}
+
+// A bit-field's value, sign-extended for a signed type.
+Wide read_bits(const std::uint8_t* record, const Field& f) {
+  Wide v = 0;
+  for (std::uint32_t i = 0; i < f.bit_width; ++i) {
+    const std::size_t bit = f.bit_offset + i;
+    if (record[f.offset + bit / 8] >> (bit % 8) & 1) v |= static_cast<Wide>(1) << i;
+  }
+  if (bit_field_range(f).is_signed && f.bit_width < 128 && (v >> (f.bit_width - 1) & 1))
+    v |= ~static_cast<Wide>(0) << f.bit_width;
+  return v;
+}
+
+// IEEE binary16 (_Float16) from and to the host's floating types, by hand: C++20 has no
+// _Float16. Rounds to nearest, ties to even, as a C conversion does; a magnitude that rounds
+// past 65504 becomes infinity.
+std::uint16_t half_bits(long double v) {
+  const std::uint16_t sign = std::signbit(v) ? 0x8000 : 0;
+  if (std::isnan(v)) return sign | 0x7e00;
+  v = std::fabs(v);
+  if (std::isinf(v)) return sign | 0x7c00;
+  if (v == 0) return sign;
+  int e = 0;
+  const long double m = std::frexp(v, &e);  // v = m * 2^e, m in [0.5, 1)
+  if (e - 1 < -14) {                         // subnormal: multiples of 2^-24
+    const auto q = static_cast<std::uint32_t>(std::nearbyint(std::ldexp(v, 24)));
+    return static_cast<std::uint16_t>(sign | q);  // q == 1024 is the smallest normal: the bits carry
+  }
+  auto q = static_cast<std::uint32_t>(std::nearbyint(m * 2048));  // 11 significant bits
+  if (q == 2048) {
+    q = 1024;
+    ++e;
+  }
+  if (e - 1 > 15) return sign | 0x7c00;
+  return static_cast<std::uint16_t>(sign | static_cast<std::uint32_t>(e - 1 + 15) << 10 | (q - 1024));
+}
+
+double half_value(std::uint16_t h) {
+  const int exponent = h >> 10 & 0x1f;
+  const int mantissa = h & 0x3ff;
+  double v = 0;
+  if (exponent == 0) v = std::ldexp(mantissa, -24);
+  else if (exponent == 0x1f) v = mantissa ? std::numeric_limits<double>::quiet_NaN() : HUGE_VAL;
+  else v = std::ldexp(mantissa | 0x400, exponent - 25);
+  return h & 0x8000 ? -v : v;
+}
+
 class Literal {
  public:
   explicit Literal(std::string_view text) : s_(text) {}
@@ -81,17 +143,30 @@ class Literal {
     switch (t->kind()) {
       case TypeKind::Struct:
       case TypeKind::Union: {
+        // A value per member, unnamed bit-fields (padding) aside; a union's first such one.
         expect('{');
-        const auto fields = t->fields();
-        const std::size_t n = t->kind() == TypeKind::Union ? 1 : fields.size();
-        for (std::size_t i = 0; i < n; ++i) {
-          if (i) expect(',');
-          value(fields[i].type, dst + fields[i].offset, strings);
+        bool first = true;
+        for (const Field& f : t->fields()) {
+          if (f.unnamed) continue;
+          if (!first) expect(',');
+          first = false;
+          if (f.is_bit_field()) bit_field(f, dst);
+          else value(f.type, dst + f.offset, strings);
+          if (t->kind() == TypeKind::Union) break;
         }
         expect('}');
         return;
       }
+      case TypeKind::Complex:
+        // {real, imaginary}
+        expect('{');
+        value(t->element(), dst, strings);
+        expect(',');
+        value(t->element(), dst + t->element()->size(), strings);
+        expect('}');
+        return;
       case TypeKind::Array:
+      case TypeKind::Vector:
         expect('[');
         for (std::size_t i = 0; i < t->count(); ++i) {
           if (i) expect(',');
@@ -135,8 +210,21 @@ class Literal {
     std::memcpy(dst, &v, t->size());
   }
 
+  // A bit-field member's value, written into its bits of the record at `record`.
+  void bit_field(const Field& f, std::uint8_t* record) {
+    skip();
+    std::string word = token();
+    Wide v = 0;
+    if (f.type->kind() == TypeKind::Bool && (word == "true" || word == "false")) v = word == "true";
+    else v = integer(word, f.type, bit_field_range(f), f.type->str() + ":" + std::to_string(f.bit_width));
+    write_bits(record, f, v);
+  }
+
   // The literal's value as t->size() bytes of two's complement; refused when t cannot hold it.
-  Wide integer(const std::string& word, const Type* t) {
+  Wide integer(const std::string& word, const Type* t) { return integer(word, t, int_range(t), t->str()); }
+
+  // The literal's value; refused when outside `range` (what `what` names in the message).
+  Wide integer(const std::string& word, const Type* t, const IntRange& range, const std::string& what) {
     if (word.empty()) fail("expected a number");
     std::size_t i = 0;
     const bool negative = word[0] == '-';
@@ -160,9 +248,8 @@ class Literal {
       if (magnitude > (~static_cast<Wide>(0) - d) / base) too_big = true;
       magnitude = magnitude * base + d;
     }
-    const IntRange range = int_range(t);
     if (too_big || (negative ? magnitude > range.min_magnitude() : magnitude > range.max()))
-      fail(word + " is out of range for " + t->str() + " (" + range.str() + ")");
+      fail(word + " is out of range for " + what + " (" + range.str() + ")");
     return negative ? -magnitude : magnitude;
   }
 
@@ -173,11 +260,14 @@ class Literal {
     long double v = std::strtold(word.c_str(), &end);
     if (word.empty() || *end) fail("'" + word + "' is not a number for " + t->str());
     const bool overflows = (errno == ERANGE && std::isinf(v)) ||
+                           (!std::isinf(v) && t->kind() == TypeKind::F16 && (half_bits(v) & 0x7fff) == 0x7c00) ||
                            (!std::isinf(v) && t->kind() == TypeKind::F32 && std::isinf(static_cast<float>(v))) ||
                            (!std::isinf(v) && t->kind() == TypeKind::F64 && std::isinf(static_cast<double>(v)));
     if (overflows) {
       char largest[64];
-      if (t->kind() == TypeKind::F32)
+      if (t->kind() == TypeKind::F16)
+        std::snprintf(largest, sizeof largest, "65504");
+      else if (t->kind() == TypeKind::F32)
         std::snprintf(largest, sizeof largest, "%.9g", static_cast<double>(std::numeric_limits<float>::max()));
       else if (t->kind() == TypeKind::F64)
         std::snprintf(largest, sizeof largest, "%.17g", std::numeric_limits<double>::max());
@@ -185,7 +275,10 @@ class Literal {
         std::snprintf(largest, sizeof largest, "%.21Lg", std::numeric_limits<long double>::max());
       fail(word + " is out of range for " + t->str() + " (largest finite magnitude " + largest + ")");
     }
-    if (t->kind() == TypeKind::F32) {
+    if (t->kind() == TypeKind::F16) {
+      const std::uint16_t h = half_bits(v);
+      std::memcpy(dst, &h, 2);
+    } else if (t->kind() == TypeKind::F32) {
       float f = static_cast<float>(v);
       std::memcpy(dst, &f, 4);
     } else if (t->kind() == TypeKind::F64) {
@@ -261,21 +354,42 @@ class Literal {
   std::size_t pos_ = 0;
 };
 
+std::string format_bytes(const Type* t, const std::uint8_t* p);
+
+std::string format_bit_field(const Field& f, const std::uint8_t* record) {
+  const Wide v = read_bits(record, f);
+  if (f.type->kind() == TypeKind::Bool) return v ? "true" : "false";
+  const bool negative = bit_field_range(f).is_signed && static_cast<SignedWide>(v) < 0;
+  return int128_str(negative ? -v : v, negative);
+}
+
 std::string format_bytes(const Type* t, const std::uint8_t* p) {
   char buf[64];
   switch (t->kind()) {
     case TypeKind::Struct:
     case TypeKind::Union: {
       std::string s = "{";
-      const auto fields = t->fields();
-      for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (i) s += ", ";
-        s += format_bytes(fields[i].type, p + fields[i].offset);
+      bool first = true;
+      for (const Field& f : t->fields()) {
+        if (f.unnamed) continue;  // padding
+        if (!first) s += ", ";
+        first = false;
+        if (f.is_bit_field()) s += format_bit_field(f, p);
+        else s += format_bytes(f.type, p + f.offset);
         if (t->kind() == TypeKind::Union) break;  // the first member, as C initialises it
       }
       return s + "}";
     }
-    case TypeKind::Array: {
+    case TypeKind::Complex:
+      return "{" + format_bytes(t->element(), p) + ", " + format_bytes(t->element(), p + t->element()->size()) + "}";
+    case TypeKind::F16: {
+      std::uint16_t h;
+      std::memcpy(&h, p, 2);
+      std::snprintf(buf, sizeof buf, "%.5g", half_value(h));
+      return buf;
+    }
+    case TypeKind::Array:
+    case TypeKind::Vector: {
       std::string s = "[";
       for (std::size_t i = 0; i < t->count(); ++i)
         s += (i ? ", " : "") + format_bytes(t->element(), p + i * t->element()->size());
@@ -363,6 +477,13 @@ bool looks_like_c_declaration(std::string_view text) {
   while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1]))) --before;
   if (before == 0) return false;
   const char c = text[before - 1];
+  // The signature syntax's complex types put a word before the type: "complex f64(", first
+  // in the text or after the ABI prefix ("double complex csqrt(" is C).
+  std::size_t word = before;
+  while (word > 0 && (std::isalnum(static_cast<unsigned char>(text[word - 1])) || text[word - 1] == '_')) --word;
+  std::size_t lead = word;
+  while (lead > 0 && std::isspace(static_cast<unsigned char>(text[lead - 1]))) --lead;
+  if (text.substr(word, before - word) == "complex" && (lead == 0 || text[lead - 1] == ':')) return false;
   return c == '*' || c == ')' || std::isalnum(static_cast<unsigned char>(c)) || c == '_';
 }
 

@@ -146,6 +146,7 @@ class A64Isa final : public Isa {
     bool u;
     const a64::Mem m = mem(GpX(base), off, size, u);
     switch (size) {
+      case 2: u ? a.ldur(a64::VecH(reg), m) : a.ldr(a64::VecH(reg), m); return;
       case 4: u ? a.ldur(a64::VecS(reg), m) : a.ldr(a64::VecS(reg), m); return;
       case 8: u ? a.ldur(a64::VecD(reg), m) : a.ldr(a64::VecD(reg), m); return;
       case 16: u ? a.ldur(a64::VecV(reg), m) : a.ldr(a64::VecV(reg), m); return;
@@ -157,6 +158,7 @@ class A64Isa final : public Isa {
     bool u;
     const a64::Mem m = mem(GpX(base), off, size, u);
     switch (size) {
+      case 2: u ? a.stur(a64::VecH(reg), m) : a.str(a64::VecH(reg), m); return;
       case 4: u ? a.stur(a64::VecS(reg), m) : a.str(a64::VecS(reg), m); return;
       case 8: u ? a.stur(a64::VecD(reg), m) : a.str(a64::VecD(reg), m); return;
       case 16: u ? a.stur(a64::VecV(reg), m) : a.str(a64::VecV(reg), m); return;
@@ -217,20 +219,28 @@ class A64Isa final : public Isa {
     if (f.keep_ret) a.str(GpX(f.ret_in), a64::ptr(a64::sp, 16));
     const std::uint32_t area = f.copy_base + align_up(f.copies, 16);
     if (f.align <= 16) return grow_stack(area);
-    // The copies need more than 16-byte alignment: align sp down (AND may write sp). sp is
-    // 16-aligned, so the `and` moves it by up to align - 16: that move counts towards the
-    // probe threshold.
-    const std::uint64_t mask = ~static_cast<std::uint64_t>(f.align - 1);
-    move_imm(kAddr.id(), area);
-    a.sub(kAddr, a64::sp, kAddr);
-    if (area + f.align - 16 < kStackProbeInterval) {
-      a.and_(a64::sp, kAddr, mask);
-      frame.sp_unknown();
-    } else {
-      a.and_(kAddr, kAddr, mask);
-      a.sub(kAddr, a64::sp, kAddr);  // the distance to the realigned frame's bottom
-      probe_stack(kAddr, std::nullopt);
-    }
+    realign_stack(area, f.align);  // the copies need more than 16-byte alignment
+  }
+
+  // The frame record is pushed first and x29 keeps its address: the CFA is x29 + 16.
+  Gpr open_aligned_frame(std::uint32_t bytes, std::uint32_t align) override {
+    a.stp(a64::x29, a64::x30, a64::ptr_pre(a64::sp, -16));
+    frame.sp_down(here(), 16);
+    frame.save(here(), Loc::gpr(kFp), 0);
+    frame.save(here(), Loc::gpr(kLr), 8);
+    a.mov(a64::x29, a64::sp);
+    frame.frame_pointer(here(), kFp, 0);
+    realign_stack(bytes, align);
+    return kFp;
+  }
+
+  void close_aligned_frame() override {
+    a.mov(a64::sp, a64::x29);
+    frame.sp_from_frame_pointer();
+    a.ldp(a64::x29, a64::x30, a64::ptr_post(a64::sp, 16));
+    frame.sp_up(here(), 16);
+    frame.restore(here(), Loc::gpr(kFp));
+    frame.restore(here(), Loc::gpr(kLr));
   }
 
   Gpr close_call_frame(const CallFrame& f) override {
@@ -377,11 +387,29 @@ class A64Isa final : public Isa {
     }
   }
 
+  // sp -= bytes, then down to a multiple of `align` (AND may write sp; x29 already holds the
+  // CFA). sp is 16-aligned, so the `and` moves it by up to align - 16: that move counts
+  // towards the probe threshold. Through x17.
+  void realign_stack(std::uint32_t bytes, std::uint32_t align) {
+    const std::uint64_t mask = ~static_cast<std::uint64_t>(align - 1);
+    move_imm(kAddr.id(), bytes);
+    a.sub(kAddr, a64::sp, kAddr);
+    if (bytes + align - 16 < kStackProbeInterval) {
+      a.and_(a64::sp, kAddr, mask);
+      frame.sp_unknown(align);
+    } else {
+      a.and_(kAddr, kAddr, mask);
+      a.sub(kAddr, a64::sp, kAddr);  // the distance to the realigned frame's bottom
+      probe_stack(kAddr, std::nullopt, align);
+    }
+  }
+
   // sp -= `distance` (a register, destroyed; a multiple of 16), one probe per
   // kStackProbeInterval bytes from the current sp down and one at the new sp, so no page is
   // skipped (stack-clash protection, emitter.hpp). A bounded loop: frames reach a megabyte.
   // With the total known, the frame is told where the CFA is at every instruction.
-  void probe_stack(const GpX& distance, std::optional<std::uint32_t> total) {
+  // Without the total, the new sp is a multiple of `aligned_to`.
+  void probe_stack(const GpX& distance, std::optional<std::uint32_t> total, std::uint32_t aligned_to = 0) {
     const Gpr counter = static_cast<Gpr>(distance.id());
     const std::uint32_t cfa = total ? frame.depth() + *total : 0;
     if (total) frame.sp_counting(here(), counter, cfa);
@@ -399,7 +427,7 @@ class A64Isa final : public Isa {
     a.bind(last);
     a.sub(a64::sp, a64::sp, distance);
     if (total) frame.sp_down(here(), *total);
-    else frame.sp_unknown();
+    else frame.sp_unknown(aligned_to);
     a.str(a64::xzr, a64::ptr(a64::sp));
   }
 

@@ -3,6 +3,12 @@
 #include "jit/isa.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 namespace tramp::jit {
 
@@ -24,7 +30,9 @@ ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan) {
       continue;
     }
     if (arg.kind == abi::PassKind::Indirect) continue;
-    t.slot[i] = align_up(t.end, arg.align > 8 ? 16 : 8);
+    const std::uint32_t align = arg.align > 16 ? arg.align : arg.align > 8 ? 16 : 8;
+    if (align > t.align) t.align = align;
+    t.slot[i] = align_up(t.end, align);
     t.end = align_up(t.slot[i] + (arg.size ? arg.size : 1), 8);
   }
   if (plan.has_static_chain) {
@@ -32,6 +40,45 @@ ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan) {
     t.end += 8;
   }
   return t;
+}
+
+namespace {
+
+// CPUID's feature bits and XGETBV's enabled state components (Intel SDM vol. 1, 13.3: AVX
+// needs XMM and YMM state, AVX-512 also opmask, ZMM_Hi256 and Hi16_ZMM).
+abi::VectorIsa detect_vector_isa() noexcept {
+#if defined(__x86_64__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return abi::VectorIsa::Base;
+  const bool osxsave = c >> 27 & 1, avx = c >> 28 & 1;
+  if (!osxsave || !avx) return abi::VectorIsa::Base;
+  unsigned lo = 0, hi = 0;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  (void)hi;
+  if ((lo & 0x6) != 0x6) return abi::VectorIsa::Base;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 16 & 1) && (lo & 0xE6) == 0xE6)
+    return abi::VectorIsa::Avx512f;
+  return abi::VectorIsa::Avx;
+#else
+  return abi::VectorIsa::Base;  // AArch64 plans use no wider vector register than q
+#endif
+}
+
+}  // namespace
+
+abi::VectorIsa host_vector_isa() noexcept {
+  static const abi::VectorIsa isa = [] {
+    abi::VectorIsa detected = detect_vector_isa();
+    // TRAMP_HOST_VECTOR_ISA=base or avx makes a host with more behave as one without: the
+    // tests of what a smaller CPU refuses run everywhere (docs/testing.md). It never raises.
+    if (const char* limit = std::getenv("TRAMP_HOST_VECTOR_ISA")) {
+      const std::string_view l = limit;
+      if (l == "base") detected = abi::VectorIsa::Base;
+      else if (l == "avx" && detected > abi::VectorIsa::Avx) detected = abi::VectorIsa::Avx;
+    }
+    return detected;
+  }();
+  return isa;
 }
 
 // Defaults for what only some architectures have.

@@ -51,18 +51,23 @@ Emitted emit_callback_thunk(const abi::CallPlan& plan);
 
 // The argument part of a callback thunk's frame, the same for every architecture: the void*
 // array handed to the handler at offset 0 (8 bytes per argument, and one more for a static
-// chain), then one slot per argument that arrives in registers, aligned to 8 or 16 (a
-// register-passed value is at most 16 bytes with alignment at most 16), then the static
-// chain's slot. An argument whose bytes lie on the caller's stack in its own layout is used
-// there; a by-reference argument is already an address.
+// chain), then one slot per argument that arrives in registers, aligned to at least 8 and to
+// the value's own alignment (16 or less, except a register-passed vector such as a __m256),
+// then the static chain's slot. An argument whose bytes lie on the caller's stack in its own
+// layout is used there; a by-reference argument is already an address.
 struct ThunkArgSlots {
   std::vector<std::uint32_t> slot;         // frame offset of argument i's reassembled value
   std::vector<bool> in_place;              // argument i is used where the caller put it
   std::vector<std::uint32_t> in_place_at;  // ... at this offset in the caller's stack area
   std::uint32_t static_chain = 0;          // the static chain's slot, when the plan has one
   std::uint32_t end = 0;                   // first frame byte after the slots
+  std::uint32_t align = 16;                // the frame alignment the slots need (at least 16)
 };
 ThunkArgSlots thunk_arg_slots(const abi::CallPlan& plan);
+
+// The widest vector registers this host's CPU and OS let code use; a plan whose vector_isa
+// is above it cannot run here (the engine refuses it).
+abi::VectorIsa host_vector_isa() noexcept;
 
 // Stack-clash protection: a stub or thunk that moves the stack pointer by this many bytes or
 // more (realignment included) touches every page from the stack pointer down, each probe at

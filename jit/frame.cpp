@@ -9,7 +9,8 @@ namespace tramp::jit {
 using abi::Loc;
 using abi::LocKind;
 
-FrameBuilder::FrameBuilder(abi::Arch arch, Gpr sp, std::uint32_t entry_cfa) : sp_(sp), depth_(entry_cfa) {
+FrameBuilder::FrameBuilder(abi::Arch arch, Gpr sp, std::uint32_t entry_cfa)
+    : sp_(sp), depth_(entry_cfa), depth16_(static_cast<int>(entry_cfa % 16)) {
   frame_.arch = arch;
   frame_.entry_cfa = entry_cfa;
   frame_.rules.reserve(8);  // what a stub's prologue and epilogue take, most of the time
@@ -24,6 +25,16 @@ std::uint32_t FrameBuilder::depth() const {
   return static_cast<std::uint32_t>(depth_);
 }
 
+std::uint32_t FrameBuilder::depth_mod16() const {
+  if (depth16_ < 0) throw Error(ErrorCode::Jit, "frame: the stack pointer's alignment is not known here");
+  return static_cast<std::uint32_t>(depth16_);
+}
+
+std::uint32_t FrameBuilder::cfa_above_frame_pointer() const {
+  if (base_ != Base::Fp) throw Error(ErrorCode::Jit, "frame: the CFA is not found from a frame pointer here");
+  return fp_depth_;
+}
+
 bool FrameBuilder::is_saved(Loc reg) const { return std::find(saved_.begin(), saved_.end(), reg) != saved_.end(); }
 
 void FrameBuilder::add(std::uint32_t at, FrameRule::Kind kind, LocKind reg_kind, std::uint8_t reg,
@@ -33,22 +44,29 @@ void FrameBuilder::add(std::uint32_t at, FrameRule::Kind kind, LocKind reg_kind,
 
 void FrameBuilder::sp_down(std::uint32_t at, std::uint32_t bytes) {
   if (depth_ >= 0) depth_ += bytes;
+  if (depth16_ >= 0) depth16_ = static_cast<int>((depth16_ + bytes) % 16);
   if (base_ == Base::Fp) return;
   base_ = Base::Sp;  // a probe ends with the move that completes it
   add(at, FrameRule::Kind::CfaSp, LocKind::Gpr, sp_, depth());
 }
 
 void FrameBuilder::sp_up(std::uint32_t at, std::uint32_t bytes) {
+  if (depth_ < 0 && base_ == Base::Fp) {  // within a realigned frame, above its bottom
+    if (depth16_ >= 0) depth16_ = static_cast<int>((depth16_ + 16 - bytes % 16) % 16);
+    return;
+  }
   known();
   if (bytes > depth_) throw Error(ErrorCode::Jit, "frame: the stack pointer moves above the CFA");
   depth_ -= bytes;
+  depth16_ = static_cast<int>(depth_ % 16);
   if (base_ == Base::Sp) add(at, FrameRule::Kind::CfaSp, LocKind::Gpr, sp_, depth());
 }
 
-void FrameBuilder::sp_unknown() {
+void FrameBuilder::sp_unknown(std::uint32_t aligned_to) {
   if (base_ != Base::Fp)
     throw Error(ErrorCode::Jit, "frame: the stack pointer moves by an unknown amount without a frame pointer");
   depth_ = -1;
+  depth16_ = aligned_to >= 16 && aligned_to % 16 == 0 ? 0 : -1;
 }
 
 void FrameBuilder::sp_counting(std::uint32_t at, Gpr counter, std::uint32_t value) {
@@ -67,6 +85,7 @@ void FrameBuilder::frame_pointer(std::uint32_t at, Gpr fp, std::uint32_t sp_offs
 void FrameBuilder::sp_from_frame_pointer() {
   if (base_ != Base::Fp) throw Error(ErrorCode::Jit, "frame: no frame pointer to restore the stack pointer from");
   depth_ = fp_depth_;
+  depth16_ = static_cast<int>(fp_depth_ % 16);
 }
 
 void FrameBuilder::save(std::uint32_t at, Loc reg, std::uint32_t sp_offset) {

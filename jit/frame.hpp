@@ -54,14 +54,20 @@ class FrameBuilder {
 
   // Bytes from the stack pointer up to the CFA.
   std::uint32_t depth() const;
+  // depth() modulo 16, known also after a realignment to 16 bytes or more (the CFA is
+  // 16-aligned on every architecture tramp emits for: psABI 3.2.2, AAPCS64 6.4.5.1).
+  std::uint32_t depth_mod16() const;
+  // The CFA's distance above the frame pointer, while the CFA is found from one.
+  std::uint32_t cfa_above_frame_pointer() const;
   bool is_saved(abi::Loc reg) const;
   // Whether the CFA is found from the stack pointer (not a frame pointer).
   bool cfa_in_sp() const { return base_ == Base::Sp; }
 
   void sp_down(std::uint32_t at, std::uint32_t bytes);  // sp -= bytes
   void sp_up(std::uint32_t at, std::uint32_t bytes);    // sp += bytes
-  // sp moved by an amount known only at run time; the CFA must be in a frame pointer.
-  void sp_unknown();
+  // sp moved by an amount known only at run time, to a multiple of `aligned_to` (0: of
+  // nothing known); the CFA must be in a frame pointer.
+  void sp_unknown(std::uint32_t aligned_to = 0);
   // During a stack probe: sp - counter stays the same, and the CFA is that + value.
   // Ignored while the CFA is in a frame pointer.
   void sp_counting(std::uint32_t at, Gpr counter, std::uint32_t value);
@@ -84,6 +90,7 @@ class FrameBuilder {
   Gpr sp_;
   Base base_ = Base::Sp;
   std::int64_t depth_ = 0;  // -1: unknown
+  int depth16_ = 0;         // depth modulo 16; -1: unknown
   Gpr fp_ = 0;
   std::uint32_t fp_depth_ = 0;  // the CFA's distance above fp
   std::vector<abi::Loc> saved_;

@@ -120,8 +120,10 @@ class Isa {
   virtual void shift_right(Gpr reg, std::uint32_t bits) = 0;
   // The low `size` (1, 2 or 4) bytes of `reg` widened to the whole register per `ext`.
   virtual void extend(Gpr reg, std::uint32_t size, abi::Ext ext) = 0;
-  // Vector register pieces of 4, 8 or 16 bytes; save_vec/restore_vec move a whole register
-  // to or from a 16-aligned slot.
+  // Vector register pieces: the register's low 2 to 8 bytes (_Float16 values make 2 and 6),
+  // 16, or 32 and 64 where the architecture has registers that wide (x86-64's ymm and zmm);
+  // reading and writing only the piece's bytes. save_vec/restore_vec move a register's low 16
+  // bytes to or from a 16-aligned slot.
   virtual void load_vec(std::uint8_t reg, Gpr base, std::uint32_t off, std::uint32_t size) = 0;
   virtual void store_vec(std::uint8_t reg, Gpr base, std::uint32_t off, std::uint32_t size) = 0;
   virtual void save_vec(std::uint8_t reg, std::uint32_t sp_off) = 0;
@@ -137,6 +139,12 @@ class Isa {
   // A thunk's frame record at [sp + sp_off] (frame_record_bytes of them).
   virtual void save_frame_record(std::uint32_t sp_off);
   virtual void restore_frame_record(std::uint32_t sp_off);
+  // A thunk's frame for values aligned beyond 16 bytes: a frame pointer keeps the entry (with
+  // the frame record, where the architecture keeps one), then sp -= bytes and is aligned down
+  // to `align` (probed like grow_stack). Returns the frame pointer, from which the CFA is
+  // frame.cfa_above_frame_pointer() up. close_aligned_frame restores sp and the frame pointer.
+  virtual Gpr open_aligned_frame(std::uint32_t bytes, std::uint32_t align) = 0;
+  virtual void close_aligned_frame() = 0;
   // A call stub's frame: open it (after which the outgoing arguments are at sp and the
   // copies at sp + copy_base), close it after the call (returns the register that then holds
   // `ret`, when kept), and return to the stub's caller.

@@ -28,6 +28,9 @@
 //   [vecs_at]      clobber (Win64 under SysV: rsi, rdi, xmm6-xmm15)
 //   [top_at]     the frame record, where the architecture keeps one; then the caller's stack
 //                arguments at caller_args (above the return address where it is pushed)
+// A slot or result aligned beyond 16 bytes (a __m256) makes the frame realigned: its bottom
+// aligned down to that, the frame record (or x86-64's rbp) pushed above it by the primitive,
+// and the caller's stack arguments found from the frame pointer.
 // It spills the register pieces, builds the array, calls handler(ret, args, user), and loads
 // the result pieces from the buffer. errno: saved to the thread's slot once the arguments are
 // in the frame, set from it after the handler.
@@ -279,6 +282,7 @@ Emitted walk_call_stub(const CallPlan& plan, Entry entry, const void* bound_fn) 
     isa.extend(p.loc.reg, p.size, plan.ret.word_ext);
     isa.store_word(p.loc.reg, ret, 0, 8);
   } else if (direct_ret) {
+    // Each x87 store pops: the plan lists st0 before st1, which is st0 by then.
     for (const Piece& p : plan.ret.pieces) store_piece(isa, p, ret, p.offset);
   }
   if (plan.capture_errno) {
@@ -328,7 +332,9 @@ Emitted walk_thunk(const CallPlan& plan) {
   const ThunkArgSlots layout = thunk_arg_slots(plan);
   const std::uint32_t args_at = 0;
   std::uint32_t at = layout.end;
-  const std::uint32_t ret_at = align_up(at, std::max(facts.min_ret_align, plan.ret.align > 8 ? 16u : 8u));
+  const std::uint32_t ret_align =
+      std::max(facts.min_ret_align, plan.ret.align > 16 ? plan.ret.align : plan.ret.align > 8 ? 16u : 8u);
+  const std::uint32_t ret_at = align_up(at, ret_align);
   if (direct_ret) at = align_up(ret_at + plan.ret.size, 8);
   const std::uint32_t sret_at = at;
   if (keep_sret) at += 8;
@@ -340,11 +346,17 @@ Emitted walk_thunk(const CallPlan& plan) {
   at += 8 * count(save_gprs);
   const std::uint32_t vecs_at = align_up(at, 16);
   if (save_vecs) at = vecs_at + 16 * count(save_vecs);
-  // sp is aligned for the handler call: entry sp + return_address_bytes is.
+  // sp is aligned for the handler call: entry sp + return_address_bytes is. A slot or result
+  // aligned beyond that (a __m256 in ymm0) needs a realigned frame, found from a frame
+  // pointer: the caller's stack arguments are then at the CFA above it.
+  std::uint32_t frame_align = layout.align;
+  if (direct_ret) frame_align = std::max(frame_align, ret_align);
+  const bool realign = frame_align > kCallAlign;
   const std::uint32_t top_at = align_up(at, kCallAlign);
   const std::uint32_t pad = (kCallAlign - facts.return_address_bytes % kCallAlign) % kCallAlign;
-  const std::uint32_t frame = top_at + facts.frame_record_bytes + pad;
-  const std::uint32_t caller_args = frame + facts.return_address_bytes;
+  const std::uint32_t frame = realign ? align_up(at, frame_align) : top_at + facts.frame_record_bytes + pad;
+  Gpr caller_base = sp;
+  std::uint32_t caller_args = frame + facts.return_address_bytes;
 
   isa.landing_pad();
   // The callback's data address must survive the prologue: a large frame is probed through
@@ -354,8 +366,13 @@ Emitted walk_thunk(const CallPlan& plan) {
     isa.move(r.thunk_data, data);
     data = r.thunk_data;
   }
-  isa.grow_stack(frame);
-  if (facts.frame_record_bytes) isa.save_frame_record(top_at);
+  if (realign) {
+    caller_base = isa.open_aligned_frame(frame, frame_align);
+    caller_args = isa.frame.cfa_above_frame_pointer();
+  } else {
+    isa.grow_stack(frame);
+    if (facts.frame_record_bytes) isa.save_frame_record(top_at);
+  }
   if (data_in_frame) isa.store_word(data, sp, data_at, 8);
   auto for_saved = [&](auto&& gpr, auto&& vec) {
     std::uint32_t g = gprs_at, v = vecs_at;
@@ -387,7 +404,7 @@ Emitted walk_thunk(const CallPlan& plan) {
       if (p.loc.kind == LocKind::Stack) {
         // A piece in its own slot is read as the whole slot (the rest is padding).
         const std::uint32_t size = indirect ? 8 : std::max(p.size, stack_slot);
-        isa.load_int(r.thunk_value, sp, caller_args + p.loc.offset, size, Ext::None);
+        isa.load_int(r.thunk_value, caller_base, caller_args + p.loc.offset, size, Ext::None);
         if (indirect) isa.store_word(r.thunk_value, sp, pointer_at, 8);
         else store_int(isa, r.thunk_value, sp, layout.slot[i] + p.offset, p.size);
       } else if (indirect) {
@@ -399,7 +416,8 @@ Emitted walk_thunk(const CallPlan& plan) {
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (plan.args[i].kind == PassKind::Indirect) continue;
-    isa.address(r.thunk_value, sp, layout.in_place[i] ? caller_args + layout.in_place_at[i] : layout.slot[i]);
+    if (layout.in_place[i]) isa.address(r.thunk_value, caller_base, caller_args + layout.in_place_at[i]);
+    else isa.address(r.thunk_value, sp, layout.slot[i]);
     isa.store_word(r.thunk_value, sp, args_at + static_cast<std::uint32_t>(i) * 8, 8);
   }
   if (plan.has_static_chain) {
@@ -434,6 +452,7 @@ Emitted walk_thunk(const CallPlan& plan) {
 
   if (direct_ret) {
     for (const Piece& p : plan.ret.pieces) {
+      if (p.loc.kind == LocKind::X87) continue;  // below
       // A load that overwrites its base cannot use sp: it goes through ret_base (no result
       // register).
       if (p.loc.kind == LocKind::Gpr && isa.load_clobbers_base(p.size)) {
@@ -443,12 +462,20 @@ Emitted walk_thunk(const CallPlan& plan) {
         load_piece(isa, p, sp, ret_at + p.offset);
       }
     }
+    // Each load pushes the x87 stack: the piece the plan puts in st1 (a complex long double's
+    // imaginary part) goes first, so that st0's ends on top.
+    for (auto p = plan.ret.pieces.rbegin(); p != plan.ret.pieces.rend(); ++p)
+      if (p->loc.kind == LocKind::X87) isa.load_x87(sp, ret_at + p->offset);
   } else if (keep_sret && plan.ret.sret_returned) {
     isa.load_word(plan.ret.sret_result.reg, sp, sret_at, 8);
   }
 
-  if (facts.frame_record_bytes) isa.restore_frame_record(top_at);
-  isa.shrink_stack(frame);
+  if (realign) {
+    isa.close_aligned_frame();
+  } else {
+    if (facts.frame_record_bytes) isa.restore_frame_record(top_at);
+    isa.shrink_stack(frame);
+  }
   isa.ret();
   return finish(isa);
 }

@@ -164,24 +164,37 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     throw Error(ErrorCode::Unsupported, "x86-64 emitter: widening " + std::to_string(size) + " bytes");
   }
 
+  // Reads only the piece's bytes: 2 and 6 (_Float16 values) through pinsrw (SSE2), 32 into
+  // ymm (AVX) and 64 into zmm (AVX-512F).
   void load_vec(std::uint8_t reg, Gpr base, std::uint32_t off, std::uint32_t size) override {
     const Xmm x(reg);
     const Reg64 b(base);
     switch (size) {
+      case 2: pinsrw(x, word[b + off], 0); return;
       case 4: movd(x, dword[b + off]); return;
+      case 6: movd(x, dword[b + off]); pinsrw(x, word[b + off + 4], 2); return;
       case 8: movq(x, qword[b + off]); return;
       case 16: movups(x, xword[b + off]); return;
+      case 32: vmovups(Xbyak::Ymm(reg), yword[b + off]); return;
+      case 64: vmovups(Xbyak::Zmm(reg), zword[b + off]); return;
     }
     throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
   }
 
+  // SSE2 has no 2-byte store from an xmm register: 2 and 6 go through r11, which no x86-64
+  // convention passes or returns a value in, and which is free wherever a walk stores a
+  // vector piece (the veneer's data is in the frame by then; a call stub's target is called).
   void store_vec(std::uint8_t reg, Gpr base, std::uint32_t off, std::uint32_t size) override {
     const Xmm x(reg);
     const Reg64 b(base);
     switch (size) {
+      case 2: pextrw(r11d, x, 0); mov(word[b + off], r11w); return;
       case 4: movd(dword[b + off], x); return;
+      case 6: movd(dword[b + off], x); pextrw(r11d, x, 2); mov(word[b + off + 4], r11w); return;
       case 8: movq(qword[b + off], x); return;
       case 16: movups(xword[b + off], x); return;
+      case 32: vmovups(yword[b + off], Xbyak::Ymm(reg)); return;
+      case 64: vmovups(zword[b + off], Xbyak::Zmm(reg)); return;
     }
     throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
   }
@@ -221,35 +234,14 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     }
     const Sizes s = sizes(f);
     if (!s.realign) return grow_stack(s.grown);
-    push(rbp);
-    frame.sp_down(here(), 8);
-    frame.save(here(), Loc::gpr(x64::rbp), 0);
-    mov(rbp, rsp);
-    frame.frame_pointer(here(), x64::rbp, 0);
-    // rsp is 8-aligned here, so the `and` moves it by up to align - 8: that move counts
-    // towards the probe threshold. rax is free until the memory phase.
-    const std::int32_t mask = -static_cast<std::int32_t>(f.align);
-    if (s.core + f.align - 8 < kStackProbeInterval) {
-      and_(rsp, mask);
-      frame.sp_unknown();
-      if (s.core) sub(rsp, s.core);
-    } else {
-      lea(rax, ptr[rsp - static_cast<std::int32_t>(s.core)]);
-      and_(rax, mask);
-      neg(rax);
-      add(rax, rsp);  // the distance to the realigned frame's bottom
-      probe_stack(rax, std::nullopt);
-    }
+    push_frame_pointer();
+    realign_stack(s.core, f.align, 8);  // rsp is 8-aligned here; rax is free until the memory phase
   }
 
   Gpr close_call_frame(const CallFrame& f) override {
     const Sizes s = sizes(f);
     if (s.realign) {
-      mov(rsp, rbp);
-      frame.sp_from_frame_pointer();
-      pop(rbp);
-      frame.sp_up(here(), 8);
-      frame.restore(here(), Loc::gpr(x64::rbp));
+      pop_frame_pointer();
     } else {
       shrink_stack(s.grown);
     }
@@ -261,6 +253,16 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
 
   void leave_call_frame(const CallFrame&) override { ret(); }
 
+  // rbp keeps the entry rsp (after the caller's rbp is pushed): the caller's stack arguments
+  // are at [rbp + 16], the CFA rbp + 16. The entry rsp is 8 mod 16, so after the push the
+  // `and` moves rsp by up to align - 16. Through rax (the probe register).
+  Gpr open_aligned_frame(std::uint32_t bytes, std::uint32_t align) override {
+    push_frame_pointer();
+    realign_stack(bytes, align, 16);
+    return x64::rbp;
+  }
+  void close_aligned_frame() override { pop_frame_pointer(); }
+
   void call(Gpr fn) override { CodeGenerator::call(Reg64(fn)); }
   void call_memory(Gpr base, std::uint32_t off) override { CodeGenerator::call(qword[Reg64(base) + off]); }
   void tail_jump(Gpr fn) override { jmp(Reg64(fn)); }
@@ -269,7 +271,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
   // General registers are pushed (one byte each); with a vector register among them, each
   // gets a slot written by a move. Then rsp is aligned for the call through rax.
   void call_helper(void (*helper)() noexcept, std::span<const Kept> keep) override {
-    const std::uint32_t depth = frame.depth();
+    const std::uint32_t depth = frame.depth_mod16();
     bool only_gprs = true;
     for (const Kept& k : keep) only_gprs = only_gprs && k.reg.kind == abi::LocKind::Gpr;
     std::uint32_t bytes = 0, pad = 0;
@@ -334,6 +336,43 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     return {realign, core, core + (f.keep_ret ? 0 : 8)};
   }
 
+  void push_frame_pointer() {
+    push(rbp);
+    frame.sp_down(here(), 8);
+    frame.save(here(), Loc::gpr(x64::rbp), 0);
+    mov(rbp, rsp);
+    frame.frame_pointer(here(), x64::rbp, 0);
+  }
+
+  void pop_frame_pointer() {
+    mov(rsp, rbp);
+    frame.sp_from_frame_pointer();
+    pop(rbp);
+    frame.sp_up(here(), 8);
+    frame.restore(here(), Loc::gpr(x64::rbp));
+  }
+
+  // rsp -= bytes, then down to a multiple of `align` (rbp already holds the CFA). rsp is a
+  // multiple of `known` (8 or 16) before, so the `and` moves it by up to align - known: that
+  // move counts towards the probe threshold. Through rax.
+  void realign_stack(std::uint32_t bytes, std::uint32_t align, std::uint32_t known) {
+    const std::int32_t mask = -static_cast<std::int32_t>(align);
+    if (bytes + align - known < kStackProbeInterval) {
+      and_(rsp, mask);
+      frame.sp_unknown(align);
+      if (bytes) {
+        sub(rsp, bytes);
+        frame.sp_down(here(), bytes);
+      }
+    } else {
+      lea(rax, ptr[rsp - static_cast<std::int32_t>(bytes)]);
+      and_(rax, mask);
+      neg(rax);
+      add(rax, rsp);  // the distance to the realigned frame's bottom
+      probe_stack(rax, std::nullopt, align);
+    }
+  }
+
   template <class F>
   static void each_slot(std::span<const Kept> keep, F&& f) {
     std::uint32_t at = 0;
@@ -347,7 +386,8 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
   // the current rsp down and one at the new rsp, so no page is skipped (stack-clash
   // protection, emitter.hpp). A bounded loop: frames reach a megabyte. With the total known,
   // the frame is told where the CFA is at every instruction of the loop.
-  void probe_stack(const Reg64& distance, std::optional<std::uint32_t> total) {
+  // Without the total, the new rsp is a multiple of `aligned_to`.
+  void probe_stack(const Reg64& distance, std::optional<std::uint32_t> total, std::uint32_t aligned_to = 0) {
     const Gpr counter = static_cast<Gpr>(distance.getIdx());
     const std::uint32_t cfa = total ? frame.depth() + *total : 0;
     if (total) frame.sp_counting(here(), counter, cfa);
@@ -365,7 +405,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     L(last);
     sub(rsp, distance);
     if (total) frame.sp_down(here(), *total);
-    else frame.sp_unknown();
+    else frame.sp_unknown(aligned_to);
     or_(qword[rsp], 0);
   }
 

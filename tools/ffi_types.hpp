@@ -30,7 +30,8 @@ constexpr TypeKind kFfiLongDouble = TypeKind::Void;
 #endif
 
 // libffi's description of a tramp Type, or nullptr where libffi cannot express it (unions,
-// packed or over-aligned records, __int128, the long double format the host does not have).
+// packed or over-aligned records, bit-fields, __int128, _Float16, complex and vector types,
+// the long double format the host does not have).
 // Arrays inside structs become repeated members, which libffi lays out the same way.
 class FfiTypes {
  public:
@@ -92,7 +93,7 @@ class FfiTypes {
     if (t->packed() || t->declared_align()) return nullptr;
     std::vector<ffi_type*> el;
     for (const auto& f : t->fields()) {
-      if (f.align) return nullptr;
+      if (f.align || f.is_bit_field()) return nullptr;  // libffi has no bit-fields
       const Type* leaf = f.type;
       std::size_t n = 1;
       while (leaf->kind() == TypeKind::Array) {

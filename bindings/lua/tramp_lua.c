@@ -191,7 +191,10 @@ static void to_c_kind(lua_State* L, int idx, const tramp_type* t, tramp_type_kin
     const char* name;
     luaL_checktype(L, idx, LUA_TTABLE);
     for (i = 0; i < n; ++i) {
+      size_t bits;
       tramp_type_field(t, i, &member, &offset, &name);
+      tramp_type_field_bits(t, i, &bits, NULL, NULL);
+      if (bits != TRAMP_NOT_BIT_FIELD) arg_error(L, name, arg, "the binding cannot convert bit-field members");
       if (name) lua_getfield(L, idx, name);
       else lua_rawgeti(L, idx, (lua_Integer)i + 1);
       if (!lua_isnil(L, -1)) to_c(L, -1, member, (unsigned char*)dst + offset, anchor, name, arg);
@@ -264,7 +267,10 @@ static void from_c_kind(lua_State* L, const tramp_type* t, tramp_type_kind kind,
     const char* name;
     lua_createtable(L, 0, (int)n);
     for (i = 0; i < n; ++i) {
+      size_t bits;
       tramp_type_field(t, i, &member, &offset, &name);
+      tramp_type_field_bits(t, i, &bits, NULL, NULL);
+      if (bits != TRAMP_NOT_BIT_FIELD) luaL_error(L, "the binding cannot convert bit-field members");
       from_c(L, member, (const unsigned char*)src + offset);
       if (name) lua_setfield(L, -2, name);
       else lua_rawseti(L, -2, (lua_Integer)i + 1);

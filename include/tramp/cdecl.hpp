@@ -11,21 +11,26 @@
 //   z.constant("Z_BEST_COMPRESSION")->integer; // 9
 //
 // Understood: function prototypes; typedefs (a repeated identical one is fine); struct, union
-// and enum definitions (named and anonymous, nested, with fixed arrays, enums with a fixed
-// underlying type), forward declarations; flexible array members (the record is usable
-// through a pointer); pointers of any kind (function pointers included) as `ptr`; const,
-// volatile, restrict; `...`; the standard integer typedefs (size_t, int32_t, ..., FILE as an
-// opaque struct); __builtin_va_list, __int128, _Float32/_Float64/_Float128/_Float32x/_Float64x
-// (as the ABI has them), typeof of a type; __attribute__((ms_abi)) and
-// __attribute__((sysv_abi)) on functions; packed and aligned(N) on records and members; other
-// attributes, __asm__ labels, __extension__, _Static_assert, function bodies and
-// initializers are skipped. Constant expressions (array sizes, enumerators, #define values)
-// follow C's integer types: casts, sizeof, shifts, comparisons and `?:`.
+// and enum definitions (named and anonymous, nested, with fixed arrays and bit-fields, enums
+// with a fixed underlying type), forward declarations; flexible array members (the record is
+// usable through a pointer); pointers of any kind (function pointers included) as `ptr`;
+// const, volatile, restrict; `...`; _Complex, _Float16 (and AArch64's __fp16);
+// __attribute__((vector_size(N))); the standard integer typedefs (size_t, int32_t, ..., FILE
+// as an opaque struct) and the target's vector types (__m128 ... on x86-64, <arm_neon.h>'s
+// float32x4_t ... on AArch64); __builtin_va_list, __int128,
+// _Float32/_Float64/_Float128/_Float32x/_Float64x (as the ABI has them), typeof of a type;
+// __attribute__((ms_abi)) and __attribute__((sysv_abi)) on functions; packed and aligned(N)
+// on records and members; other attributes, __asm__ labels, __extension__, _Static_assert,
+// function bodies and initializers are skipped. Constant expressions (array sizes,
+// enumerators, bit-field widths, #define values) follow C's integer types: casts, sizeof,
+// shifts, comparisons and `?:`.
 // Declarations use the LP64 data model (long is 64 bits, as gcc has it on Linux, ms_abi
-// functions included); the ABI decides long double and the signedness of plain char.
-// Refused with an error: bit-fields, _Complex, vector types, _Float16, a record used by value
-// before it is complete. Lines starting with '#' are skipped (line markers `# 12 "file.h"`
-// are followed for positions); parse() runs no preprocessor, include() does.
+// functions included); the ABI decides long double, the signedness of plain char, and what
+// gcc lays out differently there (AArch64: vectors aligned to at most 16, records aligned to
+// their unnamed bit-fields' types; docs/c-declarations.md).
+// Refused with an error: a record used by value before it is complete, complex integers,
+// impossible bit-fields and vectors. Lines starting with '#' are skipped (line markers
+// `# 12 "file.h"` are followed for positions); parse() runs no preprocessor, include() does.
 //
 // Errors are tramp::Error(Syntax) (or InvalidType for impossible types) whose message starts
 // with "line L, column C:" (after a line marker: "line L, column C of FILE:") and says what

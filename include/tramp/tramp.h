@@ -53,7 +53,8 @@ typedef enum tramp_scalar {
   TRAMP_I8, TRAMP_U8, TRAMP_I16, TRAMP_U16, TRAMP_I32, TRAMP_U32, TRAMP_I64, TRAMP_U64,
   TRAMP_I128, TRAMP_U128,
   TRAMP_F32, TRAMP_F64, TRAMP_F80, TRAMP_F128,
-  TRAMP_POINTER
+  TRAMP_POINTER,
+  TRAMP_F16 /* _Float16 (added later, so the values above keep their numbers) */
 } tramp_scalar;
 
 typedef struct tramp_type tramp_type;
@@ -93,6 +94,30 @@ tramp_status tramp_type_struct(const tramp_type* const* members, const size_t* a
 tramp_status tramp_type_union(const tramp_type* const* members, const size_t* aligns, size_t count,
                               int packed, size_t align, const tramp_type** out);
 tramp_status tramp_type_array(const tramp_type* element, size_t count, const tramp_type** out);
+/* `_Complex T` of a floating `element` (f16, f32, f64, f80, f128): TRAMP_ERR_INVALID_TYPE for
+ * any other. */
+tramp_status tramp_type_complex(const tramp_type* element, const tramp_type** out);
+/* `T __attribute__((vector_size(count * sizeof(T))))` of an `element` i8 ... u64, f16, f32 or
+ * f64, `count` a power of two; `align` 0 is the natural alignment (the vector's size, as gcc
+ * has it on x86-64), any other power of two replaces it (gcc on AArch64 aligns vectors to at
+ * most 16). The text form is "f32x4", "f32x8 align(16)". TRAMP_ERR_INVALID_TYPE names what
+ * is wrong. */
+tramp_status tramp_type_vector(const tramp_type* element, size_t count, size_t align, const tramp_type** out);
+/* A member of a record for tramp_type_record: its type, an explicit alignment (0 = natural),
+ * a name (NULL or "" for none) and, for a bit-field, its width in bits; `unnamed` makes a
+ * bit-field padding (C's `int : 3`; a zero-width one always is). */
+#define TRAMP_NOT_BIT_FIELD ((size_t)-1)
+typedef struct tramp_member {
+  const tramp_type* type;
+  size_t align;
+  const char* name;
+  size_t bit_width; /* TRAMP_NOT_BIT_FIELD for an ordinary member; a bit-field's type is an integer */
+  int unnamed;
+} tramp_member;
+/* A struct (is_union 0) or union of `count` members, bit-fields among them, laid out as gcc
+ * does (docs/signatures.md, "Layout"). */
+tramp_status tramp_type_record(int is_union, const tramp_member* members, size_t count, int packed, size_t align,
+                               const tramp_type** out);
 size_t tramp_type_size(const tramp_type* t);
 size_t tramp_type_align(const tramp_type* t);
 size_t tramp_type_field_count(const tramp_type* t);          /* 0 unless a struct or union */
@@ -206,13 +231,14 @@ typedef enum tramp_type_kind { /* mirrors tramp::TypeKind */
   TRAMP_KIND_I64, TRAMP_KIND_U64, TRAMP_KIND_I128, TRAMP_KIND_U128,
   TRAMP_KIND_F32, TRAMP_KIND_F64, TRAMP_KIND_F80, TRAMP_KIND_F128,
   TRAMP_KIND_POINTER,
-  TRAMP_KIND_STRUCT, TRAMP_KIND_UNION, TRAMP_KIND_ARRAY
+  TRAMP_KIND_STRUCT, TRAMP_KIND_UNION, TRAMP_KIND_ARRAY,
+  TRAMP_KIND_F16, TRAMP_KIND_COMPLEX, TRAMP_KIND_VECTOR
 } tramp_type_kind;
 typedef struct tramp_cfunction tramp_cfunction;
 
 tramp_status tramp_type_kind_of(const tramp_type* t, tramp_type_kind* out);
 /* The tramp_scalar of void or a scalar type (tramp_type_scalar(*out) == t); TRAMP_ERR_ARGUMENT
- * for a struct, union or array. */
+ * for a struct, union, array, complex or vector type. */
 tramp_status tramp_type_scalar_kind(const tramp_type* t, tramp_scalar* out);
 /* The i-th member (i < tramp_type_field_count(t)) of a struct or union: any of type, offset
  * and name may be NULL when not wanted. *name is the member's name, or NULL for an unnamed
@@ -220,8 +246,15 @@ tramp_status tramp_type_scalar_kind(const tramp_type* t, tramp_scalar* out);
  * lives as long as the type (for ever). */
 tramp_status tramp_type_field(const tramp_type* t, size_t i, const tramp_type** type, size_t* offset,
                               const char** name);
-/* An array's element type and length (either out may be NULL); TRAMP_ERR_ARGUMENT for another kind. */
+/* An array's, vector's or complex type's element type and how many (a complex type has 2: the
+ * real part, then the imaginary); either out may be NULL; TRAMP_ERR_ARGUMENT for another kind. */
 tramp_status tramp_type_element(const tramp_type* t, const tramp_type** element, size_t* count);
+/* The i-th member's bit-field facts (any out may be NULL): its width (TRAMP_NOT_BIT_FIELD for
+ * an ordinary member), its first bit within the byte at its offset (0 = least significant;
+ * the value is the width's bits from there up, little-endian), and whether it is unnamed
+ * padding. */
+tramp_status tramp_type_field_bits(const tramp_type* t, size_t i, size_t* bit_width, size_t* bit_offset,
+                                   int* unnamed);
 /* tramp_type_struct / tramp_type_union with member names: `names` may be NULL (no names) or
  * give one per member, each NULL or "" for an unnamed member. Names are part of a record's
  * identity: {x, y} and {w, h} of the same types are two types (same layout). */
@@ -274,7 +307,9 @@ void tramp_cfunction_free(tramp_cfunction* f);
 /* ---- C values as text (C++ include/tramp/values.hpp) ----
  * The `tramp call` literal syntax: integers (42, -7, 0x1f), bool (true, false, 0, 1),
  * floating (2.5, -1e-3, inf, nan), pointers ("text" with \n \t \r \0 \\ \" \xHH escapes,
- * 0x7f00..., null), records {1, 2.5, {3, 4}} (a union: its first member), arrays [1, 2, 3].
+ * 0x7f00..., null), records {1, 2.5, {3, 4}} (a union: its first member; a bit-field is a
+ * member, an unnamed one is skipped), arrays [1, 2, 3], vectors [1, 2, 3, 4], complex values
+ * {re, im}, _Float16 as floating values.
  * A literal outside its type's range is refused, never cut to size. */
 typedef struct tramp_strings tramp_strings;
 /* Holds the copies of string literals that parsed pointer values point to: keep it while the

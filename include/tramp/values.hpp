@@ -9,6 +9,8 @@
 //   integers   42, -7, 0x1f, 017 (C's octal)     bool   true, false, 0, 1
 //   floating   2.5, -1e-3, inf, nan              ptr    "text" (\n \t \r \0 \\ \" \xHH), 0x7f00..., null
 //   records    {1, 2.5, {3, 4}} (a union: its first member)     arrays  [1, 2, 3]
+//   bit-fields as their record's members, unnamed ones skipped; vectors [1, 2, 3, 4];
+//   complex    {re, im}; f16 as a floating value (rounded to nearest, ties to even)
 // A literal outside its type's range (99999999999 for i32, -1 for u8, 2 for bool, 1e999 for
 // f64) is refused, never cut to size.
 #pragma once
@@ -33,8 +35,9 @@ void parse_value(std::string_view text, const Type* t, void* dst, std::deque<std
 
 // The value at `src` (t->size() bytes) as a literal parse_value reads back for `t`, as C's
 // printf would show it: integers in decimal, floating values with enough digits to round
-// trip (%.9g, %.17g, %.21Lg), bool as true/false, pointers in hex (0x0 for null), records as
-// {a, b} (a union as its first member), arrays as [a, b].
+// trip (%.5g, %.9g, %.17g, %.21Lg), bool as true/false, pointers in hex (0x0 for null),
+// records as {a, b} (a union as its first member, bit-fields by value, unnamed ones left
+// out), arrays and vectors as [a, b], complex values as {re, im}.
 std::string format_value(const Type* t, const void* src);
 
 // The type C's default argument promotions give a literal passed after `...`, where no

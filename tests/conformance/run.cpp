@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "abi/call_plan.hpp"
+#include "jit/emitter.hpp"
 #include "tests/ffi_api/libffi_loaded.h"
 #include "tools/ffi_types.hpp"
 #include "tramp/tramp.hpp"
@@ -69,23 +70,33 @@ struct Rng {
 
 // ---- which bytes mean something ----------------------------------------------------------
 
-// Marks the bytes of a value of t that carry information: not struct padding, not the 6
-// unused bytes of an x87 long double. A union's significant bytes are those of any member.
+// Marks the bits of a value of t that carry information: not struct padding, not the 6
+// unused bytes of an x87 long double, not the bits around a bit-field or those of an unnamed
+// one. A union's significant bits are those of any member. mask[i] holds byte i's bits.
 void mark_significant(const Type* t, std::size_t off, std::vector<std::uint8_t>& mask) {
   switch (t->kind()) {
     case TypeKind::Struct:
     case TypeKind::Union:
-      for (const auto& f : t->fields()) mark_significant(f.type, off + f.offset, mask);
+      for (const auto& f : t->fields()) {
+        if (!f.is_bit_field()) {
+          mark_significant(f.type, off + f.offset, mask);
+          continue;
+        }
+        if (f.unnamed) continue;
+        const std::size_t first = 8 * (off + f.offset) + f.bit_offset;
+        for (std::size_t b = first; b < first + f.bit_width; ++b) mask[b / 8] |= static_cast<std::uint8_t>(1u << (b % 8));
+      }
       return;
     case TypeKind::Array:
+    case TypeKind::Complex:
       for (std::size_t i = 0; i < t->count(); ++i)
         mark_significant(t->element(), off + i * t->element()->size(), mask);
       return;
     case TypeKind::F80:
-      for (std::size_t i = 0; i < 10; ++i) mask[off + i] = 1;
+      for (std::size_t i = 0; i < 10; ++i) mask[off + i] = 0xff;
       return;
     default:
-      for (std::size_t i = 0; i < t->size(); ++i) mask[off + i] = 1;
+      for (std::size_t i = 0; i < t->size(); ++i) mask[off + i] = 0xff;
       return;
   }
 }
@@ -107,16 +118,19 @@ const std::vector<std::uint8_t>& significant(const Type* t) {
 void fill_value(const Type* t, std::uint8_t* p, Rng& rng) {
   switch (t->kind()) {
     case TypeKind::Struct:
+      // A bit-field's bits stay as random as the bytes around them: any bits are a value.
       for (std::size_t i = 0; i < t->size(); ++i) p[i] = rng.byte();
-      for (const auto& f : t->fields()) fill_value(f.type, p + f.offset, rng);
+      for (const auto& f : t->fields())
+        if (!f.is_bit_field()) fill_value(f.type, p + f.offset, rng);
       return;
     case TypeKind::Union:
       // One member's value; the bytes beyond it stay random (still significant if another
       // member covers them: a union is passed as its bytes).
       for (std::size_t i = 0; i < t->size(); ++i) p[i] = rng.byte();
-      fill_value(t->fields()[0].type, p, rng);
+      if (!t->fields()[0].is_bit_field()) fill_value(t->fields()[0].type, p, rng);
       return;
     case TypeKind::Array:
+    case TypeKind::Complex:
       for (std::size_t i = 0; i < t->count(); ++i) fill_value(t->element(), p + i * t->element()->size(), rng);
       return;
     case TypeKind::Bool:
@@ -147,7 +161,7 @@ std::string hex(const Type* t, const std::uint8_t* p) {
   for (std::size_t i = 0; i < t->size(); ++i) {
     if (i && i % 8 == 0) s += ' ';
     if (m[i]) {
-      std::snprintf(b, sizeof b, "%02x", p[i]);
+      std::snprintf(b, sizeof b, "%02x", p[i] & m[i]);
       s += b;
     } else {
       s += "..";
@@ -156,11 +170,11 @@ std::string hex(const Type* t, const std::uint8_t* p) {
   return s;
 }
 
-// First differing significant byte, or -1.
+// First byte with a differing significant bit, or -1.
 long first_difference(const Type* t, const std::uint8_t* got, const std::uint8_t* want) {
   const auto& m = significant(t);
   for (std::size_t i = 0; i < m.size(); ++i)
-    if (m[i] && got[i] != want[i]) return static_cast<long>(i);
+    if ((got[i] ^ want[i]) & m[i]) return static_cast<long>(i);
   return -1;
 }
 
@@ -317,6 +331,28 @@ long libffi_a64_indirect_slot_bug(const tramp::Signature& sig, std::uint32_t* gc
 
 // ---- running ------------------------------------------------------------------------------
 
+// Whether values of t hold a vector of `bytes` up to 64 (records and arrays included).
+bool holds_vector(const Type* t, std::size_t bytes) {
+  if (t->is_vector()) return t->size() >= bytes && t->size() <= 64;
+  if (t->kind() == TypeKind::Array) return holds_vector(t->element(), bytes);
+  for (const auto& f : t->fields())
+    if (holds_vector(f.type, bytes)) return true;
+  return false;
+}
+
+// What a case's C functions were compiled for (gen.cpp's isa_attr): a 32-byte vector anywhere
+// in its types needs AVX, a 64-byte one AVX-512F (x86-64 only). On a CPU without it even
+// the gcc self-check would fault, so such a case is skipped there.
+tramp::abi::VectorIsa c_isa(const tramp::Signature& sig) {
+  if (tramp::abi::arch_of(sig.abi()) != tramp::abi::Arch::X64) return tramp::abi::VectorIsa::Base;
+  auto any = [&](std::size_t bytes) {
+    bool holds = !sig.ret()->is_void() && holds_vector(sig.ret(), bytes);
+    for (const Type* t : sig.args()) holds = holds || holds_vector(t, bytes);
+    return holds;
+  };
+  return any(64) ? tramp::abi::VectorIsa::Avx512f : any(32) ? tramp::abi::VectorIsa::Avx : tramp::abi::VectorIsa::Base;
+}
+
 struct Options {
   std::string lib = CONF_DEFAULT_LIB;
   std::string manifest = CONF_DEFAULT_MANIFEST;
@@ -329,6 +365,7 @@ struct Options {
 
 struct Counts {
   long passed = 0, failed = 0, skipped = 0;
+  long skipped_isa = 0;  // of `skipped`: the CPU lacks the vector registers the case's C needs
   long layouts = 0, layouts_wrong = 0;
   long ffi_checked = 0, ffi_agree = 0, ffi_known = 0, ffi_unexpected = 0;
   long ffi_inexpressible = 0, ffi_layout_differs = 0;
@@ -379,30 +416,75 @@ class Runner {
 
   void* sym(const std::string& name) const { return dlsym(lib_, name.c_str()); }
 
+  // An `abi NAME` line: the convention of the manifest's C declarations.
+  void set_abi(const std::string& name) {
+    if (auto abi = tramp::abi_from_name(name)) scope_ = tramp::CScope(*abi);
+  }
+
   // A `type NAME TEXT` line: tramp's layout of TEXT against gcc's row conf_layout_NAME.
   void check_layout(const std::string& name, const std::string& text) {
-    ++n_.layouts;
-    auto* row = static_cast<const unsigned long*>(sym("conf_layout_" + name));
-    std::string problem;
     const Type* t = nullptr;
+    std::string problem;
     try {
       t = tramp::parse_type(text);
     } catch (const std::exception& e) {
       problem = std::string("parse_type: ") + e.what();
     }
+    compare_layout("layout", name, text, t, problem);
+  }
+
+  // A `ctype NAME TEXT` line: the same record or vector as a C typedef, read by tramp's C
+  // declaration parser for the manifest's ABI (scopes keep earlier typedefs, as C does).
+  void check_c_layout(const std::string& name, const std::string& text, bool report) {
+    const Type* t = nullptr;
+    std::string problem;
+    try {
+      scope_.parse(text);
+      t = scope_.type(name);
+      if (!t) problem = "the C declaration parser made no type " + name;
+    } catch (const std::exception& e) {
+      problem = std::string("C declaration: ") + e.what();
+    }
+    if (report) compare_layout("C layout", name, text, t, problem);
+  }
+
+  // t's size, alignment, member offsets and bit-field bits against gcc's row and, for a
+  // record with named bit-fields, conf_bits_NAME (each one's first bit and width).
+  void compare_layout(const char* what, const std::string& name, const std::string& text, const Type* t,
+                      std::string problem) {
+    ++n_.layouts;
+    auto* row = static_cast<const unsigned long*>(sym("conf_layout_" + name));
     if (t && !row) problem = "no layout row conf_layout_" + name + " in the case library";
     if (problem.empty()) {
       if (row[0] != t->size()) problem += " size: gcc " + std::to_string(row[0]) + " tramp " + std::to_string(t->size());
       if (row[1] != t->align())
         problem += " align: gcc " + std::to_string(row[1]) + " tramp " + std::to_string(t->align());
-      for (std::size_t i = 0; i < t->fields().size(); ++i)
-        if (row[2 + i] != t->fields()[i].offset)
+      const auto fields = t->fields();
+      bool named_bits = false;
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        named_bits |= fields[i].is_bit_field() && !fields[i].unnamed;
+        if (!fields[i].is_bit_field() && row[2 + i] != fields[i].offset)
           problem += " member " + std::to_string(i) + " offset: gcc " + std::to_string(row[2 + i]) + " tramp " +
-                     std::to_string(t->fields()[i].offset);
+                     std::to_string(fields[i].offset);
+      }
+      auto bits = reinterpret_cast<void (*)(unsigned long*, unsigned long*)>(sym("conf_bits_" + name));
+      if (named_bits && !bits) problem += " no conf_bits_" + name + " in the case library";
+      if (named_bits && bits) {
+        std::vector<unsigned long> first(fields.size()), width(fields.size());
+        bits(first.data(), width.data());
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+          const auto& f = fields[i];
+          if (!f.is_bit_field() || f.unnamed) continue;
+          if (first[i] != 8 * f.offset + f.bit_offset || width[i] != f.bit_width)
+            problem += " bit-field " + std::to_string(i) + ": gcc bit " + std::to_string(first[i]) + " width " +
+                       std::to_string(width[i]) + ", tramp bit " + std::to_string(8 * f.offset + f.bit_offset) +
+                       " width " + std::to_string(f.bit_width);
+        }
+      }
     }
     if (!problem.empty()) {
       ++n_.layouts_wrong;
-      std::printf("FAIL layout %s %s:%s\n", name.c_str(), text.c_str(), problem.c_str());
+      std::printf("FAIL %s %s %s:%s\n", what, name.c_str(), text.c_str(), problem.c_str());
     }
   }
 
@@ -417,6 +499,14 @@ class Runner {
       if (too_big) {
         ++n_.skipped;
         if (opt_.verbose) std::printf("SKIP %s %s: a value does not fit the buffers\n", c.id.c_str(), c.name.c_str());
+        return;
+      }
+      if (const auto isa = c_isa(sig); isa > tramp::jit::host_vector_isa()) {
+        ++n_.skipped;
+        ++n_.skipped_isa;
+        if (opt_.verbose)
+          std::printf("SKIP %s %s: needs %s, which this CPU lacks\n", c.id.c_str(), c.name.c_str(),
+                      std::string(tramp::abi::vector_isa_name(isa)).c_str());
         return;
       }
       // The printed form must read back as the same signature (docs/signatures.md promises it).
@@ -639,6 +729,7 @@ class Runner {
   const Options& opt_;
   void* lib_;
   Rng rng_;
+  tramp::CScope scope_;
   tramp::tools::FfiTypes ffi_;
   Counts n_;
   std::uint8_t* conf_args_ = nullptr;
@@ -742,11 +833,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "conformance_run: manifest slot %zu, runner expects %zu (rebuild both)\n", slot, kSlot);
         return 2;
       }
-    } else if (kind == "type") {
+    } else if (kind == "abi") {
+      std::string name;
+      ls >> name;
+      runner->set_abi(name);
+    } else if (kind == "type" || kind == "ctype") {
       std::string name, text;
       ls >> name;
       std::getline(ls >> std::ws, text);
-      if (!selecting) runner->check_layout(name, text);
+      // C declarations build on earlier ones: every ctype line is read even when selecting.
+      if (kind == "ctype") runner->check_c_layout(name, text, !selecting);
+      else if (!selecting) runner->check_layout(name, text);
     } else if (kind == "case") {
       CaseLine c;
       ls >> c.id >> c.name;
@@ -768,6 +865,8 @@ int main(int argc, char** argv) {
       n.ffi_checked, n.ffi_agree, n.ffi_known, n.ffi_unexpected, n.ffi_inexpressible, n.ffi_layout_differs);
   if (n.ffi_not_called) std::printf("; %ld not called (the call would crash: known libffi bug)", n.ffi_not_called);
   std::printf("\n");
+  if (n.skipped_isa)
+    std::printf("cpu: %ld cases need vector registers this CPU lacks (avx, avx512f): skipped\n", n.skipped_isa);
   std::printf("time: %.2f s (gcc + invoke + bound + callback + libffi per case)\n", seconds);
   std::printf("%ld passed, %ld failed", n.passed, n.failed);
   if (n.skipped) std::printf(", %ld skipped", n.skipped);

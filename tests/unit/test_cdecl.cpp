@@ -184,8 +184,9 @@ std::string error_of(const std::string& text) {
 
 TEST_CASE("C declaration errors give line, column and what was expected", "[cdecl][errors]") {
   CHECK(error_of("int f(int") == "line 1, column 10: expected ',' or ')' in the parameter list, found end of input");
-  CHECK(error_of("int f(int);\nstruct b { int a : 3; };") ==
-        "line 2, column 18: bit-field 'a': bit-fields are not supported");
+  CHECK(error_of("int f(int);\nstruct b { float a : 3; };") ==
+        "line 2, column 18: struct member 0 ('a'): a bit-field of type f32: a bit-field's type must be an integer "
+        "type (bool, i8 ... u128)");
   CHECK(error_of("int f(int a[]);\nint b[];\nstruct s { int d[]; int n; };") ==
         "line 3, column 16: flexible array member 'd' is not the last member");
   CHECK(error_of("int f(int a[][]);").find("an array without a size") != std::string::npos);

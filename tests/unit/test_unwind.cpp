@@ -57,6 +57,11 @@ __attribute__((noinline)) long t_stack(long a, long, long, long, long, long, lon
 }
 __attribute__((noinline)) long t_page(Page p) { throw Thrown{p.bytes[8191]}; }
 __attribute__((noinline)) double t_f64(double x) { throw Thrown{static_cast<int>(x)}; }
+// Aligned beyond 16 bytes: a call stub passing it realigns its frame.
+struct alignas(32) Aligned32 {
+  long a, b;
+};
+__attribute__((noinline)) long t_aligned(Aligned32 v) { throw Thrown{static_cast<int>(v.b)}; }
 
 template <class F>
 int thrown_by(F&& f) {
@@ -120,6 +125,9 @@ TEST_CASE("unwind: a callee's exception passes through call and bound stubs", "[
   void* xx[] = {&x};
   CHECK(thrown_by([&] { e.invoker(parse_signature("f64(f64)"))(reinterpret_cast<const void*>(&t_f64), &y, xx); }) == 42);
   CHECK(thrown_by([&] { e.invoker(parse_signature("f64(f64) errno")).direct<double>()(reinterpret_cast<const void*>(&t_f64), xx); }) == 42);
+  Aligned32 al{1, 33};
+  void* aa[] = {&al};
+  CHECK(thrown_by([&] { e.invoker(parse_signature("i64({i64, i64} align(32))"))(reinterpret_cast<const void*>(&t_aligned), &out, aa); }) == 33);
 }
 
 TEST_CASE("unwind: a raw handler's exception passes through a thunk into a native C++ caller", "[unwind]") {
@@ -144,6 +152,61 @@ TEST_CASE("unwind: a raw handler's exception passes through a thunk into a nativ
   tramp::Callback parked = e.callback(parse_signature("i32(i32, i32)"), [](void*, void* const*) { throw Thrown{1}; });
   CHECK(native_call(parked.as<int(int, int)>(), 1, 2) == 1);  // zero result + 1, no unwinding
   CHECK(tramp::take_callback_exception() != nullptr);
+}
+
+namespace {
+
+// A thunk realigns its frame (a frame pointer, the bottom aligned down) for a value aligned
+// beyond 16 bytes that arrives or returns in registers: under SysV a __m256 in ymm0 (a record
+// that aligned goes in memory), under AAPCS64 an HFA of four doubles aligned to 32.
+#if defined(__x86_64__)
+using Lane = float;
+using Wide = __attribute__((vector_size(32))) float;
+constexpr const char* kWideSignature = "f32x8(f32x8)";
+bool host_has_wide() { return __builtin_cpu_supports("avx"); }
+__attribute__((noinline, target("avx"))) Lane native_call_wide(Wide (*f)(Wide), Lane x) {
+  Wide v = {x, x, x, x, x, x, x, x};
+  Wide r = f(v);
+  return r[7];
+}
+#else
+using Lane = double;
+struct alignas(32) Wide {
+  double v[4];
+};
+constexpr const char* kWideSignature = "{f64[4]} align(32)({f64[4]} align(32))";
+bool host_has_wide() { return true; }
+__attribute__((noinline)) Lane native_call_wide(Wide (*f)(Wide), Lane x) {
+  Wide v{{x, x, x, x}};
+  return f(v).v[3];
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("unwind: a thunk with a realigned frame passes an exception and returns its value", "[unwind]") {
+  if (!host_has_wide()) {
+    WARN("no AVX: a realigned thunk cannot run here");
+    return;
+  }
+  Engine& e = Engine::global();
+  CHECK(parse_signature(kWideSignature).ret()->align() == 32);
+  tramp::Callback throwing = e.callback(parse_signature(kWideSignature), [](void*, void* const* args, void*) {
+    Lane last;
+    std::memcpy(&last, static_cast<const char*>(args[0]) + sizeof(Wide) - sizeof last, sizeof last);
+    throw Thrown{static_cast<int>(last)};
+  }, nullptr);
+  CHECK(thrown_by([&] { native_call_wide(throwing.as<Wide(Wide)>(), 5); }) == 5);
+  // The same thunk's shape returns: every lane doubled, the frame given back whole.
+  tramp::Callback doubling = e.callback(parse_signature(kWideSignature), [](void* ret, void* const* args, void*) {
+    Wide w;
+    std::memcpy(&w, args[0], sizeof w);
+    Lane lanes[sizeof w / sizeof(Lane)];
+    std::memcpy(lanes, &w, sizeof w);
+    for (Lane& l : lanes) l *= 2;
+    std::memcpy(ret, lanes, sizeof w);
+  }, nullptr);
+  CHECK(native_call_wide(doubling.as<Wide(Wide)>(), 3) == 6);
 }
 
 TEST_CASE("unwind: a frame thousands of bytes deep (a probed thunk) unwinds", "[unwind]") {
@@ -514,5 +577,17 @@ TEST_CASE("unwind: a signal anywhere inside a stub or thunk unwinds through it",
   EhBases bases{};
   REQUIRE(_Unwind_Find_FDE(static_cast<const char*>(g_handler_return) - 1, &bases) != nullptr);
   sample(static_cast<const char*>(bases.func), cb.code_size(), [&] { run_stub(inv, cb.code(), &out, many.data(), 100); });
+  // A realigned thunk: the CFA is in its frame pointer from the push on, through the
+  // realignment, the handler call and the epilogue.
+  if (host_has_wide()) {
+    tramp::Callback wide = Engine::global().callback(parse_signature(kWideSignature), recording_handler, nullptr);
+    tramp::Invoker wide_inv = Engine::global().invoker(parse_signature(kWideSignature));
+    alignas(64) unsigned char value[64] = {}, result[64] = {};
+    void* one[] = {value};
+    g_handler_return = nullptr;
+    wide_inv(wide.code(), result, one);
+    REQUIRE(_Unwind_Find_FDE(static_cast<const char*>(g_handler_return) - 1, &bases) != nullptr);
+    sample(static_cast<const char*>(bases.func), wide.code_size(), [&] { run_stub(wide_inv, wide.code(), result, one, 100); });
+  }
 }
 #endif
