@@ -182,21 +182,32 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
   }
 
   // SSE2 has no 2-byte store from an xmm register: 2 and 6 go through r11, which no x86-64
-  // convention passes or returns a value in, and which is free wherever a walk stores a
-  // vector piece (the veneer's data is in the frame by then; a call stub's target is called).
+  // convention passes or returns a value in. A thunk keeps the veneer's data in r11 until the
+  // handler call, so r11 is pushed and popped around the word (only _Float16 pieces pay).
   void store_vec(std::uint8_t reg, Gpr base, std::uint32_t off, std::uint32_t size) override {
     const Xmm x(reg);
     const Reg64 b(base);
     switch (size) {
-      case 2: pextrw(r11d, x, 0); mov(word[b + off], r11w); return;
+      case 2: store_vec_word(x, 0, b, off); return;
       case 4: movd(dword[b + off], x); return;
-      case 6: movd(dword[b + off], x); pextrw(r11d, x, 2); mov(word[b + off + 4], r11w); return;
+      case 6: movd(dword[b + off], x); store_vec_word(x, 2, b, off + 4); return;
       case 8: movq(qword[b + off], x); return;
       case 16: movups(xword[b + off], x); return;
       case 32: vmovups(yword[b + off], Xbyak::Ymm(reg)); return;
       case 64: vmovups(zword[b + off], Xbyak::Zmm(reg)); return;
     }
     throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
+  }
+
+  // Word `index` of x to [b + off], r11 kept.
+  void store_vec_word(const Xmm& x, std::uint8_t index, const Reg64& b, std::uint32_t off) {
+    if (b.getIdx() == r11.getIdx()) throw Error(ErrorCode::Jit, "x86-64 emitter: a _Float16 piece stored through r11");
+    push(r11);
+    frame.sp_down(here(), 8);
+    pextrw(r11d, x, index);
+    mov(word[b + (b.getIdx() == rsp.getIdx() ? off + 8 : off)], r11w);
+    pop(r11);
+    frame.sp_up(here(), 8);
   }
 
   void save_vec(std::uint8_t reg, std::uint32_t sp_off) override { movaps(xword[rsp + sp_off], Xmm(reg)); }
