@@ -110,12 +110,22 @@ struct ScalarTypes {
 const ScalarTypes g_scalars;
 
 // The tramp Type of a scalar ffi_type, or nullptr for a struct. A scalar whose size is not
-// its code's is no valid ffi_type (libffi asserts); complex and vector types wait for tramp
-// to have them (FFI_BAD_TYPEDEF, docs/libffi.md).
+// its code's is no valid ffi_type (libffi asserts). A complex type is libffi's: its one
+// element is the floating type of both parts (float, double or long double), and its size
+// twice that element's.
 const Type* scalar_type(const ffi_type* t) {
   if (t->type == FFI_TYPE_STRUCT) return nullptr;
+  if (t->type == FFI_TYPE_COMPLEX) {
+    const ffi_type* part = t->elements ? t->elements[0] : nullptr;
+    if (!part || part->type == FFI_TYPE_STRUCT || part->type == FFI_TYPE_COMPLEX) throw Refused{FFI_BAD_TYPEDEF};
+    const Type* element = scalar_type(part);
+    if (!element->is_float()) throw Refused{FFI_BAD_TYPEDEF};
+    const Type* r = Type::complex(element);
+    if (t->size != r->size()) throw Refused{FFI_BAD_TYPEDEF};
+    return r;
+  }
   const Type* r = t->type < kTypeCodes ? g_scalars.by_code[t->type] : nullptr;
-  if (!r) throw Refused{FFI_BAD_TYPEDEF};  // complex, vector, unknown codes
+  if (!r) throw Refused{FFI_BAD_TYPEDEF};  // vector and unknown codes
   if (r->is_void()) return r;
   if (t->size != r->size()) throw Refused{FFI_BAD_TYPEDEF};
   return r;

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <ffi.h>
 
+#include <complex.h>
 #include <float.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -725,6 +726,51 @@ static void test_go_closures(void) {
   }
 }
 
+/* Complex types (LIBFFI_COMPLEX_8.0): as arguments and results, through ffi_call and closures.
+   Under SysV a long double _Complex goes in memory and comes back in st(0) and st(1). */
+static double _Complex c_mul(double _Complex a, double _Complex b) { return a * b; }
+static float _Complex c_conj_scale(float _Complex a, float k) { return conjf(a) * k; }
+static long double _Complex c_ld_add(long double _Complex a, int n, long double _Complex b) { return a + b * n; }
+
+static void complex_handler(ffi_cif *cif, void *ret, void **args, void *user) {
+  (void)cif;
+  *(double _Complex *)ret = *(double _Complex *)args[0] * *(double _Complex *)args[1] + *(double *)user;
+}
+
+static void test_complex(void) {
+  ffi_cif cif;
+  double _Complex a = 1.0 + 2.0 * I, b = 3.0 - 1.0 * I, r = 0;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_complex_double,
+                     (ffi_type *[]){&ffi_type_complex_double, &ffi_type_complex_double}) == FFI_OK);
+  ffi_call(&cif, FFI_FN(c_mul), &r, (void *[]){&a, &b});
+  CHECK(creal(r) == 5.0 && cimag(r) == 5.0);
+
+  float _Complex fa = 2.0f + 4.0f * I, fr = 0;
+  float k = 0.5f;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_complex_float,
+                     (ffi_type *[]){&ffi_type_complex_float, &ffi_type_float}) == FFI_OK);
+  ffi_call(&cif, FFI_FN(c_conj_scale), &fr, (void *[]){&fa, &k});
+  CHECK(crealf(fr) == 1.0f && cimagf(fr) == -2.0f);
+
+  long double _Complex la = 1.5L + 0.25L * I, lb = -2.0L + 8.0L * I, lr = 0;
+  int n = 3;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 3, &ffi_type_complex_longdouble,
+                     (ffi_type *[]){&ffi_type_complex_longdouble, &ffi_type_sint, &ffi_type_complex_longdouble}) ==
+        FFI_OK);
+  ffi_call(&cif, FFI_FN(c_ld_add), &lr, (void *[]){&la, &n, &lb});
+  CHECK(creall(lr) == -4.5L && cimagl(lr) == 24.25L);
+
+  void *code = NULL;
+  ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  double bias = 10.0;
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_complex_double,
+                     (ffi_type *[]){&ffi_type_complex_double, &ffi_type_complex_double}) == FFI_OK);
+  CHECK(ffi_prep_closure_loc(cl, &cif, complex_handler, &bias, code) == FFI_OK);
+  r = ((double _Complex(*)(double _Complex, double _Complex))code)(a, b);
+  CHECK(creal(r) == 15.0 && cimag(r) == 5.0);
+  ffi_closure_free(cl);
+}
+
 int main(int argc, char **argv) {
   /* with an argument: the directory the libffi.so.8 in this process must come from */
   if (argc > 1 && !libffi_loaded_from(argv[1])) return 1;
@@ -732,6 +778,7 @@ int main(int argc, char **argv) {
   test_layout();
   test_errors();
   test_calls();
+  test_complex();
   test_widening();
   test_struct_type_changed();
   test_presized_struct();

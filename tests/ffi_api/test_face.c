@@ -127,9 +127,13 @@ static void go_sum_handler(ffi_cif *cif, void *ret, void **args, void *closure);
 
 static void test_refusals(void) {
   ffi_cif cif;
-  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_void, (ffi_type *[]){&ffi_type_complex_double}) ==
-        FFI_BAD_TYPEDEF);
-  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &ffi_type_complex_float, NULL) == FFI_BAD_TYPEDEF);
+  /* a complex of integers (a GNU extension libffi takes) and one of the wrong size */
+  ffi_type *ints[] = {&ffi_type_sint, NULL};
+  ffi_type complex_int = {2 * sizeof(int), sizeof(int), FFI_TYPE_COMPLEX, ints};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_void, (ffi_type *[]){&complex_int}) == FFI_BAD_TYPEDEF);
+  ffi_type *doubles[] = {&ffi_type_double, NULL};
+  ffi_type complex_short = {8, 8, FFI_TYPE_COMPLEX, doubles};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &complex_short, NULL) == FFI_BAD_TYPEDEF);
   ffi_type *ve[] = {&ffi_type_float, &ffi_type_float, &ffi_type_float, &ffi_type_float, NULL};
   ffi_type vec = {16, 16, FFI_TYPE_VECTOR, ve};
   CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &ffi_type_void, (ffi_type *[]){&vec}) == FFI_BAD_TYPEDEF);
