@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <iterator>
 #include <limits>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -119,9 +120,53 @@ struct detail::CScopeState {
   std::size_t declarations = 0;
 
   void add_constant(CConstant c) {
+    remember(constant_index, c.name);
     constant_index[c.name] = constants.size();
     constants.push_back(std::move(c));
   }
+  void set_tag(const std::string& key, const CType& t) {
+    remember(tags, key);
+    tags[key] = t;
+  }
+  void set_typedef(const std::string& name, const CType& t) {
+    remember(typedefs, name);
+    typedefs[name] = t;
+  }
+  void set_typedef_where(const std::string& name, std::string where) {
+    remember(typedef_where, name);
+    typedef_where[name] = std::move(where);
+  }
+
+  // CScope::parse is all or nothing: what a parse changes in the maps is written down (each
+  // entry's value before, or that it was new), so a failed parse is undone in the time it
+  // took, not by copying the whole scope for every parse (quadratic for a program that
+  // declares one thing at a time). The vectors only grow and are cut back to their sizes.
+  struct Mark {
+    std::size_t constants, functions, skipped, declarations, undo;
+  };
+  Mark mark() const { return {constants.size(), functions.size(), skipped.size(), declarations, undo.size()}; }
+  void roll_back(const Mark& m) noexcept {
+    while (undo.size() > m.undo) {
+      undo.back()();
+      undo.pop_back();
+    }
+    constants.erase(constants.begin() + static_cast<std::ptrdiff_t>(m.constants), constants.end());
+    functions.erase(functions.begin() + static_cast<std::ptrdiff_t>(m.functions), functions.end());
+    skipped.erase(skipped.begin() + static_cast<std::ptrdiff_t>(m.skipped), skipped.end());
+    declarations = m.declarations;
+  }
+  void commit() noexcept { undo.clear(); }
+
+  template <class Map>
+  void remember(Map& map, const std::string& key) {
+    auto it = map.find(key);
+    if (it == map.end()) {
+      undo.emplace_back([&map, key] { map.erase(key); });
+    } else {
+      undo.emplace_back([&map, key, before = it->second]() mutable { map.find(key)->second = std::move(before); });
+    }
+  }
+  std::vector<std::function<void()>> undo;
   const CConstant* constant(std::string_view name) const {
     auto it = constant_index.find(name);
     return it == constant_index.end() ? nullptr : &constants[it->second];
@@ -624,8 +669,9 @@ class CParser {
     if (!accept("{")) {
       if (tag.empty()) fail("a tag or '{' after " + kw);
       auto it = scope_.tags.find(kw + tag);
-      if (it == scope_.tags.end()) it = scope_.tags.emplace(kw + tag, CType{nullptr, kw + tag}).first;
-      return it->second;  // defined earlier, or incomplete until its definition
+      if (it != scope_.tags.end()) return it->second;  // defined earlier
+      scope_.set_tag(kw + tag, CType{nullptr, kw + tag});
+      return scope_.tags.find(kw + tag)->second;  // incomplete until its definition
     }
     enter();
     std::vector<FieldSpec> fields;
@@ -683,7 +729,7 @@ class CParser {
       c.flexible = true;
       c.incomplete = kw + (tag.empty() ? "(anonymous)" : tag);
     }
-    if (!tag.empty()) scope_.tags[kw + tag] = c;
+    if (!tag.empty()) scope_.set_tag(kw + tag, c);
     return c;
   }
 
@@ -771,7 +817,7 @@ class CParser {
     if (!accept("{")) {
       if (tag.empty()) fail("a tag or '{' after enum");
       if (fixed) {
-        scope_.tags["enum " + tag] = CType{fixed, ""};
+        scope_.set_tag("enum " + tag, CType{fixed, ""});
         return CType{fixed, ""};
       }
       auto it = scope_.tags.find("enum " + tag);
@@ -826,7 +872,7 @@ class CParser {
                                                                              : (fixed->size() == 4 ? Type::u32() : Type::u64());
       else if (!fits(Type::i32(), v)) c.type = t;
     }
-    if (!tag.empty()) scope_.tags["enum " + tag] = CType{t, ""};
+    if (!tag.empty()) scope_.set_tag("enum " + tag, CType{t, ""});
     return CType{t, ""};
   }
   // Whether the integer type `t` (any width) holds `v`.
@@ -1255,8 +1301,9 @@ class CParser {
       error_at(at, ErrorCode::InvalidType,
                "typedef '" + name + "' redefined as a different type (" + describe(t) + "; first defined at " +
                    first->second + " as " + describe(it->second) + ")");
-    scope_.typedefs[name] = t;
-    if (first == scope_.typedef_where.end()) scope_.typedef_where.emplace(name, where(at));
+    const bool new_where = first == scope_.typedef_where.end();
+    scope_.set_typedef(name, t);
+    if (new_where) scope_.set_typedef_where(name, where(at));
   }
   static std::string describe(const CType& t) { return t.type ? t.type->str() : t.incomplete; }
   // A typedef of a tag made before the tag's definition names the defined type since.
@@ -1926,9 +1973,14 @@ void CScope::parse(std::string_view source) { parse(source, CParseOptions{}); }
 void CScope::parse(std::string_view source, const CParseOptions& options) {
   // All or nothing: the declarations go in only when the whole source parsed (a lenient
   // parse throws only for what it cannot skip).
-  detail::CScopeState work = *state_;
-  CParser(source, work, options).translation_unit();
-  *state_ = std::move(work);
+  const detail::CScopeState::Mark mark = state_->mark();
+  try {
+    CParser(source, *state_, options).translation_unit();
+  } catch (...) {
+    state_->roll_back(mark);
+    throw;
+  }
+  state_->commit();
 }
 
 namespace {
@@ -2017,32 +2069,38 @@ void CScope::include(std::string_view header, const CHeaderOptions& options) {
     }
   }
 
-  detail::CScopeState work = *state_;
-  CParser(declarations, work, CParseOptions{options.lenient}).translation_unit();
-  // Each "__tramp_constant_N expansion" up to the next marker: a constant when the expansion
-  // is one constant expression.
-  constexpr std::string_view kMarker = "__tramp_constant_";
-  std::size_t at = constants.find(kMarker);
-  while (at != std::string_view::npos) {
-    std::size_t n = at + kMarker.size(), index = 0;
-    while (n < constants.size() && is_digit(constants[n]) && index < macros.size()) index = index * 10 + static_cast<std::size_t>(constants[n++] - '0');
-    const std::size_t end = constants.find(kMarker, n);
-    if (index < macros.size()) {
-      const std::string_view expansion = constants.substr(n, end == std::string_view::npos ? std::string_view::npos : end - n);
-      if (std::optional<CParser::Value> v = CParser(expansion, work).whole_constant()) {
-        CConstant c;
-        c.name = macros[index];
-        c.kind = v->kind;
-        c.type = v->type;
-        c.integer = static_cast<std::int64_t>(v->bits);
-        c.floating = v->f;
-        c.string = std::move(v->str);
-        work.add_constant(std::move(c));
+  detail::CScopeState& work = *state_;
+  const detail::CScopeState::Mark mark = work.mark();
+  try {
+    CParser(declarations, work, CParseOptions{options.lenient}).translation_unit();
+    // Each "__tramp_constant_N expansion" up to the next marker: a constant when the expansion
+    // is one constant expression.
+    constexpr std::string_view kMarker = "__tramp_constant_";
+    std::size_t at = constants.find(kMarker);
+    while (at != std::string_view::npos) {
+      std::size_t n = at + kMarker.size(), index = 0;
+      while (n < constants.size() && is_digit(constants[n]) && index < macros.size()) index = index * 10 + static_cast<std::size_t>(constants[n++] - '0');
+      const std::size_t end = constants.find(kMarker, n);
+      if (index < macros.size()) {
+        const std::string_view expansion = constants.substr(n, end == std::string_view::npos ? std::string_view::npos : end - n);
+        if (std::optional<CParser::Value> v = CParser(expansion, work).whole_constant()) {
+          CConstant c;
+          c.name = macros[index];
+          c.kind = v->kind;
+          c.type = v->type;
+          c.integer = static_cast<std::int64_t>(v->bits);
+          c.floating = v->f;
+          c.string = std::move(v->str);
+          work.add_constant(std::move(c));
+        }
       }
+      at = end;
     }
-    at = end;
+  } catch (...) {
+    work.roll_back(mark);
+    throw;
   }
-  *state_ = std::move(work);
+  work.commit();
 }
 
 std::size_t CScope::declaration_count() const noexcept { return state_->declarations; }

@@ -153,6 +153,21 @@ TEST_CASE("a scope carries declarations into later parses", "[cdecl]") {
   CHECK_THROWS(scope.parse("int good(int); int bad(int"));
   CHECK(scope.functions().size() == before);
   CHECK(scope.function("good") == nullptr);
+  // ... nor typedefs, tags, enumerators or definitions of incomplete tags: each is undone,
+  // and what it replaced comes back.
+  scope.parse("struct later; typedef int kept_t; enum { K = 1 };");
+  CHECK_THROWS(scope.parse("typedef long new_t; struct later { int x; }; enum { K2 = 2 }; enum e { E = 3 }; "
+                           "typedef struct fresh { int y; } fresh_t; int bad(int"));
+  CHECK(scope.type("new_t") == nullptr);
+  CHECK(scope.type("fresh_t") == nullptr);
+  CHECK(scope.constant("K2") == nullptr);
+  CHECK(scope.constant("E") == nullptr);
+  CHECK(scope.constant("K")->integer == 1);
+  CHECK(scope.type("kept_t") == tramp::Type::i32());
+  CHECK_THROWS_WITH(scope.parse("struct later by_value(void);"), Catch::Contains("struct later is incomplete"));
+  scope.parse("typedef long new_t; struct later { int x; }; struct later by_value2(void);");
+  CHECK(scope.type("new_t") == tramp::Type::i64());
+  CHECK(scope.function("by_value2")->signature.str() == "{i32}()");
   // The scope is a value: copies are independent.
   CScope copy = scope;
   copy.parse("int only_in_copy(void);");
