@@ -150,9 +150,9 @@ struct detail::CScopeState {
       undo.back()();
       undo.pop_back();
     }
-    constants.erase(constants.begin() + static_cast<std::ptrdiff_t>(m.constants), constants.end());
-    functions.erase(functions.begin() + static_cast<std::ptrdiff_t>(m.functions), functions.end());
-    skipped.erase(skipped.begin() + static_cast<std::ptrdiff_t>(m.skipped), skipped.end());
+    while (constants.size() > m.constants) constants.pop_back();
+    while (functions.size() > m.functions) functions.pop_back();
+    while (skipped.size() > m.skipped) skipped.pop_back();
     declarations = m.declarations;
   }
   void commit() noexcept { undo.clear(); }
