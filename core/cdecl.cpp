@@ -11,9 +11,9 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <iterator>
 #include <limits>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
