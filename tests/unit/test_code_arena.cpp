@@ -580,9 +580,12 @@ TEST_CASE("arena: code asked near this program's code lands next to it when its 
   const bool room = tramp::test::block_has_room(here(), kChunk);
   CodeArena arena;
   CodeArena::Reservation r = arena.reserve(64, {here()});
-  CHECK(CodeArena::same_block(r.executable, here()) == room);
-  CHECK(arena.stats().placed == (room ? 1u : 0u));
-  CHECK(arena.stats().not_placed == (room ? 0u : 1u));
+  // Room seen beforehand means placed; without it the stub may still land there (the address
+  // space can change between the look and the reservation). The counts say which.
+  const bool placed = CodeArena::same_block(r.executable, here());
+  if (room) CHECK(placed);
+  CHECK(arena.stats().placed == (placed ? 1u : 0u));
+  CHECK(arena.stats().not_placed == (placed ? 0u : 1u));
   arena.free(r.executable);
 }
 

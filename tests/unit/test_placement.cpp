@@ -45,19 +45,32 @@ const void* thunk_of(const tramp::Callback& cb) {
 }  // namespace
 
 TEST_CASE("placement: a bound stub lands in its target's 16 MiB block", "[placement]") {
+  const tramp::Signature sig = parse_signature("i32(i32, i32)");
+  {  // A target in a block with room (never called: the block holds no code).
+    const tramp::test::EmptyBlock empty;
+    REQUIRE(empty.block);
+    Engine e;
+    tramp::BoundCall b = e.invoker(sig).bind(empty.inside());
+    CHECK(CodeArena::same_block(reinterpret_cast<const void*>(b.entry()), empty.inside()));
+    CHECK(e.code_stats().placed == 1);
+    CHECK(e.code_stats().not_placed == 0);
+  }
   const tramp::Library libc = tramp::Library::open("libc.so.6");
   const void* targets[] = {fn(&p_add), libc.symbol("abs")};
   for (const void* target : targets) {
     INFO("target " << target);
     Engine e;
-    const tramp::Signature sig = parse_signature("i32(i32, i32)");
+    tramp::Invoker inv = e.invoker(sig);
+    // Looked at after the invoker's own code is mapped (where the kernel likes: it may take
+    // the room, or be in the target's block itself and give the bound stub its place).
     const bool room = tramp::test::block_has_room(target, 64 * 1024);
-    tramp::BoundCall b = e.invoker(sig).bind(target);
+    tramp::BoundCall b = inv.bind(target);
     // The target's block has room in nearly every process; when it has none, the stub went
     // elsewhere and says so.
-    CHECK(CodeArena::same_block(reinterpret_cast<const void*>(b.entry()), target) == room);
-    CHECK(e.code_stats().placed == (room ? 1 : 0));
-    CHECK(e.code_stats().not_placed == (room ? 0 : 1));
+    const bool placed = CodeArena::same_block(reinterpret_cast<const void*>(b.entry()), target);
+    if (room) CHECK(placed);
+    CHECK(e.code_stats().placed == (placed ? 1 : 0));
+    CHECK(e.code_stats().not_placed == (placed ? 0 : 1));
     int x = -3, y = 4, r = 0;
     void* args[] = {&x, &y};
     b(&r, args);
@@ -124,9 +137,12 @@ TEST_CASE("placement: a callback's veneer and thunk go next to its handler", "[p
   Engine e;
   const tramp::Signature sig = parse_signature("i32(i32, i32)");
   tramp::Callback cb = e.callback(sig, &h_add);
-  CHECK(CodeArena::same_block(cb.code(), fn(&h_add)) == room);
+  // Room seen beforehand means placed; without it the code may still land there (the address
+  // space can change between the look and the reservation). The counts say which.
+  const bool placed = CodeArena::same_block(cb.code(), fn(&h_add));
+  if (room) CHECK(placed);
 #if defined(__x86_64__)
-  CHECK(CodeArena::same_block(thunk_of(cb), fn(&h_add)) == room);
+  CHECK(CodeArena::same_block(thunk_of(cb), fn(&h_add)) == placed);
 #endif
   CHECK(cb.as<int(int, int)>()(20, 22) == 42);
   // Many callbacks: each its own veneer, all in the handler's block, one thunk.
@@ -135,11 +151,11 @@ TEST_CASE("placement: a callback's veneer and thunk go next to its handler", "[p
   for (int i = 0; i < 300; ++i) {
     many.push_back(e.callback(sig, &h_add));
     codes.insert(many.back().code());
-    CHECK(CodeArena::same_block(many.back().code(), fn(&h_add)) == room);
+    CHECK(CodeArena::same_block(many.back().code(), fn(&h_add)) == placed);
     CHECK(many.back().as<int(int, int)>()(i, 1) == i + 1);
   }
   CHECK(codes.size() == 300);
-  CHECK((e.code_stats().not_placed == 0) == room);
+  CHECK((e.code_stats().not_placed == 0) == placed);
 #if defined(__x86_64__)
   CHECK(thunk_of(many.back()) == thunk_of(cb));
   // A handler in another block (libtramp's own, for a C++ callable) gets a thunk of its own.
