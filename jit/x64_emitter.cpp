@@ -17,6 +17,7 @@
 
 #include "jit/emitter.hpp"
 #include "jit/isa.hpp"
+#include "jit/x64_encode.hpp"
 
 namespace tramp::jit {
 namespace {
@@ -27,6 +28,7 @@ using Xbyak::Reg32;
 using Xbyak::Reg64;
 using Xbyak::Xmm;
 namespace x64 = abi::x64;
+namespace enc = x64_encoding;
 
 std::uint32_t align_up(std::uint32_t n, std::uint32_t a) { return (n + a - 1) / a * a; }
 
@@ -70,7 +72,12 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     thread_local bool taken = false;
     if (taken) return nullptr;
     if (!reused) reused = std::make_unique<X64Isa>(kReusedCapacity, true);
-    reused->reset();  // also after a walk that threw midway
+    // Xbyak's full reset rebuilds its label tables (several allocations, most of a walk's
+    // set-up cost); only a walk that made labels (a stack probe) leaves anything in them,
+    // also one that threw midway.
+    if (reused->labels_used_) reused->reset();
+    else reused->resetSize();
+    reused->labels_used_ = false;
     reused->frame = FrameBuilder(kFacts.arch, kFacts.sp, kFacts.return_address_bytes);
     reused->taken_ = &taken;
     taken = true;
@@ -86,28 +93,23 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
   }
 
   void landing_pad() override { endbr64(); }
-  void move(Gpr dst, Gpr src) override { mov(Reg64(dst), Reg64(src)); }
+  void move(Gpr dst, Gpr src) override { put(enc::reg_reg({.rex_w = true, .opcode = 0x89}, src, dst)); }
   void move_imm(Gpr dst, std::uint64_t value) override { mov(Reg64(dst), value); }
   void address(Gpr dst, Gpr base, std::uint32_t off) override { lea(Reg64(dst), ptr[Reg64(base) + off]); }
 
+  // MOV r, r/m (8B, 8A for a byte) and MOV r/m, r (89, 88).
   void load_word(Gpr dst, Gpr base, std::uint32_t off, std::uint32_t size) override {
-    const Reg64 d(dst), b(base);
-    switch (size) {
-      case 8: mov(d, qword[b + off]); return;
-      case 4: mov(d.cvt32(), dword[b + off]); return;
-      case 2: mov(d.cvt16(), word[b + off]); return;
-      case 1: mov(d.cvt8(), byte[b + off]); return;
-    }
-    throw Error(ErrorCode::Jit, "x86-64: a word of " + std::to_string(size) + " bytes");
+    put(enc::reg_mem(mov_form(size, 0x8B), dst, base, off));
   }
-
   void store_word(Gpr src, Gpr base, std::uint32_t off, std::uint32_t size) override {
-    const Reg64 s(src), b(base);
+    put(enc::reg_mem(mov_form(size, 0x89), src, base, off));
+  }
+  static enc::Form mov_form(std::uint32_t size, std::uint8_t opcode) {
     switch (size) {
-      case 8: mov(qword[b + off], s); return;
-      case 4: mov(dword[b + off], s.cvt32()); return;
-      case 2: mov(word[b + off], s.cvt16()); return;
-      case 1: mov(byte[b + off], s.cvt8()); return;
+      case 8: return {.rex_w = true, .opcode = opcode};
+      case 4: return {.opcode = opcode};
+      case 2: return {.prefix = 0x66, .opcode = opcode};
+      case 1: return {.byte_reg = true, .opcode = static_cast<std::uint8_t>(opcode - 1)};
     }
     throw Error(ErrorCode::Jit, "x86-64: a word of " + std::to_string(size) + " bytes");
   }
@@ -117,17 +119,15 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     const Reg32 d32 = d.cvt32();
     const Reg32 b32 = base.cvt32();
     switch (size) {
-      case 1:
-        if (ext == Ext::Sign) movsx(d32, byte[base + off]); else movzx(d32, byte[base + off]);
+      case 1:  // MOVSX/MOVZX r32, r/m8: 0F BE, 0F B6; r/m16: 0F BF, 0F B7
+      case 2: {
+        const std::uint8_t op = static_cast<std::uint8_t>((ext == Ext::Sign ? 0xBE : 0xB6) + (size == 2));
+        put(enc::reg_mem({.escape = true, .opcode = op}, dst, base_reg, off));
         return;
-      case 2:
-        if (ext == Ext::Sign) movsx(d32, word[base + off]); else movzx(d32, word[base + off]);
-        return;
+      }
       case 4:
-        mov(d32, dword[base + off]);
-        return;
       case 8:
-        mov(d, qword[base + off]);
+        load_word(dst, base_reg, off, size);
         return;
       case 3:
         movzx(d32, word[base + off + 1]);
@@ -171,10 +171,10 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     const Reg64 b(base);
     switch (size) {
       case 2: pinsrw(x, word[b + off], 0); return;
-      case 4: movd(x, dword[b + off]); return;
-      case 6: movd(x, dword[b + off]); pinsrw(x, word[b + off + 4], 2); return;
-      case 8: movq(x, qword[b + off]); return;
-      case 16: movups(x, xword[b + off]); return;
+      case 4: put(enc::reg_mem(kMovdLoad, reg, base, off)); return;
+      case 6: put(enc::reg_mem(kMovdLoad, reg, base, off)); pinsrw(x, word[b + off + 4], 2); return;
+      case 8: put(enc::reg_mem({.prefix = 0xF3, .escape = true, .opcode = 0x7E}, reg, base, off)); return;  // MOVQ xmm, m64
+      case 16: put(enc::reg_mem({.escape = true, .opcode = 0x10}, reg, base, off)); return;                   // MOVUPS xmm, m128
       case 32: vmovups(Xbyak::Ymm(reg), yword[b + off]); return;
       case 64: vmovups(Xbyak::Zmm(reg), zword[b + off]); return;
     }
@@ -189,10 +189,10 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     const Reg64 b(base);
     switch (size) {
       case 2: store_vec_word(x, 0, b, off); return;
-      case 4: movd(dword[b + off], x); return;
-      case 6: movd(dword[b + off], x); store_vec_word(x, 2, b, off + 4); return;
-      case 8: movq(qword[b + off], x); return;
-      case 16: movups(xword[b + off], x); return;
+      case 4: put(enc::reg_mem(kMovdStore, reg, base, off)); return;
+      case 6: put(enc::reg_mem(kMovdStore, reg, base, off)); store_vec_word(x, 2, b, off + 4); return;
+      case 8: put(enc::reg_mem({.prefix = 0x66, .escape = true, .opcode = 0xD6}, reg, base, off)); return;  // MOVQ m64, xmm
+      case 16: put(enc::reg_mem({.escape = true, .opcode = 0x11}, reg, base, off)); return;                   // MOVUPS m128, xmm
       case 32: vmovups(yword[b + off], Xbyak::Ymm(reg)); return;
       case 64: vmovups(zword[b + off], Xbyak::Zmm(reg)); return;
     }
@@ -335,6 +335,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
  private:
   const bool reused_;
   bool* taken_ = nullptr;  // the thread's flag, while a walk holds the reused one
+  bool labels_used_ = false;  // since the last reset (take_reused)
 
   struct Sizes {
     bool realign;
@@ -402,6 +403,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     const Gpr counter = static_cast<Gpr>(distance.getIdx());
     const std::uint32_t cfa = total ? frame.depth() + *total : 0;
     if (total) frame.sp_counting(here(), counter, cfa);
+    labels_used_ = true;
     Xbyak::Label loop, last;
     cmp(distance, kStackProbeInterval);
     jb(last);
@@ -420,13 +422,14 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     or_(qword[rsp], 0);
   }
 
-  void x87_m80(std::uint8_t ext, Gpr base, std::uint32_t disp) {
-    const int b = base;
-    if (b >= 8) db(0x41);  // REX.B
-    db(0xDB);
-    db(0x80 | (ext << 3) | (b & 7));  // mod=10: [base + disp32]
-    if ((b & 7) == 4) db(0x24);       // rsp/r12 need a SIB byte
-    dd(disp);
+  void x87_m80(std::uint8_t ext, Gpr base, std::uint32_t disp) { put(enc::reg_mem({.opcode = 0xDB}, ext, base, disp)); }
+
+  // MOVD xmm, m32 and MOVD m32, xmm.
+  static constexpr enc::Form kMovdLoad{.prefix = 0x66, .escape = true, .opcode = 0x6E};
+  static constexpr enc::Form kMovdStore{.prefix = 0x66, .escape = true, .opcode = 0x7E};
+
+  void put(const enc::Encoded& e) {
+    for (std::uint8_t i = 0; i < e.size; ++i) db(e.bytes[i]);
   }
 };
 

@@ -1,0 +1,67 @@
+// tramp: the x86-64 instruction forms a stub is mostly made of, encoded directly: a register
+// and a memory operand [base + disp] (loads and stores of a piece), or two registers. Xbyak's
+// general path costs a few hundred instructions per instruction written, about a third of
+// making a stub; these write the same bytes Xbyak writes (tests/unit/test_x64_encode.cpp
+// compares them form by form; the machine-code digest pins whole stubs).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tramp/error.hpp"
+
+namespace tramp::jit::x64_encoding {
+
+// One instruction's bytes (at most 15, Intel SDM vol. 2, 2.3.11).
+struct Encoded {
+  std::uint8_t bytes[15];
+  std::uint8_t size = 0;
+  void put(std::uint8_t b) { bytes[size++] = b; }
+};
+
+// What the instruction is besides its operands.
+struct Form {
+  std::uint8_t prefix = 0;   // a mandatory or operand-size prefix (0x66, 0xF2, 0xF3), or 0
+  bool rex_w = false;        // 64-bit operand size
+  bool byte_reg = false;     // the register operand is a byte register: spl, bpl, sil and dil
+                             // exist only with a REX prefix (SDM 2.2.1.2)
+  bool escape = false;       // the opcode follows the 0F escape byte
+  std::uint8_t opcode = 0;
+};
+
+namespace detail {
+inline void prefixes(Encoded& e, const Form& f, unsigned reg, unsigned rm) {
+  if (f.prefix) e.put(f.prefix);  // before REX, which must come last (SDM 2.2.1)
+  const std::uint8_t rex = static_cast<std::uint8_t>((f.rex_w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0));
+  if (rex || (f.byte_reg && reg >= 4)) e.put(0x40 | rex);
+  if (f.escape) e.put(0x0F);
+  e.put(f.opcode);
+}
+}  // namespace detail
+
+// `reg` and [base + disp]. The displacement is the shortest ModRM allows (SDM 2.1.5): none
+// when disp is 0, except from rbp/r13, whose mod 00 means RIP-relative or disp32 alone; one
+// byte when it fits in a signed byte; else four. rsp and r12 as a base need a SIB byte.
+inline Encoded reg_mem(const Form& f, unsigned reg, unsigned base, std::uint32_t disp) {
+  if (disp > 0x7FFFFFFFu)
+    throw Error(ErrorCode::Jit, "x86-64: displacement " + std::to_string(disp) + " does not fit in 32 signed bits");
+  Encoded e;
+  detail::prefixes(e, f, reg, base);
+  const unsigned mod = disp == 0 && (base & 7) != 5 ? 0 : disp <= 0x7F ? 1 : 2;
+  e.put(static_cast<std::uint8_t>(mod << 6 | (reg & 7) << 3 | (base & 7)));
+  if ((base & 7) == 4) e.put(0x24);  // SIB: no index, base rsp/r12
+  if (mod == 1) e.put(static_cast<std::uint8_t>(disp));
+  if (mod == 2)
+    for (int i = 0; i < 4; ++i) e.put(static_cast<std::uint8_t>(disp >> (8 * i)));
+  return e;
+}
+
+// `reg` and the register `rm` (ModRM mod 11).
+inline Encoded reg_reg(const Form& f, unsigned reg, unsigned rm) {
+  Encoded e;
+  detail::prefixes(e, f, reg, rm);
+  e.put(static_cast<std::uint8_t>(0xC0 | (reg & 7) << 3 | (rm & 7)));
+  return e;
+}
+
+}  // namespace tramp::jit::x64_encoding
