@@ -104,15 +104,20 @@ Signature Signature::with_variadic(std::span<const Type* const> extra) const {
 
 std::string Signature::str(bool with_abi) const {
   std::string s;
-  if (with_abi || abi_ != host_abi()) s += std::string(abi_name(abi_)) + ":";
-  s += ret_->str() + "(";
+  s.reserve(16 + 8 * args_.size());  // scalars' names are short: most signatures fit
+  if (with_abi || abi_ != host_abi()) {
+    s += abi_name(abi_);
+    s += ':';
+  }
+  s += ret_->str();
+  s += '(';
   for (std::size_t i = 0; i < args_.size(); ++i) {
     if (i) s += ", ";
     if (variadic() && i == fixed_count_) s += "...";
     s += args_[i]->str();
   }
   if (variadic() && fixed_count_ == args_.size()) s += args_.empty() ? "..." : ", ...";
-  s += ")";
+  s += ')';
   if (errno_mode_ == ErrnoMode::Capture) s += " errno";
   if (errno_mode_ == ErrnoMode::SetAndCapture) s += " errno(set)";
   if (static_chain_) s += " static_chain";
