@@ -233,7 +233,7 @@ Result<Shape> shape_of(const Variant& v, const Type* t, const std::string& what)
 
 // Pieces that move bytes [0, size) of a value to memory at `at`: natural 8/4/2/1-byte
 // chunks, so an emitter only ever moves whole machine words.
-void push_memory_pieces(std::vector<Piece>& out, std::uint32_t size, std::uint32_t at) {
+void push_memory_pieces(Pieces& out, std::uint32_t size, std::uint32_t at) {
   std::uint32_t off = 0;
   while (off < size) {
     const std::uint32_t chunk = natural_chunk(size - off);
@@ -243,7 +243,7 @@ void push_memory_pieces(std::vector<Piece>& out, std::uint32_t size, std::uint32
 }
 
 // A composite in general registers from `first`: whole doublewords, the last one partial.
-void push_gpr_pieces(std::vector<Piece>& out, std::uint32_t size, std::uint8_t first) {
+void push_gpr_pieces(Pieces& out, std::uint32_t size, std::uint8_t first) {
   for (std::uint32_t off = 0; off < size; off += 8)
     out.push_back({off, size - off < 8 ? size - off : 8, Ext::None,
                    Loc::gpr(static_cast<std::uint8_t>(first + off / 8))});

@@ -160,7 +160,7 @@ Result<CallPlan> classify(const Signature& sig) {
   // result widens to a word are the same under every ABI: one fact each for the engine and
   // the emitters.
   CallPlan p = std::move(plan).value();
-  auto widen = [&p](const std::vector<Piece>& pieces) {
+  auto widen = [&p](const Pieces& pieces) {
     for (const Piece& piece : pieces)
       if (piece.loc.kind == LocKind::Vec && vector_isa_of_piece(piece.size) > p.vector_isa)
         p.vector_isa = vector_isa_of_piece(piece.size);
