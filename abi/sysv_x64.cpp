@@ -257,6 +257,13 @@ Eightbytes classify_type(const Type* t) {
     eb.cls[0] = ComplexX87;
     return eb;
   }
+  // A scalar of one eightbyte needs no walk (psABI 3.2.3, "Classification": bool, the
+  // integer types, long long and pointers are INTEGER; _Float16, float and double are SSE).
+  if (t->is_scalar() && t->size() <= 8) {
+    eb.count = 1;
+    eb.cls[0] = t->is_float() ? Sse : Integer;
+    return eb;
+  }
   // Checked before any walk: it is also what bounds classify_leaves' repeated array elements.
   if (t->size() > kMaxSmallAggregate && (t->size() > kMaxEightbytes * 8 || !has_wide_vector(t))) {
     eb.memory = true;
