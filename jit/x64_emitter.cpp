@@ -428,7 +428,14 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
   static constexpr enc::Form kMovdLoad{.prefix = 0x66, .escape = true, .opcode = 0x6E};
   static constexpr enc::Form kMovdStore{.prefix = 0x66, .escape = true, .opcode = 0x7E};
 
+  // Straight into the buffer while it has room for a whole instruction; else through db(),
+  // which throws when the buffer is full.
   void put(const enc::Encoded& e) {
+    if (getSize() + sizeof e.bytes <= bytes.size()) {
+      std::memcpy(const_cast<std::uint8_t*>(getCurr()), e.bytes, sizeof e.bytes);
+      setSize(getSize() + e.size);
+      return;
+    }
     for (std::uint8_t i = 0; i < e.size; ++i) db(e.bytes[i]);
   }
 };

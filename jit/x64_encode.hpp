@@ -16,7 +16,6 @@ namespace tramp::jit::x64_encoding {
 struct Encoded {
   std::uint8_t bytes[15];
   std::uint8_t size = 0;
-  void put(std::uint8_t b) { bytes[size++] = b; }
 };
 
 // What the instruction is besides its operands.
@@ -30,13 +29,20 @@ struct Form {
 };
 
 namespace detail {
-inline void prefixes(Encoded& e, const Form& f, unsigned reg, unsigned rm) {
-  if (f.prefix) e.put(f.prefix);  // before REX, which must come last (SDM 2.2.1)
-  const std::uint8_t rex = static_cast<std::uint8_t>((f.rex_w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0));
-  if (rex || (f.byte_reg && reg >= 4)) e.put(0x40 | rex);
-  if (f.escape) e.put(0x0F);
-  e.put(f.opcode);
-}
+// Bytes written with the count in a local: a byte store may alias any object, so a count kept
+// in the Encoded itself would be reloaded after every byte.
+struct Writer {
+  std::uint8_t* out;
+  unsigned n = 0;
+  void put(std::uint8_t b) { out[n++] = b; }
+  void prefixes(const Form& f, unsigned reg, unsigned rm) {
+    if (f.prefix) put(f.prefix);  // before REX, which must come last (SDM 2.2.1)
+    const std::uint8_t rex = static_cast<std::uint8_t>((f.rex_w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0));
+    if (rex || (f.byte_reg && reg >= 4)) put(0x40 | rex);
+    if (f.escape) put(0x0F);
+    put(f.opcode);
+  }
+};
 }  // namespace detail
 
 // `reg` and [base + disp]. The displacement is the shortest ModRM allows (SDM 2.1.5): none
@@ -46,21 +52,25 @@ inline Encoded reg_mem(const Form& f, unsigned reg, unsigned base, std::uint32_t
   if (disp > 0x7FFFFFFFu)
     throw Error(ErrorCode::Jit, "x86-64: displacement " + std::to_string(disp) + " does not fit in 32 signed bits");
   Encoded e;
-  detail::prefixes(e, f, reg, base);
+  detail::Writer w{e.bytes};
+  w.prefixes(f, reg, base);
   const unsigned mod = disp == 0 && (base & 7) != 5 ? 0 : disp <= 0x7F ? 1 : 2;
-  e.put(static_cast<std::uint8_t>(mod << 6 | (reg & 7) << 3 | (base & 7)));
-  if ((base & 7) == 4) e.put(0x24);  // SIB: no index, base rsp/r12
-  if (mod == 1) e.put(static_cast<std::uint8_t>(disp));
+  w.put(static_cast<std::uint8_t>(mod << 6 | (reg & 7) << 3 | (base & 7)));
+  if ((base & 7) == 4) w.put(0x24);  // SIB: no index, base rsp/r12
+  if (mod == 1) w.put(static_cast<std::uint8_t>(disp));
   if (mod == 2)
-    for (int i = 0; i < 4; ++i) e.put(static_cast<std::uint8_t>(disp >> (8 * i)));
+    for (int i = 0; i < 4; ++i) w.put(static_cast<std::uint8_t>(disp >> (8 * i)));
+  e.size = static_cast<std::uint8_t>(w.n);
   return e;
 }
 
 // `reg` and the register `rm` (ModRM mod 11).
 inline Encoded reg_reg(const Form& f, unsigned reg, unsigned rm) {
   Encoded e;
-  detail::prefixes(e, f, reg, rm);
-  e.put(static_cast<std::uint8_t>(0xC0 | (reg & 7) << 3 | (rm & 7)));
+  detail::Writer w{e.bytes};
+  w.prefixes(f, reg, rm);
+  w.put(static_cast<std::uint8_t>(0xC0 | (reg & 7) << 3 | (rm & 7)));
+  e.size = static_cast<std::uint8_t>(w.n);
   return e;
 }
 
