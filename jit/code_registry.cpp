@@ -26,7 +26,8 @@ struct Published {
   const void* code = nullptr;
   std::size_t size = 0;
   std::string name;
-  std::vector<std::uint8_t> eh_frame;
+  std::vector<std::uint8_t> eh_frame;  // without a GDB object; else the object's copy is used
+  const std::uint8_t* eh_frame_data = nullptr;
   std::size_t fde_offset = 0;
   GdbEntry gdb;
 };
@@ -52,7 +53,7 @@ class Registry final : private ForkParticipant {
     Published& e = *p;
     std::lock_guard lock(mu_);
     live_[reinterpret_cast<std::uintptr_t>(e.code)] = std::move(p);  // may throw: nothing told yet
-    if (unwind_) register_eh_frame(e.eh_frame.data(), e.fde_offset);
+    if (unwind_) register_eh_frame(e.eh_frame_data, e.fde_offset);
     if (!e.gdb.symfile.empty()) gdb_register(e.gdb);
     if (perf_) perf_->code_loaded(e.code, e.size, e.name);
   }
@@ -66,7 +67,7 @@ class Registry final : private ForkParticipant {
       e = std::move(it->second);
       live_.erase(it);
       if (!e->gdb.symfile.empty()) gdb_unregister(e->gdb);
-      if (unwind_) unregister_eh_frame(e->eh_frame.data(), e->fde_offset);
+      if (unwind_) unregister_eh_frame(e->eh_frame_data, e->fde_offset);
     }
   }
 
@@ -150,8 +151,13 @@ void publish_code(const void* code, std::size_t size, const Frame& frame, std::s
   if (r.unwind() || r.gdb()) {
     p->eh_frame = eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size);
     p->fde_offset = eh_frame_fde_offset(p->eh_frame);
+    p->eh_frame_data = p->eh_frame.data();
   }
-  if (r.gdb()) p->gdb.symfile = gdb_symfile(frame.arch, code, size, name, p->eh_frame);
+  if (r.gdb()) {  // one copy of the unwind info per piece of code: the object's
+    p->gdb.symfile = gdb_symfile(frame.arch, code, size, name, p->eh_frame);
+    p->eh_frame_data = p->gdb.symfile.data() + gdb_symfile_eh_frame_offset;
+    p->eh_frame = {};
+  }
   r.publish(std::move(p));
 }
 

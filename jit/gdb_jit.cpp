@@ -30,6 +30,7 @@ void __jit_debug_register_code() noexcept __attribute__((weak, alias("tramp_jit_
 
 namespace tramp::jit {
 
+static_assert(gdb_symfile_eh_frame_offset == sizeof(Elf64_Ehdr) && sizeof(Elf64_Ehdr) % 8 == 0);
 static_assert(std::is_standard_layout_v<GdbEntry> && offsetof(GdbEntry, next) == 0 && offsetof(GdbEntry, prev) == 8 &&
               offsetof(GdbEntry, symfile_addr) == 16 && offsetof(GdbEntry, symfile_size) == 24);
 
@@ -43,21 +44,7 @@ std::mutex& list_mutex() {
 }
 std::size_t g_registered = 0;
 
-template <class T>
-std::size_t put(std::vector<std::uint8_t>& out, const T& value) {
-  const std::size_t at = out.size();
-  out.resize(at + sizeof(T));
-  std::memcpy(out.data() + at, &value, sizeof(T));
-  return at;
-}
-
-std::size_t put_bytes(std::vector<std::uint8_t>& out, const void* p, std::size_t n, std::size_t align) {
-  while (out.size() % align) out.push_back(0);
-  const std::size_t at = out.size();
-  const auto* b = static_cast<const std::uint8_t*>(p);
-  out.insert(out.end(), b, b + n);
-  return at;
-}
+constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
 }  // namespace
 
@@ -67,25 +54,27 @@ std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::siz
   static constexpr char kSectionNames[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
   const std::uint32_t section_name[kSections] = {0, 1, 7, 17, 25, 33};
 
-  std::vector<std::uint8_t> out;
-  out.reserve(sizeof(Elf64_Ehdr) + eh_frame.size() + sizeof kSectionNames + name.size() + 2 + 2 * sizeof(Elf64_Sym) +
-              kSections * sizeof(Elf64_Shdr) + 32);
-  out.resize(sizeof(Elf64_Ehdr));
-  const std::size_t eh_at = put_bytes(out, eh_frame.data(), eh_frame.size(), 8);
+  // The layout: header, .eh_frame, .symtab, .strtab ("", the name), .shstrtab, section headers.
   Elf64_Sym symbols[2] = {};
+  const std::size_t eh_at = gdb_symfile_eh_frame_offset;
+  const std::size_t sym_at = align8(eh_at + eh_frame.size());
+  const std::size_t str_at = sym_at + sizeof symbols;
+  const std::size_t strtab_size = name.size() + 2;
+  const std::size_t shstr_at = str_at + strtab_size;
+  const std::size_t sh_at = align8(shstr_at + sizeof kSectionNames);
+  Elf64_Shdr sh[kSections] = {};
+  std::vector<std::uint8_t> out(sh_at + sizeof sh);  // zeroed: the padding and the strings' NULs
+
+  std::memcpy(out.data() + eh_at, eh_frame.data(), eh_frame.size());
   symbols[1].st_name = 1;
   symbols[1].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
   symbols[1].st_shndx = kText;
   symbols[1].st_value = 0;  // relocatable object: the offset in .text, which is at the code
   symbols[1].st_size = size;
-  const std::size_t sym_at = put_bytes(out, symbols, sizeof symbols, 8);
-  const std::size_t str_at = put_bytes(out, "", 1, 1);  // .strtab: "", then the name
-  put_bytes(out, name.data(), name.size(), 1);
-  put_bytes(out, "", 1, 1);
-  const std::size_t strtab_size = out.size() - str_at;
-  const std::size_t shstr_at = put_bytes(out, kSectionNames, sizeof kSectionNames, 1);
+  std::memcpy(out.data() + sym_at, symbols, sizeof symbols);
+  std::memcpy(out.data() + str_at + 1, name.data(), name.size());
+  std::memcpy(out.data() + shstr_at, kSectionNames, sizeof kSectionNames);
 
-  Elf64_Shdr sh[kSections] = {};
   for (int i = 0; i < kSections; ++i) sh[i].sh_name = section_name[i];
   sh[kText].sh_type = SHT_NOBITS;
   sh[kText].sh_flags = SHF_ALLOC | SHF_EXECINSTR;
@@ -112,7 +101,7 @@ std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::siz
   sh[kShstrtab].sh_offset = shstr_at;
   sh[kShstrtab].sh_size = sizeof kSectionNames;
   sh[kShstrtab].sh_addralign = 1;
-  const std::size_t sh_at = put_bytes(out, sh, sizeof sh, 8);
+  std::memcpy(out.data() + sh_at, sh, sizeof sh);
 
   Elf64_Ehdr eh{};
   std::memcpy(eh.e_ident, ELFMAG, SELFMAG);

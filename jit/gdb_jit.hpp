@@ -18,6 +18,9 @@ namespace tramp::jit {
 // address, one function symbol `name` over it, and `eh_frame` as its .eh_frame.
 std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::size_t size, std::string_view name,
                                       const std::vector<std::uint8_t>& eh_frame);
+// Where the object's .eh_frame starts: right after the ELF header, 8-aligned. The unwinder
+// may be given that copy (it lives as long as the object).
+constexpr std::size_t gdb_symfile_eh_frame_offset = 64;  // sizeof(Elf64_Ehdr)
 
 // One object in the debugger's list. Its first four members are GDB's jit_code_entry
 // (next_entry, prev_entry, symfile_addr, symfile_size), which GDB reads in place.
