@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
   std::printf("| of which: its unwind info made, registered, unregistered | %.0f |\n", ns_per(n, [&] {
                 const auto eh = tramp::jit::eh_frame(stub.frame, reinterpret_cast<std::uintptr_t>(place), stub.code.size());
                 const std::size_t fde = tramp::jit::eh_frame_fde_offset(eh);
-                tramp::jit::register_eh_frame(eh.data(), fde);
+                tramp::jit::UnwindObject object;
+                tramp::jit::register_eh_frame(eh.data(), fde, object);
                 tramp::jit::unregister_eh_frame(eh.data(), fde);
               }));
   const auto eh = tramp::jit::eh_frame(stub.frame, reinterpret_cast<std::uintptr_t>(place), stub.code.size());

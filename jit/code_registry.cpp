@@ -1,10 +1,12 @@
 #include "jit/code_registry.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -29,6 +31,8 @@ struct Published {
   std::vector<std::uint8_t> eh_frame;  // without a GDB object; else the object's copy is used
   const std::uint8_t* eh_frame_data = nullptr;
   std::size_t fde_offset = 0;
+  UnwindObject unwind_object;
+  std::uint64_t serial = 0;  // publication order
   GdbEntry gdb;
 };
 
@@ -53,22 +57,40 @@ class Registry final : private ForkParticipant {
     Published& e = *p;
     std::lock_guard lock(mu_);
     live_[reinterpret_cast<std::uintptr_t>(e.code)] = std::move(p);  // may throw: nothing told yet
-    if (unwind_) register_eh_frame(e.eh_frame_data, e.fde_offset);
+    e.serial = next_serial_++;
+    if (unwind_) register_eh_frame(e.eh_frame_data, e.fde_offset, e.unwind_object);
     if (!e.gdb.symfile.empty()) gdb_register(e.gdb);
     if (perf_) perf_->code_loaded(e.code, e.size, e.name);
   }
 
   void withdraw(const void* code) noexcept {
     std::unique_ptr<Published> e;
-    {
-      std::lock_guard lock(mu_);
-      auto it = live_.find(reinterpret_cast<std::uintptr_t>(code));
-      if (it == live_.end()) return;
-      e = std::move(it->second);
-      live_.erase(it);
-      if (!e->gdb.symfile.empty()) gdb_unregister(e->gdb);
-      if (unwind_) unregister_eh_frame(e->eh_frame_data, e->fde_offset);
+    std::lock_guard lock(mu_);
+    if (take(code, e)) tell_withdrawn(*e);
+  }
+
+  // Many at once, in the order libgcc 12 finds them soonest (unwind.hpp, UnwindObject):
+  // withdrawing one at a time in any other order costs time in proportion to how many are
+  // registered, and an engine of 10,000 stubs took seconds to destroy.
+  void withdraw(std::span<const void* const> codes) noexcept {
+    std::vector<std::unique_ptr<Published>> gone;
+    std::lock_guard lock(mu_);
+    try {
+      gone.reserve(codes.size());
+    } catch (...) {  // no memory for the list: one at a time
+      for (const void* code : codes)
+        if (std::unique_ptr<Published> e; take(code, e)) tell_withdrawn(*e);
+      return;
     }
+    for (const void* code : codes)
+      if (std::unique_ptr<Published> e; take(code, e)) gone.push_back(std::move(e));
+    auto unsearched_first = [](const std::unique_ptr<Published>& a, const std::unique_ptr<Published>& b) {
+      const bool sa = unwind_object_searched(a->unwind_object), sb = unwind_object_searched(b->unwind_object);
+      if (sa != sb) return sb;
+      return sa ? a->code > b->code : a->serial > b->serial;
+    };
+    std::sort(gone.begin(), gone.end(), unsearched_first);
+    for (const auto& e : gone) tell_withdrawn(*e);
   }
 
   bool gdb() const noexcept { return gdb_; }
@@ -99,6 +121,19 @@ class Registry final : private ForkParticipant {
 #endif
   }
 
+  // Under mu_: `code`'s entry, out of the live map.
+  bool take(const void* code, std::unique_ptr<Published>& e) noexcept {
+    auto it = live_.find(reinterpret_cast<std::uintptr_t>(code));
+    if (it == live_.end()) return false;
+    e = std::move(it->second);
+    live_.erase(it);
+    return true;
+  }
+  void tell_withdrawn(Published& e) noexcept {
+    if (!e.gdb.symfile.empty()) gdb_unregister(e.gdb);
+    if (unwind_) unregister_eh_frame(e.eh_frame_data, e.fde_offset);
+  }
+
   void write_live() noexcept {
     for (const auto& [address, e] : live_) perf_->code_loaded(e->code, e->size, e->name);
   }
@@ -125,6 +160,7 @@ class Registry final : private ForkParticipant {
 
   std::mutex mu_;
   std::unordered_map<std::uintptr_t, std::unique_ptr<Published>> live_;
+  std::uint64_t next_serial_ = 0;
   bool gdb_ = true;
   bool unwind_ = true;
   std::unique_ptr<PerfWriter> perf_;
@@ -162,6 +198,7 @@ void publish_code(const void* code, std::size_t size, const Frame& frame, std::s
 }
 
 void withdraw_code(const void* code) noexcept { registry().withdraw(code); }
+void withdraw_codes(std::span<const void* const> codes) noexcept { registry().withdraw(codes); }
 
 void set_perf_output(PerfOutput output) { registry().set_perf(output); }
 PerfOutput perf_output() noexcept { return registry().perf_kind(); }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string_view>
 
 #include "jit/frame.hpp"
@@ -18,6 +19,9 @@ namespace tramp::jit {
 void publish_code(const void* code, std::size_t size, const Frame& frame, std::string_view name);
 // Takes it back, before the code's memory is reused. An address never published is ignored.
 void withdraw_code(const void* code) noexcept;
+// Takes many back at once, in the order the unwinder finds them fastest: what an engine does
+// when it is destroyed.
+void withdraw_codes(std::span<const void* const> codes) noexcept;
 
 // Makes the registry before the caller's locks exist: an engine calls it first, so that the
 // registry's fork handlers run after the engine's (jit/fork_safety.hpp: an engine publishes

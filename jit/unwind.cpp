@@ -17,6 +17,8 @@ extern "C" {
 void __register_frame(const void* begin) __attribute__((weak));
 void __deregister_frame(const void* begin) __attribute__((weak));
 void __unw_add_dynamic_fde(std::uintptr_t fde) __attribute__((weak));
+void __register_frame_info(const void* begin, void* object) __attribute__((weak));
+void* __deregister_frame_info(const void* begin) __attribute__((weak));
 }
 
 namespace tramp::jit {
@@ -229,6 +231,9 @@ struct Unwinder {
   RegisterFn add;
   RegisterFn remove;
   bool whole_section;  // libgcc: the .eh_frame; LLVM's libunwind: one FDE
+  // libgcc, told through __register_frame_info with the caller's UnwindObject: what
+  // __register_frame does after allocating one itself.
+  bool libgcc_object = false;
 };
 
 struct Unwinders {
@@ -249,7 +254,8 @@ const Unwinders& unwinders() {
                       same_object(reinterpret_cast<const void*>(&__register_frame),
                                   reinterpret_cast<const void*>(&__unw_add_dynamic_fde));
     if (__register_frame && __deregister_frame) {
-      found.list[found.count++] = {&__register_frame, &__deregister_frame, !llvm};
+      found.list[found.count++] = {&__register_frame, &__deregister_frame, !llvm,
+                                   !llvm && __register_frame_info && __deregister_frame_info};
       found.name = llvm ? "libunwind (LLVM)" : "libgcc";
     }
     // glibc's backtrace(3) asks libgcc_s whatever unwinder C++ uses: when another one came
@@ -269,15 +275,29 @@ const Unwinders& unwinders() {
 
 }  // namespace
 
-void register_eh_frame(const std::uint8_t* section, std::size_t fde_offset) noexcept {
+// libgcc's pc_begin until an unwind has searched the object.
+void* const kUnsearched = reinterpret_cast<void*>(~std::uintptr_t{0});
+
+void register_eh_frame(const std::uint8_t* section, std::size_t fde_offset, UnwindObject& object) noexcept {
   const Unwinders& u = unwinders();
-  for (int i = 0; i < u.count; ++i) u.list[i].add(u.list[i].whole_section ? section : section + fde_offset);
+  object.words[0] = kUnsearched;
+  for (int i = 0; i < u.count; ++i) {
+    const Unwinder& w = u.list[i];
+    if (w.libgcc_object) __register_frame_info(section, object.words);
+    else w.add(w.whole_section ? section : section + fde_offset);
+  }
 }
 
 void unregister_eh_frame(const std::uint8_t* section, std::size_t fde_offset) noexcept {
   const Unwinders& u = unwinders();
-  for (int i = u.count; i-- > 0;) u.list[i].remove(u.list[i].whole_section ? section : section + fde_offset);
+  for (int i = u.count; i-- > 0;) {
+    const Unwinder& w = u.list[i];
+    if (w.libgcc_object) (void)__deregister_frame_info(section);  // hands back our UnwindObject
+    else w.remove(w.whole_section ? section : section + fde_offset);
+  }
 }
+
+bool unwind_object_searched(const UnwindObject& object) noexcept { return object.words[0] != kUnsearched; }
 
 const std::string& unwinders_in_use() noexcept { return unwinders().name; }
 

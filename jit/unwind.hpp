@@ -23,8 +23,22 @@ std::size_t eh_frame_fde_offset(const std::vector<std::uint8_t>& eh_frame);
 // to (libgcc's, or LLVM's libunwind, told apart by LLVM's __unw_add_dynamic_fde), and libgcc's
 // as well when both are loaded (glibc's backtrace(3) always asks libgcc_s). Each registered
 // .eh_frame must stay unchanged and alive until it is unregistered.
-void register_eh_frame(const std::uint8_t* eh_frame, std::size_t fde_offset) noexcept;
+//
+// libgcc keeps its record of a registered .eh_frame (its `struct object`: six words in libgcc
+// 12, the same layout since GCC 3) in storage the registrant may provide, as crtbegin.o does:
+// an UnwindObject, alive and in place until unregistered. Its first word is the lowest code
+// address, or all ones until an unwind has searched the object: libgcc 12 keeps unsearched
+// objects in a list newest first and searched ones in a list by address, and unregistering
+// searches both lists from their heads. (LLVM's libunwind does not use it.)
+struct UnwindObject {
+  void* words[8] = {};
+};
+void register_eh_frame(const std::uint8_t* eh_frame, std::size_t fde_offset, UnwindObject& object) noexcept;
 void unregister_eh_frame(const std::uint8_t* eh_frame, std::size_t fde_offset) noexcept;
+// Whether an unwind has searched the object since it was registered: when freeing many, the
+// unsearched go first, newest first, then the searched, highest address first, so that each
+// is found at the head of its list (GCC 13's libgcc finds any in a tree).
+bool unwind_object_searched(const UnwindObject& object) noexcept;
 // "libgcc", "libunwind (LLVM)", "libunwind (LLVM) and libgcc_s", or "none".
 const std::string& unwinders_in_use() noexcept;
 

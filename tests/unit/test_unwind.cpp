@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "abi/call_plan.hpp"
+#include "jit/emitter.hpp"
 #include "jit/unwind.hpp"
 #include "host_arch.hpp"
 #include "tramp/tramp.hpp"
@@ -252,6 +254,47 @@ TEST_CASE("unwind: registration lives exactly as long as the code", "[unwind]") 
       CHECK(thrown_by([&] { b(&r, ab); }) == i + 1);
     }
   }
+}
+
+TEST_CASE("unwind: an engine destroyed with many stubs leaves none registered", "[unwind]") {
+  // The engine withdraws its code at once, ordered for libgcc 12's lists (searched objects by
+  // address, the others newest first): both kinds must go. Half the stubs are made before a
+  // C++ exception, whose unwind searches every object registered then, half after.
+  std::vector<std::pair<const char*, std::size_t>> codes;
+  {
+    Engine e;
+    for (int i = 0; i < 300; ++i) {
+      std::string sig = "i64(";
+      for (int k = 0; k < 1 + i % 10; ++k) sig += k ? ", i32" : "i32";
+      for (int k = 0; k < i / 10; ++k) sig += ", f64";
+      sig += ")";
+      tramp::Invoker inv = e.invoker(parse_signature(sig));
+      codes.emplace_back(reinterpret_cast<const char*>(inv.entry()), inv.code_size());
+      if (i == 150) CHECK(thrown_by([] { throw Thrown{7}; }) == 7);
+    }
+    // (No lookups here: each would search, and so sort, what it passes.)
+  }
+  char bases[64];
+  int still = 0;
+  for (const auto& [code, size] : codes) still += _Unwind_Find_FDE(code + size / 2, bases) != nullptr;
+  CHECK(still == 0);
+}
+
+TEST_CASE("unwind: libgcc's record of a registration says whether an unwind searched it", "[unwind]") {
+  // What jit::withdraw_codes orders by; only libgcc keeps the record in the caller's storage.
+  if (tramp::jit::unwinders_in_use() != "libgcc") return;
+  const tramp::abi::CallPlan plan = tramp::abi::classify(parse_signature("i32(i32, i32)")).value();
+  const tramp::jit::Emitted stub = tramp::jit::emit_call_stub(plan);
+  static unsigned char place[256];  // an address for the registration alone; never run
+  const auto eh = tramp::jit::eh_frame(stub.frame, reinterpret_cast<std::uintptr_t>(place), stub.code.size());
+  tramp::jit::UnwindObject object;
+  tramp::jit::register_eh_frame(eh.data(), tramp::jit::eh_frame_fde_offset(eh), object);
+  CHECK_FALSE(tramp::jit::unwind_object_searched(object));
+  char bases[64];
+  CHECK(_Unwind_Find_FDE(place + 1, bases) != nullptr);
+  CHECK(tramp::jit::unwind_object_searched(object));
+  tramp::jit::unregister_eh_frame(eh.data(), tramp::jit::eh_frame_fde_offset(eh));
+  CHECK(_Unwind_Find_FDE(place + 1, bases) == nullptr);
 }
 
 // Run only by the ctest unwind_switched_off, with TRAMP_UNWIND=0 (docs/debugging.md): nothing
