@@ -45,7 +45,7 @@ void FrameBuilder::add(std::uint32_t at, FrameRule::Kind kind, LocKind reg_kind,
 void FrameBuilder::sp_down(std::uint32_t at, std::uint32_t bytes) {
   if (depth_ >= 0) depth_ += bytes;
   if (depth16_ >= 0) depth16_ = static_cast<int>((depth16_ + bytes) % 16);
-  if (base_ == Base::Fp) return;
+  if (base_ == Base::Fp) return moved_from_saves(at, static_cast<std::int64_t>(bytes));
   base_ = Base::Sp;  // a probe ends with the move that completes it
   add(at, FrameRule::Kind::CfaSp, LocKind::Gpr, sp_, depth());
 }
@@ -53,7 +53,7 @@ void FrameBuilder::sp_down(std::uint32_t at, std::uint32_t bytes) {
 void FrameBuilder::sp_up(std::uint32_t at, std::uint32_t bytes) {
   if (depth_ < 0 && base_ == Base::Fp) {  // within a realigned frame, above its bottom
     if (depth16_ >= 0) depth16_ = static_cast<int>((depth16_ + 16 - bytes % 16) % 16);
-    return;
+    return moved_from_saves(at, -static_cast<std::int64_t>(bytes));
   }
   known();
   if (bytes > depth_) throw Error(ErrorCode::Jit, "frame: the stack pointer moves above the CFA");
@@ -88,9 +88,23 @@ void FrameBuilder::sp_from_frame_pointer() {
   depth16_ = static_cast<int>(fp_depth_ % 16);
 }
 
+// sp moved down by `bytes` (up when negative) in a realigned frame: the registers saved at
+// sp + offset are that much further from it now (a push around a store of a _Float16).
+void FrameBuilder::moved_from_saves(std::uint32_t at, std::int64_t bytes) {
+  for (auto& [reg, offset] : at_sp_) {
+    offset = static_cast<std::uint32_t>(offset + bytes);
+    add(at, FrameRule::Kind::SavedAtSp, reg.kind, reg.reg, offset);
+  }
+}
+
 void FrameBuilder::save(std::uint32_t at, Loc reg, std::uint32_t sp_offset) {
-  if (sp_offset > depth()) throw Error(ErrorCode::Jit, "frame: a register is saved above the CFA");
-  add(at, FrameRule::Kind::Saved, reg.kind, reg.reg, depth() - sp_offset);
+  if (depth_ < 0 && base_ == Base::Fp) {  // a realigned frame (Win64 thunk saving rsi, rdi)
+    add(at, FrameRule::Kind::SavedAtSp, reg.kind, reg.reg, sp_offset);
+    at_sp_.emplace_back(reg, sp_offset);
+  } else {
+    if (sp_offset > depth()) throw Error(ErrorCode::Jit, "frame: a register is saved above the CFA");
+    add(at, FrameRule::Kind::Saved, reg.kind, reg.reg, depth() - sp_offset);
+  }
   saved_.push_back(reg);
 }
 
@@ -102,6 +116,7 @@ void FrameBuilder::restore(std::uint32_t at, Loc reg) {
   }
   add(at, FrameRule::Kind::Restored, reg.kind, reg.reg, 0);
   saved_.erase(std::remove(saved_.begin(), saved_.end(), reg), saved_.end());
+  std::erase_if(at_sp_, [&](const auto& s) { return s.first == reg; });
 }
 
 std::string Frame::str() const {
@@ -125,6 +140,9 @@ std::string Frame::str() const {
         break;
       case FrameRule::Kind::Saved:
         out += name(r.reg_kind, r.reg) + " at cfa-" + v;
+        break;
+      case FrameRule::Kind::SavedAtSp:
+        out += name(r.reg_kind, r.reg) + " at " + sp + "+" + v;
         break;
       case FrameRule::Kind::Restored:
         out += name(r.reg_kind, r.reg) + " restored";

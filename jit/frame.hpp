@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "abi/call_plan.hpp"
@@ -23,6 +24,9 @@ struct FrameRule {
     CfaReg,         // CFA = reg + value (a frame pointer)
     CfaSpMinusReg,  // CFA = sp - reg + value (a stack probe counting down in reg)
     Saved,          // the caller's value of register `reg` is at CFA - value
+    // The caller's value of register `reg` is at sp + value: in a realigned frame, whose sp
+    // has no fixed distance to the CFA but stays put until the register is restored.
+    SavedAtSp,
     Restored,       // register `reg` holds the caller's value again
   };
   std::uint32_t offset = 0;
@@ -85,6 +89,7 @@ class FrameBuilder {
   enum class Base : std::uint8_t { Sp, Fp, Counting };
   void add(std::uint32_t at, FrameRule::Kind kind, abi::LocKind reg_kind, std::uint8_t reg, std::uint32_t value);
   void known() const;
+  void moved_from_saves(std::uint32_t at, std::int64_t bytes);
 
   Frame frame_;
   Gpr sp_;
@@ -94,6 +99,7 @@ class FrameBuilder {
   Gpr fp_ = 0;
   std::uint32_t fp_depth_ = 0;  // the CFA's distance above fp
   std::vector<abi::Loc> saved_;
+  std::vector<std::pair<abi::Loc, std::uint32_t>> at_sp_;  // saved at sp + offset (SavedAtSp)
 };
 
 }  // namespace tramp::jit

@@ -38,6 +38,7 @@ enum : std::uint8_t {
   DW_CFA_def_cfa = 0x0c,
   DW_CFA_def_cfa_offset = 0x0e,
   DW_CFA_def_cfa_expression = 0x0f,
+  DW_CFA_expression = 0x10,
   DW_CFA_advance_loc = 0x40,  // | delta
   DW_CFA_offset = 0x80,       // | register
   DW_CFA_restore = 0xc0,      // | register
@@ -165,7 +166,8 @@ std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, st
   for (const FrameRule& r : frame.rules) {
     // Vector registers are left out: libgcc tracks none on x86-64, and LLVM's libunwind
     // rejects a frame that describes xmm registers outside Windows.
-    const bool vector = (r.kind == FrameRule::Kind::Saved || r.kind == FrameRule::Kind::Restored) &&
+    const bool vector = (r.kind == FrameRule::Kind::Saved || r.kind == FrameRule::Kind::SavedAtSp ||
+                         r.kind == FrameRule::Kind::Restored) &&
                         r.reg_kind == LocKind::Vec;
     if (vector) continue;
     advance(w, at, r.offset, d.code_align);
@@ -202,6 +204,16 @@ std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, st
         }
         w.uleb(r.value / 8);
         break;
+      case FrameRule::Kind::SavedAtSp: {
+        Writer e;  // the address sp + value
+        e.u8(DW_OP_breg0 + d.sp);
+        e.sleb(r.value);
+        w.u8(DW_CFA_expression);
+        w.uleb(reg);
+        w.uleb(e.out.size());
+        w.out.insert(w.out.end(), e.out.begin(), e.out.end());
+        break;
+      }
       case FrameRule::Kind::Restored:
         if (reg < 64) {
           w.u8(DW_CFA_restore | reg);

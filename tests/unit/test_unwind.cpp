@@ -481,7 +481,7 @@ TEST_CASE("unwind: exceptions pass through Win64 thunks, which give back rsi and
                                   [](void*, void* const* a, void*) { throw Thrown{*static_cast<int*>(a[4])}; }, nullptr);
   CHECK(thrown_by([&] { ms_caller(cb.as<int MS(int, int, int, int, int)>()); }) == 5);
 
-  tramp::Callback sentinels = e.callback(parse_signature("win64:i64(i64)"), [](void* ret, void* const*, void*) {
+  auto read_callers_rsi_rdi = [](void* ret, void* const*, void*) {
     _Unwind_Backtrace(
         [](struct _Unwind_Context* ctx, void*) {
           const char* ip = reinterpret_cast<const char*>(_Unwind_GetIP(ctx));
@@ -492,8 +492,17 @@ TEST_CASE("unwind: exceptions pass through Win64 thunks, which give back rsi and
         },
         nullptr);
     *static_cast<long*>(ret) = 1;
-  }, nullptr);
+  };
+  tramp::Callback sentinels = e.callback(parse_signature("win64:i64(i64)"), read_callers_rsi_rdi, nullptr);
   CHECK(ms_sentinel_caller(sentinels.as<long MS(long)>()) == 1);
+  CHECK(g_caller_rsi == 0x5151515151515151);
+  CHECK(g_caller_rdi == 0x0d0d0d0d0d0d0d0d);
+  // A realigned thunk (its result aligned beyond 16, returned as nothing) saves them where
+  // only sp finds them; the unwinder must too. (Its result in rax means nothing here.)
+  g_caller_rsi = g_caller_rdi = 0;
+  tramp::Callback realigned =
+      e.callback(parse_signature("win64:union{{unnamed i8:3}} align(32)(i64)"), read_callers_rsi_rdi, nullptr);
+  ms_sentinel_caller(realigned.as<long MS(long)>());
   CHECK(g_caller_rsi == 0x5151515151515151);
   CHECK(g_caller_rdi == 0x0d0d0d0d0d0d0d0d);
 }

@@ -65,6 +65,10 @@ void check_frame(const Emitted& e) {
         REQUIRE(r.value > 0);
         saved.insert({static_cast<int>(r.reg_kind), r.reg});
         break;
+      case FrameRule::Kind::SavedAtSp:  // only where the CFA is found from a frame pointer
+        REQUIRE(cfa_kind == FrameRule::Kind::CfaReg);
+        saved.insert({static_cast<int>(r.reg_kind), r.reg});
+        break;
       case FrameRule::Kind::Restored:
         REQUIRE(saved.erase({static_cast<int>(r.reg_kind), r.reg}) == 1);
         break;
