@@ -288,11 +288,11 @@ const Unwinders& unwinders() {
 }  // namespace
 
 // libgcc's pc_begin until an unwind has searched the object.
-void* const kUnsearched = reinterpret_cast<void*>(~std::uintptr_t{0});
+constexpr std::uintptr_t kUnsearched = ~std::uintptr_t{0};
 
 void register_eh_frame(const std::uint8_t* section, std::size_t fde_offset, UnwindObject& object) noexcept {
   const Unwinders& u = unwinders();
-  object.words[0] = kUnsearched;
+  object.words[0] = reinterpret_cast<void*>(kUnsearched);
   for (int i = 0; i < u.count; ++i) {
     const Unwinder& w = u.list[i];
     if (w.libgcc_object) __register_frame_info(section, object.words);
@@ -309,7 +309,9 @@ void unregister_eh_frame(const std::uint8_t* section, std::size_t fde_offset) no
   }
 }
 
-bool unwind_object_searched(const UnwindObject& object) noexcept { return object.words[0] != kUnsearched; }
+bool unwind_object_searched(const UnwindObject& object) noexcept {
+  return reinterpret_cast<std::uintptr_t>(object.words[0]) != kUnsearched;
+}
 
 const std::string& unwinders_in_use() noexcept { return unwinders().name; }
 
