@@ -124,17 +124,11 @@ struct detail::CScopeState {
     constant_index[c.name] = constants.size();
     constants.push_back(std::move(c));
   }
-  void set_tag(const std::string& key, const CType& t) {
-    remember(tags, key);
-    tags[key] = t;
-  }
-  void set_typedef(const std::string& name, const CType& t) {
-    remember(typedefs, name);
-    typedefs[name] = t;
-  }
-  void set_typedef_where(const std::string& name, std::string where) {
-    remember(typedef_where, name);
-    typedef_where[name] = std::move(where);
+  // map[key] = value, undone if the parse fails.
+  template <class Map, class Value>
+  typename Map::mapped_type& set(Map& map, const std::string& key, Value&& value) {
+    remember(map, key);
+    return map[key] = std::forward<Value>(value);
   }
 
   // CScope::parse is all or nothing: what a parse changes in the maps is written down (each
@@ -156,6 +150,18 @@ struct detail::CScopeState {
     declarations = m.declarations;
   }
   void commit() noexcept { undo.clear(); }
+  // Runs f: what it changes stays only if it returns.
+  template <class F>
+  void all_or_nothing(F&& f) {
+    const Mark m = mark();
+    try {
+      f();
+    } catch (...) {
+      roll_back(m);
+      throw;
+    }
+    commit();
+  }
 
   template <class Map>
   void remember(Map& map, const std::string& key) {
@@ -669,9 +675,8 @@ class CParser {
     if (!accept("{")) {
       if (tag.empty()) fail("a tag or '{' after " + kw);
       auto it = scope_.tags.find(kw + tag);
-      if (it != scope_.tags.end()) return it->second;  // defined earlier
-      scope_.set_tag(kw + tag, CType{nullptr, kw + tag});
-      return scope_.tags.find(kw + tag)->second;  // incomplete until its definition
+      if (it != scope_.tags.end()) return it->second;                        // defined earlier
+      return scope_.set(scope_.tags, kw + tag, CType{nullptr, kw + tag});  // incomplete until its definition
     }
     enter();
     std::vector<FieldSpec> fields;
@@ -729,7 +734,7 @@ class CParser {
       c.flexible = true;
       c.incomplete = kw + (tag.empty() ? "(anonymous)" : tag);
     }
-    if (!tag.empty()) scope_.set_tag(kw + tag, c);
+    if (!tag.empty()) scope_.set(scope_.tags, kw + tag, c);
     return c;
   }
 
@@ -817,7 +822,7 @@ class CParser {
     if (!accept("{")) {
       if (tag.empty()) fail("a tag or '{' after enum");
       if (fixed) {
-        scope_.set_tag("enum " + tag, CType{fixed, ""});
+        scope_.set(scope_.tags, "enum " + tag, CType{fixed, ""});
         return CType{fixed, ""};
       }
       auto it = scope_.tags.find("enum " + tag);
@@ -872,7 +877,7 @@ class CParser {
                                                                              : (fixed->size() == 4 ? Type::u32() : Type::u64());
       else if (!fits(Type::i32(), v)) c.type = t;
     }
-    if (!tag.empty()) scope_.set_tag("enum " + tag, CType{t, ""});
+    if (!tag.empty()) scope_.set(scope_.tags, "enum " + tag, CType{t, ""});
     return CType{t, ""};
   }
   // Whether the integer type `t` (any width) holds `v`.
@@ -1302,8 +1307,8 @@ class CParser {
                "typedef '" + name + "' redefined as a different type (" + describe(t) + "; first defined at " +
                    first->second + " as " + describe(it->second) + ")");
     const bool new_where = first == scope_.typedef_where.end();
-    scope_.set_typedef(name, t);
-    if (new_where) scope_.set_typedef_where(name, where(at));
+    scope_.set(scope_.typedefs, name, t);
+    if (new_where) scope_.set(scope_.typedef_where, name, where(at));
   }
   static std::string describe(const CType& t) { return t.type ? t.type->str() : t.incomplete; }
   // A typedef of a tag made before the tag's definition names the defined type since.
@@ -1973,14 +1978,7 @@ void CScope::parse(std::string_view source) { parse(source, CParseOptions{}); }
 void CScope::parse(std::string_view source, const CParseOptions& options) {
   // All or nothing: the declarations go in only when the whole source parsed (a lenient
   // parse throws only for what it cannot skip).
-  const detail::CScopeState::Mark mark = state_->mark();
-  try {
-    CParser(source, *state_, options).translation_unit();
-  } catch (...) {
-    state_->roll_back(mark);
-    throw;
-  }
-  state_->commit();
+  state_->all_or_nothing([&] { CParser(source, *state_, options).translation_unit(); });
 }
 
 namespace {
@@ -2070,8 +2068,7 @@ void CScope::include(std::string_view header, const CHeaderOptions& options) {
   }
 
   detail::CScopeState& work = *state_;
-  const detail::CScopeState::Mark mark = work.mark();
-  try {
+  work.all_or_nothing([&] {
     CParser(declarations, work, CParseOptions{options.lenient}).translation_unit();
     // Each "__tramp_constant_N expansion" up to the next marker: a constant when the expansion
     // is one constant expression.
@@ -2096,11 +2093,7 @@ void CScope::include(std::string_view header, const CHeaderOptions& options) {
       }
       at = end;
     }
-  } catch (...) {
-    work.roll_back(mark);
-    throw;
-  }
-  work.commit();
+  });
 }
 
 std::size_t CScope::declaration_count() const noexcept { return state_->declarations; }
