@@ -184,15 +184,16 @@ void publish_code(const void* code, std::size_t size, const Frame& frame, std::s
   p->size = size;
   p->name = name;
   // gdb reads the .eh_frame from its symbol file too, so it is made when either wants it.
-  if (r.unwind() || r.gdb()) {
-    p->eh_frame = eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size);
+  if (r.gdb()) {  // one copy of the unwind info per piece of code: the object's
+    thread_local std::vector<std::uint8_t> scratch;  // its capacity kept from stub to stub
+    write_eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size, scratch);
+    p->fde_offset = eh_frame_fde_offset(scratch);
+    p->gdb.symfile = gdb_symfile(frame.arch, code, size, name, scratch);
+    p->eh_frame_data = p->gdb.symfile.data() + gdb_symfile_eh_frame_offset;
+  } else if (r.unwind()) {
+    write_eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size, p->eh_frame);
     p->fde_offset = eh_frame_fde_offset(p->eh_frame);
     p->eh_frame_data = p->eh_frame.data();
-  }
-  if (r.gdb()) {  // one copy of the unwind info per piece of code: the object's
-    p->gdb.symfile = gdb_symfile(frame.arch, code, size, name, p->eh_frame);
-    p->eh_frame_data = p->gdb.symfile.data() + gdb_symfile_eh_frame_offset;
-    p->eh_frame = {};
   }
   r.publish(std::move(p));
 }

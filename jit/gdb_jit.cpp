@@ -49,7 +49,7 @@ constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; 
 }  // namespace
 
 std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::size_t size, std::string_view name,
-                                      const std::vector<std::uint8_t>& eh_frame) {
+                                      std::span<const std::uint8_t> eh_frame) {
   enum Section { kNull, kText, kEhFrame, kSymtab, kStrtab, kShstrtab, kSections };
   static constexpr char kSectionNames[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
   const std::uint32_t section_name[kSections] = {0, 1, 7, 17, 25, 33};

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace tramp::jit {
 // An ELF64 relocatable object for `size` bytes of code at `code`: a NOBITS .text at that
 // address, one function symbol `name` over it, and `eh_frame` as its .eh_frame.
 std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::size_t size, std::string_view name,
-                                      const std::vector<std::uint8_t>& eh_frame);
+                                      std::span<const std::uint8_t> eh_frame);
 // Where the object's .eh_frame starts: right after the ELF header, 8-aligned. The unwinder
 // may be given that copy (it lives as long as the object).
 constexpr std::size_t gdb_symfile_eh_frame_offset = 64;  // sizeof(Elf64_Ehdr)

@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -69,10 +70,13 @@ unsigned dwarf_reg(Arch arch, LocKind kind, std::uint8_t reg) {
   return kind == LocKind::Vec ? 64u + reg : reg;  // x0-x30, sp = 31; v0 = 64
 }
 
+// Writes into a buffer sized beforehand for the most the frame's rules can take
+// (eh_frame_bound), so no write checks for room.
 class Writer {
  public:
-  std::vector<std::uint8_t> out;
-  void u8(unsigned v) { out.push_back(static_cast<std::uint8_t>(v)); }
+  explicit Writer(std::uint8_t* out) : begin_(out), p_(out) {}
+  std::size_t size() const { return static_cast<std::size_t>(p_ - begin_); }
+  void u8(unsigned v) { *p_++ = static_cast<std::uint8_t>(v); }
   void u16(std::uint16_t v) { bytes(&v, 2); }
   void u32(std::uint32_t v) { bytes(&v, 4); }
   void u64(std::uint64_t v) { bytes(&v, 8); }
@@ -94,17 +98,34 @@ class Writer {
   // A length-prefixed entry (CIE or FDE) that began at `start`: its length patched in, padded
   // with DW_CFA_nop to a multiple of 8 bytes as the unwinders' readers expect.
   void close_entry(std::size_t start) {
-    while ((out.size() - start) % 8) u8(DW_CFA_nop);
-    const std::uint32_t length = static_cast<std::uint32_t>(out.size() - start - 4);
-    std::memcpy(&out[start], &length, 4);
+    while ((size() - start) % 8) u8(DW_CFA_nop);
+    const std::uint32_t length = static_cast<std::uint32_t>(size() - start - 4);
+    std::memcpy(begin_ + start, &length, 4);
   }
+  // A DWARF expression's length byte, to be patched by end_expression: the expressions here
+  // are a few bytes, so their ULEB128 length is one byte.
+  std::size_t begin_expression() {
+    u8(0);
+    return size();
+  }
+  void end_expression(std::size_t start) { begin_[start - 1] = static_cast<std::uint8_t>(size() - start); }
 
  private:
-  void bytes(const void* p, std::size_t n) {
-    const auto* b = static_cast<const std::uint8_t*>(p);
-    out.insert(out.end(), b, b + n);
+  void bytes(const void* v, std::size_t n) {
+    std::memcpy(p_, v, n);
+    p_ += n;
   }
+  std::uint8_t* begin_;
+  std::uint8_t* p_;
 };
+
+// The most bytes an .eh_frame for `frame` takes: the CIE (at most 30 bytes, 32 with its
+// padding), the FDE's header (25) and padding (7), per rule an advance (at most 5) and one
+// instruction (at most 13: DW_CFA_def_cfa_expression, its length, sp - reg and a 5-byte
+// ULEB128), the terminator (4).
+constexpr std::size_t kEhFrameFixed = 32 + 25 + 7 + 4;
+constexpr std::size_t kEhFramePerRule = 5 + 13;
+std::size_t eh_frame_bound(const Frame& frame) { return kEhFrameFixed + kEhFramePerRule * frame.rules.size(); }
 
 // Rows for code offsets from `from` to `to`.
 void advance(Writer& w, std::uint32_t from, std::uint32_t to, unsigned code_align) {
@@ -126,16 +147,16 @@ void advance(Writer& w, std::uint32_t from, std::uint32_t to, unsigned code_alig
 
 }  // namespace
 
-std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, std::uint64_t size) {
+void write_eh_frame(const Frame& frame, std::uint64_t address, std::uint64_t size, std::vector<std::uint8_t>& out) {
   const DwarfArch d = dwarf_arch(frame.arch);
   constexpr std::int64_t kDataAlign = -8;  // saved registers are 8-byte slots below the CFA
-  Writer w;
-  w.out.reserve(80 + 8 * frame.rules.size());
+  out.resize(eh_frame_bound(frame));
+  Writer w(out.data());
 
   // CIE: version 1, augmentation "zR" (an augmentation length, then the FDEs' pointer
   // encoding: absolute 8-byte addresses), the entry rules: CFA = sp + entry_cfa, and on
   // x86-64 the return address at CFA - 8 (on AArch64 it stays in x30, the return column).
-  const std::size_t cie = w.out.size();
+  const std::size_t cie = w.size();
   w.u32(0);
   w.u32(0);  // CIE id
   w.u8(1);
@@ -156,7 +177,7 @@ std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, st
   }
   w.close_entry(cie);
 
-  const std::size_t fde = w.out.size();
+  const std::size_t fde = w.size();
   w.u32(0);
   w.u32(static_cast<std::uint32_t>(fde + 4 - cie));  // back to the CIE from this field
   w.u64(address);
@@ -181,17 +202,16 @@ std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, st
         w.uleb(r.value);
         break;
       case FrameRule::Kind::CfaSpMinusReg: {
-        Writer e;  // sp - reg + value
-        e.u8(DW_OP_breg0 + d.sp);
-        e.sleb(0);
-        e.u8(DW_OP_breg0 + reg);
-        e.sleb(0);
-        e.u8(DW_OP_minus);
-        e.u8(DW_OP_plus_uconst);
-        e.uleb(r.value);
         w.u8(DW_CFA_def_cfa_expression);
-        w.uleb(e.out.size());
-        w.out.insert(w.out.end(), e.out.begin(), e.out.end());
+        const std::size_t e = w.begin_expression();  // sp - reg + value
+        w.u8(DW_OP_breg0 + d.sp);
+        w.sleb(0);
+        w.u8(DW_OP_breg0 + reg);
+        w.sleb(0);
+        w.u8(DW_OP_minus);
+        w.u8(DW_OP_plus_uconst);
+        w.uleb(r.value);
+        w.end_expression(e);
         break;
       }
       case FrameRule::Kind::Saved:
@@ -205,13 +225,12 @@ std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, st
         w.uleb(r.value / 8);
         break;
       case FrameRule::Kind::SavedAtSp: {
-        Writer e;  // the address sp + value
-        e.u8(DW_OP_breg0 + d.sp);
-        e.sleb(r.value);
         w.u8(DW_CFA_expression);
         w.uleb(reg);
-        w.uleb(e.out.size());
-        w.out.insert(w.out.end(), e.out.begin(), e.out.end());
+        const std::size_t e = w.begin_expression();  // the address sp + value
+        w.u8(DW_OP_breg0 + d.sp);
+        w.sleb(r.value);
+        w.end_expression(e);
         break;
       }
       case FrameRule::Kind::Restored:
@@ -226,10 +245,17 @@ std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, st
   }
   w.close_entry(fde);
   w.u32(0);  // the end of the section
-  return std::move(w.out);
+  if (w.size() > out.size()) std::abort();  // eh_frame_bound is wrong: a bug here, not bad input
+  out.resize(w.size());
 }
 
-std::size_t eh_frame_fde_offset(const std::vector<std::uint8_t>& eh_frame) {
+std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, std::uint64_t size) {
+  std::vector<std::uint8_t> out;
+  write_eh_frame(frame, address, size, out);
+  return out;
+}
+
+std::size_t eh_frame_fde_offset(std::span<const std::uint8_t> eh_frame) {
   std::uint32_t cie_length = 0;
   std::memcpy(&cie_length, eh_frame.data(), 4);
   return 4 + cie_length;

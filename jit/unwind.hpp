@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,10 @@ namespace tramp::jit {
 // with `frame`'s rules, and the zero terminator. Addresses are absolute (DW_EH_PE_absptr),
 // so the bytes describe code at that address only.
 std::vector<std::uint8_t> eh_frame(const Frame& frame, std::uint64_t address, std::uint64_t size);
-// The offset of the FDE within what eh_frame returns (after the CIE).
-std::size_t eh_frame_fde_offset(const std::vector<std::uint8_t>& eh_frame);
+// The same into `out`, whose contents it replaces and whose capacity it reuses.
+void write_eh_frame(const Frame& frame, std::uint64_t address, std::uint64_t size, std::vector<std::uint8_t>& out);
+// The offset of the FDE within an .eh_frame made here (after the CIE).
+std::size_t eh_frame_fde_offset(std::span<const std::uint8_t> eh_frame);
 
 // The process's unwinders that tramp registers code with: the one __register_frame resolves
 // to (libgcc's, or LLVM's libunwind, told apart by LLVM's __unw_add_dynamic_fde), and libgcc's

@@ -297,6 +297,43 @@ TEST_CASE("unwind: libgcc's record of a registration says whether an unwind sear
   CHECK(_Unwind_Find_FDE(place + 1, bases) == nullptr);
 }
 
+TEST_CASE("unwind: an .eh_frame of the longest instructions fits its buffer and its lengths add up", "[unwind]") {
+  // Frames of eight rules of one kind, and one of every kind, with the largest values the
+  // Frame's fields hold and four-byte advances between the rules: eh_frame sizes its buffer
+  // from the rules before writing (and stops the process if they did not fit), so eight
+  // sp - reg rules, the longest, fill it to the byte.
+  using tramp::jit::FrameRule;
+  using K = FrameRule::Kind;
+  const std::vector<K> kinds = {K::CfaSp, K::CfaReg, K::CfaSpMinusReg, K::Saved, K::SavedAtSp, K::Restored};
+  std::vector<std::vector<K>> frames = {kinds};
+  for (const K kind : kinds) frames.push_back(std::vector<K>(8, kind));
+  for (const tramp::abi::Arch arch : {tramp::abi::Arch::X64, tramp::abi::Arch::A64})
+    for (const std::vector<K>& rules : frames) {
+      tramp::jit::Frame frame;
+      frame.arch = arch;
+      frame.entry_cfa = 0xFFFFFFF8u;
+      std::uint32_t at = 0;
+      for (const K kind : rules) {
+        at += 0x1000000;
+        frame.rules.push_back({.offset = at, .kind = kind, .reg = 15, .value = 0xFFFFFFF8u});
+      }
+      const auto eh = tramp::jit::eh_frame(frame, 0x7FFF00000000u, 0xFFFFFFFFu);
+      std::uint32_t cie = 0, fde = 0, end = 1;
+      INFO("rules " << rules.size() << ", first kind " << static_cast<int>(rules[0]));
+      REQUIRE(eh.size() >= 12);
+      std::memcpy(&cie, eh.data(), 4);
+      REQUIRE(eh.size() >= 4 + cie + 8);
+      std::memcpy(&fde, eh.data() + 4 + cie, 4);
+      REQUIRE(eh.size() == 4 + cie + 4 + fde + 4);
+      std::memcpy(&end, eh.data() + eh.size() - 4, 4);
+      CHECK(end == 0);
+      CHECK(cie % 8 == 4);  // each entry, its length word included, a multiple of 8
+      CHECK(fde % 8 == 4);
+      CHECK(tramp::jit::eh_frame_fde_offset(eh) == 4 + cie);
+      CHECK(fde >= 25 + 5 * rules.size());  // the header, and an advance before every rule
+    }
+}
+
 // Run only by the ctest unwind_switched_off, with TRAMP_UNWIND=0 (docs/debugging.md): nothing
 // is registered, and the stub still calls.
 int sum_i32(int a, int b) { return a + b; }
