@@ -109,12 +109,12 @@ std::string Signature::str(bool with_abi) const {
     s += abi_name(abi_);
     s += ':';
   }
-  s += ret_->str();
+  ret_->append_str(s);
   s += '(';
   for (std::size_t i = 0; i < args_.size(); ++i) {
     if (i) s += ", ";
     if (variadic() && i == fixed_count_) s += "...";
-    s += args_[i]->str();
+    args_[i]->append_str(s);
   }
   if (variadic() && fixed_count_ == args_.size()) s += args_.empty() ? "..." : ", ...";
   s += ')';

@@ -449,18 +449,35 @@ const Type* Type::vector(const Type* element, std::size_t count, std::size_t ali
 }
 
 std::string Type::str() const {
+  std::string s;
+  append_str(s);
+  return s;
+}
+
+void Type::append_str(std::string& out) const {
   // Indexed by TypeKind, Void through Pointer.
-  static constexpr const char* kNames[] = {"void", "bool", "i8",   "u8",   "i16", "u16", "i32", "u32", "i64",
-                                           "u64",  "i128", "u128", "f32",  "f64", "f80", "f128", "ptr"};
+  static constexpr std::string_view kNames[] = {"void", "bool", "i8",   "u8",   "i16", "u16", "i32", "u32", "i64",
+                                                "u64",  "i128", "u128", "f32",  "f64", "f80", "f128", "ptr"};
   static_assert(std::size(kNames) == static_cast<std::size_t>(TypeKind::Pointer) + 1);
-  if (kind_ <= TypeKind::Pointer) return kNames[static_cast<std::size_t>(kind_)];
-  if (kind_ == TypeKind::F16) return "f16";
-  if (kind_ == TypeKind::Complex) return "complex " + element_->str();
+  if (kind_ <= TypeKind::Pointer) {
+    out += kNames[static_cast<std::size_t>(kind_)];
+    return;
+  }
+  if (kind_ == TypeKind::F16) {
+    out += "f16";
+    return;
+  }
+  if (kind_ == TypeKind::Complex) {
+    out += "complex ";
+    element_->append_str(out);
+    return;
+  }
   if (kind_ == TypeKind::Vector) {
     // The alignment is written only when it is not the natural one (TypeFactory::vector).
-    std::string s = element_->str() + "x" + std::to_string(count_);
-    if (align_ != TypeFactory::natural_vector_align(size_)) s += " align(" + std::to_string(align_) + ")";
-    return s;
+    element_->append_str(out);
+    out += "x" + std::to_string(count_);
+    if (align_ != TypeFactory::natural_vector_align(size_)) out += " align(" + std::to_string(align_) + ")";
+    return;
   }
 
   if (kind_ == TypeKind::Array) {
@@ -471,25 +488,26 @@ std::string Type::str() const {
       dims += "[" + std::to_string(base->count_) + "]";
       base = base->element_;
     }
-    return base->str() + dims;
+    base->append_str(out);
+    out += dims;
+    return;
   }
 
   // Member alignment is written as a prefix, `alignas(N) T`: a suffix would be ambiguous
   // with the record's own `align(N)` when the member is itself a record.
-  std::string s = packed_ ? "packed " : "";
-  s += kind_ == TypeKind::Union ? "union{" : "{";
+  if (packed_) out += "packed ";
+  out += kind_ == TypeKind::Union ? "union{" : "{";
   for (std::size_t i = 0; i < fields_.size(); ++i) {
-    if (i != 0) s += ", ";
+    if (i != 0) out += ", ";
     const Field& f = fields_[i];
-    if (f.align != 0) s += "alignas(" + std::to_string(f.align) + ") ";
+    if (f.align != 0) out += "alignas(" + std::to_string(f.align) + ") ";
     // A zero-width bit-field is always unnamed; the word is written for the others only.
-    if (f.unnamed && f.bit_width != 0) s += "unnamed ";
-    s += f.type->str();
-    if (f.is_bit_field()) s += ":" + std::to_string(f.bit_width);
+    if (f.unnamed && f.bit_width != 0) out += "unnamed ";
+    f.type->append_str(out);
+    if (f.is_bit_field()) out += ":" + std::to_string(f.bit_width);
   }
-  s += "}";
-  if (declared_align_ != 0) s += " align(" + std::to_string(declared_align_) + ")";
-  return s;
+  out += "}";
+  if (declared_align_ != 0) out += " align(" + std::to_string(declared_align_) + ")";
 }
 
 }  // namespace tramp

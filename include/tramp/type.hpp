@@ -138,6 +138,7 @@ class Type {
   // Member names are not written (the syntax has none): parsing it yields this same Type when
   // no record in it has names, and otherwise the layout-equal unnamed Type.
   std::string str() const;
+  void append_str(std::string& out) const;  // str() appended to `out`, without a string of its own
 
   // Scalars. Each returns the one interned instance.
   static const Type* void_();
