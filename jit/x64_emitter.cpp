@@ -221,7 +221,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
   void grow_stack(std::uint32_t n) override {
     if (n < kStackProbeInterval) {
       if (n) {
-        sub(rsp, n);
+        put(enc::arith_imm(enc::kSubExt, x64::rsp, n));
         frame.sp_down(here(), n);
       }
       return;
@@ -232,7 +232,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
 
   void shrink_stack(std::uint32_t n) override {
     if (!n) return;
-    add(rsp, n);
+    put(enc::arith_imm(enc::kAddExt, x64::rsp, n));
     frame.sp_up(here(), n);
   }
 
@@ -240,7 +240,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
     // A kept `ret` rides on the stack; the push also restores 16-byte alignment (the entry
     // rsp is 8 mod 16).
     if (f.keep_ret) {
-      push(Reg64(f.ret_in));
+      put(enc::opcode_reg(enc::kPush, f.ret_in));
       frame.sp_down(here(), 8);
     }
     const Sizes s = sizes(f);
@@ -257,7 +257,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
       shrink_stack(s.grown);
     }
     if (!f.keep_ret) return 0;
-    pop(rcx);  // no result register
+    put(enc::opcode_reg(enc::kPop, x64::rcx));  // no result register
     frame.sp_up(here(), 8);
     return x64::rcx;
   }
@@ -274,10 +274,10 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
   }
   void close_aligned_frame() override { pop_frame_pointer(); }
 
-  void call(Gpr fn) override { CodeGenerator::call(Reg64(fn)); }
-  void call_memory(Gpr base, std::uint32_t off) override { CodeGenerator::call(qword[Reg64(base) + off]); }
-  void tail_jump(Gpr fn) override { jmp(Reg64(fn)); }
-  void ret() override { CodeGenerator::ret(); }
+  void call(Gpr fn) override { put(enc::reg_reg(enc::kGroup5, enc::kCallExt, fn)); }
+  void call_memory(Gpr base, std::uint32_t off) override { put(enc::reg_mem(enc::kGroup5, enc::kCallExt, base, off)); }
+  void tail_jump(Gpr fn) override { put(enc::reg_reg(enc::kGroup5, enc::kJmpExt, fn)); }
+  void ret() override { db(0xC3); }
 
   // General registers are pushed (one byte each); with a vector register among them, each
   // gets a slot written by a move. Then rsp is aligned for the call through rax.

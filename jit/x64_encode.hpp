@@ -74,4 +74,46 @@ inline Encoded reg_reg(const Form& f, unsigned reg, unsigned rm) {
   return e;
 }
 
+// An instruction with its register in the opcode's low bits (PUSH 50+r, POP 58+r).
+inline Encoded opcode_reg(std::uint8_t opcode, unsigned reg) {
+  Encoded e;
+  detail::Writer w{e.bytes};
+  if (reg >= 8) w.put(0x41);  // REX.B
+  w.put(static_cast<std::uint8_t>(opcode + (reg & 7)));
+  e.size = static_cast<std::uint8_t>(w.n);
+  return e;
+}
+
+// A 64-bit arithmetic instruction of group 1 (`ext`: ADD 0, SUB 5) on register `reg` with an
+// immediate: 83 /ext ib when it fits in a signed byte, else 81 /ext id, or on rax the short
+// form op+5 id that Xbyak prefers (SDM vol. 2, ADD and SUB).
+inline Encoded arith_imm(unsigned ext, unsigned reg, std::uint32_t imm) {
+  if (imm > 0x7FFFFFFFu)
+    throw Error(ErrorCode::Jit, "x86-64: immediate " + std::to_string(imm) + " does not fit in 32 signed bits");
+  Encoded e;
+  detail::Writer w{e.bytes};
+  w.put(static_cast<std::uint8_t>(reg >= 8 ? 0x49 : 0x48));  // REX.W, and .B for r8-r15
+  if (imm <= 0x7F) {
+    w.put(0x83);
+    w.put(static_cast<std::uint8_t>(0xC0 | ext << 3 | (reg & 7)));
+    w.put(static_cast<std::uint8_t>(imm));
+  } else {
+    if (reg == 0) {
+      w.put(static_cast<std::uint8_t>(ext << 3 | 5));
+    } else {
+      w.put(0x81);
+      w.put(static_cast<std::uint8_t>(0xC0 | ext << 3 | (reg & 7)));
+    }
+    for (int i = 0; i < 4; ++i) w.put(static_cast<std::uint8_t>(imm >> (8 * i)));
+  }
+  e.size = static_cast<std::uint8_t>(w.n);
+  return e;
+}
+
+// Fixed forms of group 5 (FF /2 CALL, FF /4 JMP) and group 1's extensions.
+inline constexpr Form kGroup5{.opcode = 0xFF};
+enum : unsigned { kCallExt = 2, kJmpExt = 4, kAddExt = 0, kSubExt = 5 };
+inline constexpr std::uint8_t kPush = 0x50, kPop = 0x58;
+
+
 }  // namespace tramp::jit::x64_encoding

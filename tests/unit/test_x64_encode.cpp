@@ -85,3 +85,41 @@ TEST_CASE("x64 encoding: a displacement past 32 signed bits is refused", "[jit][
   CHECK_THROWS_WITH(enc::reg_mem({.opcode = 0x8B}, 0, 0, 0x80000000u),
                     Catch::Contains("displacement 2147483648 does not fit"));
 }
+
+TEST_CASE("x64 encoding: push, pop, call and jmp through a register match Xbyak's bytes", "[jit][x64]") {
+  for (int r = 0; r < 16; ++r) {
+    INFO("r" << r);
+    Gen push, pop, call, jmp;
+    push.push(Reg64(r));
+    pop.pop(Reg64(r));
+    call.call(Reg64(r));
+    jmp.jmp(Reg64(r));
+    CHECK(bytes_of(enc::opcode_reg(enc::kPush, r)) == push.bytes());
+    CHECK(bytes_of(enc::opcode_reg(enc::kPop, r)) == pop.bytes());
+    CHECK(bytes_of(enc::reg_reg(enc::kGroup5, enc::kCallExt, r)) == call.bytes());
+    CHECK(bytes_of(enc::reg_reg(enc::kGroup5, enc::kJmpExt, r)) == jmp.bytes());
+  }
+}
+
+TEST_CASE("x64 encoding: call through [base + disp] matches Xbyak's bytes", "[jit][x64]") {
+  for (int base = 0; base < 16; ++base)
+    for (std::uint32_t disp : {0u, 8u, 0x7Fu, 0x80u, 0x7FFFFFFFu}) {
+      Gen g;
+      g.call(g.qword[Reg64(base) + disp]);
+      INFO("call [r" << base << " + " << disp << "]");
+      CHECK(bytes_of(enc::reg_mem(enc::kGroup5, enc::kCallExt, base, disp)) == g.bytes());
+    }
+}
+
+TEST_CASE("x64 encoding: add and sub of an immediate match Xbyak's bytes", "[jit][x64]") {
+  for (int r = 0; r < 16; ++r)
+    for (std::uint32_t imm : {0u, 1u, 8u, 0x7Fu, 0x80u, 0x1000u, 0x7FFFFFFFu}) {
+      Gen add, sub;
+      add.add(Reg64(r), imm);
+      sub.sub(Reg64(r), imm);
+      INFO("r" << r << ", " << imm);
+      CHECK(bytes_of(enc::arith_imm(enc::kAddExt, r, imm)) == add.bytes());
+      CHECK(bytes_of(enc::arith_imm(enc::kSubExt, r, imm)) == sub.bytes());
+    }
+  CHECK_THROWS_WITH(enc::arith_imm(enc::kSubExt, 4, 0x80000000u), Catch::Contains("immediate 2147483648 does not fit"));
+}
