@@ -221,9 +221,9 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
   jit::Placement near(const void* first) const { return {first, options.code_near}; }
 
   // Code goes in and out through these: installed where `where` asks, then published to the
-  // process's tools under the name `tramp.<product> <signature text>`
-  // (jit/code_registry.hpp); withdrawn from them, then freed.
-  const void* install(const jit::Emitted& code, std::string_view product, std::string_view sig_text,
+  // process's tools under the name `tramp.<product> <signature text>`, or `tramp.<product>`
+  // without a signature (jit/code_registry.hpp); withdrawn from them, then freed.
+  const void* install(const jit::Emitted& code, std::string_view product, const Signature* sig,
                       jit::Placement where);
   void free_code(const void* code) noexcept;
 
@@ -282,17 +282,19 @@ struct EngineState : std::enable_shared_from_this<EngineState>, private jit::For
 
 }  // namespace detail
 
-const void* detail::EngineState::install(const jit::Emitted& code, std::string_view product,
-                                         std::string_view sig_text, jit::Placement where) {
+const void* detail::EngineState::install(const jit::Emitted& code, std::string_view product, const Signature* sig,
+                                         jit::Placement where) {
   const void* at = arena.install(code.code, where);
   try {
-    std::string name = "tramp.";
+    std::string name;
+    name.reserve(32 + (sig ? 8 * sig->args().size() : 0));  // scalars' names are short
+    name += "tramp.";
     name += product;
-    if (!sig_text.empty()) {
+    if (sig) {
       name += ' ';
-      name += sig_text;
+      sig->append_str(name, true);
     }
-    jit::publish_code(at, code.code.size(), code.frame, name);
+    jit::publish_code(at, code.code.size(), code.frame, std::move(name));
   } catch (...) {
     arena.free(at);
     throw;
@@ -358,7 +360,7 @@ const void* detail::EngineState::variant_code(std::atomic<const void*>& slot,
                                               std::string_view product, const StubInfo& info) {
   if (const void* code = slot.load(std::memory_order_acquire)) return code;
   // Made outside any lock; a racing thread may do the same work, and the loser's code is freed.
-  const void* code = install(emit(plan_for(info.sig)), product, info.sig.str(true), near(nullptr));
+  const void* code = install(emit(plan_for(info.sig)), product, &info.sig, near(nullptr));
   const void* expected = nullptr;
   if (slot.compare_exchange_strong(expected, code, std::memory_order_acq_rel)) return code;
   free_code(code);
@@ -407,7 +409,7 @@ BoundCall detail::EngineState::make_bound(const Signature& sig, const void* fn) 
   const jit::Emitted code = jit::emit_call_stub(plan_for(sig), fn);
   BoundCall b;
   // Next to its target: the stub's own call to it stays in one placement block.
-  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", sig.str(true), near(fn))));
+  b.entry_ = reinterpret_cast<BoundFn>(const_cast<void*>(install(code, "bound", &sig, near(fn))));
   b.code_size_ = code.code.size();
   b.owner_ = shared_from_this();
   return b;
@@ -570,7 +572,7 @@ detail::EntryData* detail::EngineState::take_entry_locked(const void* near) {
     entry_blocks.reserve(entry_blocks.size() + 1);
     list.reserve(list.size() + kEntriesPerBlock);
     const auto* code = static_cast<const std::uint8_t*>(
-        install(jit::emit_veneers(abi::arch_of(host_abi()), slots), "veneers", {}, this->near(near)));
+        install(jit::emit_veneers(abi::arch_of(host_abi()), slots), "veneers", nullptr, this->near(near)));
     entry_block_code.push_back(code);
     for (std::size_t i = kEntriesPerBlock; i-- > 0;) {
       block[i].code = code + i * jit::kVeneerStride;
@@ -645,7 +647,7 @@ void detail::EngineState::give_back_entries(EntryData* const* entries, std::size
   // Classified and emitted outside the lock; a racing thread's duplicate is freed. The thunk
   // goes next to the handlers it calls.
   const jit::Emitted code = jit::emit_callback_thunk(plan_for(sig));
-  ThunkInfo made{install(code, "thunk", sig.str(true), near(handler)), code.code.size()};
+  ThunkInfo made{install(code, "thunk", &sig, near(handler)), code.code.size()};
   std::lock_guard lock(mu);
   auto [it, inserted] = thunks.try_emplace(ThunkKey{sig, block}, made);
   if (!inserted) free_code(made.code);
@@ -758,7 +760,7 @@ Invoker Engine::invoker(const Signature& sig) {
   const abi::CallPlan plan = plan_for(sig);
   auto info = std::make_unique<detail::StubInfo>(sig, plan);
   const jit::Emitted code = jit::emit_call_stub(plan, nullptr);
-  info->code = state_->install(code, "call", sig.str(true), state_->near(nullptr));
+  info->code = state_->install(code, "call", &sig, state_->near(nullptr));
   info->code_size = code.code.size();
   info->owner = state_.get();
   const detail::StubInfo* kept = nullptr;

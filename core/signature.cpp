@@ -105,6 +105,11 @@ Signature Signature::with_variadic(std::span<const Type* const> extra) const {
 std::string Signature::str(bool with_abi) const {
   std::string s;
   s.reserve(16 + 8 * args_.size());  // scalars' names are short: most signatures fit
+  append_str(s, with_abi);
+  return s;
+}
+
+void Signature::append_str(std::string& s, bool with_abi) const {
   if (with_abi || abi_ != host_abi()) {
     s += abi_name(abi_);
     s += ':';
@@ -121,7 +126,6 @@ std::string Signature::str(bool with_abi) const {
   if (errno_mode_ == ErrnoMode::Capture) s += " errno";
   if (errno_mode_ == ErrnoMode::SetAndCapture) s += " errno(set)";
   if (static_chain_) s += " static_chain";
-  return s;
 }
 
 }  // namespace tramp

@@ -177,18 +177,18 @@ Registry& registry() {
 
 void prepare_code_registry() { (void)registry(); }
 
-void publish_code(const void* code, std::size_t size, const Frame& frame, std::string_view name) {
+void publish_code(const void* code, std::size_t size, const Frame& frame, std::string name) {
   Registry& r = registry();
   auto p = std::make_unique<Published>();
   p->code = code;
   p->size = size;
-  p->name = name;
+  p->name = std::move(name);
   // gdb reads the .eh_frame from its symbol file too, so it is made when either wants it.
   if (r.gdb()) {  // one copy of the unwind info per piece of code: the object's
     thread_local std::vector<std::uint8_t> scratch;  // its capacity kept from stub to stub
     write_eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size, scratch);
     p->fde_offset = eh_frame_fde_offset(scratch);
-    p->gdb.symfile = gdb_symfile(frame.arch, code, size, name, scratch);
+    p->gdb.symfile = gdb_symfile(frame.arch, code, size, p->name, scratch);
     p->eh_frame_data = p->gdb.symfile.data() + gdb_symfile_eh_frame_offset;
   } else if (r.unwind()) {
     write_eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size, p->eh_frame);

@@ -98,6 +98,7 @@ class Signature {
   // when the ABI is not the host's; an ErrnoMode is the suffix " errno" or " errno(set)",
   // a static chain the suffix " static_chain" after it.
   std::string str(bool with_abi = false) const;
+  void append_str(std::string& out, bool with_abi = false) const;  // str() appended to `out`
   std::size_t hash() const noexcept { return hash_; }
 
   friend bool operator==(const Signature& a, const Signature& b) noexcept {
