@@ -94,8 +94,8 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
 
   void landing_pad() override { endbr64(); }
   void move(Gpr dst, Gpr src) override { put(enc::reg_reg({.rex_w = true, .opcode = 0x89}, src, dst)); }
-  void move_imm(Gpr dst, std::uint64_t value) override { mov(Reg64(dst), value); }
-  void address(Gpr dst, Gpr base, std::uint32_t off) override { lea(Reg64(dst), ptr[Reg64(base) + off]); }
+  void move_imm(Gpr dst, std::uint64_t value) override { put(enc::mov_imm(dst, value)); }
+  void address(Gpr dst, Gpr base, std::uint32_t off) override { put(enc::reg_mem(enc::kLea, dst, base, off)); }
 
   // MOV r, r/m (8B, 8A for a byte) and MOV r/m, r (89, 88).
   void load_word(Gpr dst, Gpr base, std::uint32_t off, std::uint32_t size) override {

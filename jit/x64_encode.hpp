@@ -5,6 +5,7 @@
 // compares them form by form; the machine-code digest pins whole stubs).
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <string>
 
@@ -110,8 +111,30 @@ inline Encoded arith_imm(unsigned ext, unsigned reg, std::uint32_t imm) {
   return e;
 }
 
+// MOV of a 64-bit immediate into `reg`, in the shortest form (Xbyak's choice): B8+r imm32,
+// which zero-extends, for values below 2^32; REX.W C7 /0 imm32, which sign-extends, for
+// negative ones that fit in 32 bits; else REX.W B8+r imm64.
+inline Encoded mov_imm(unsigned reg, std::uint64_t imm) {
+  Encoded e;
+  detail::Writer w{e.bytes};
+  const bool sign_extended = static_cast<std::int64_t>(imm) >= INT32_MIN && static_cast<std::int64_t>(imm) < 0;
+  const unsigned bytes = imm <= 0xFFFFFFFFu || sign_extended ? 4 : 8;
+  const std::uint8_t rex = static_cast<std::uint8_t>((bytes == 8 || sign_extended ? 8 : 0) | (reg >= 8 ? 1 : 0));
+  if (rex) w.put(0x40 | rex);
+  if (sign_extended) {
+    w.put(0xC7);
+    w.put(static_cast<std::uint8_t>(0xC0 | (reg & 7)));
+  } else {
+    w.put(static_cast<std::uint8_t>(0xB8 | (reg & 7)));
+  }
+  for (unsigned i = 0; i < bytes; ++i) w.put(static_cast<std::uint8_t>(imm >> (8 * i)));
+  e.size = static_cast<std::uint8_t>(w.n);
+  return e;
+}
+
 // Fixed forms of group 5 (FF /2 CALL, FF /4 JMP) and group 1's extensions.
 inline constexpr Form kGroup5{.opcode = 0xFF};
+inline constexpr Form kLea{.rex_w = true, .opcode = 0x8D};  // LEA r64, m
 enum : unsigned { kCallExt = 2, kJmpExt = 4, kAddExt = 0, kSubExt = 5 };
 inline constexpr std::uint8_t kPush = 0x50, kPop = 0x58;
 

@@ -55,6 +55,7 @@ TEST_CASE("x64 encoding: register and [base + disp] forms match Xbyak's bytes", 
       {"movq m64, xmm", {.prefix = 0x66, .escape = true, .opcode = 0xD6}, [](Gen& g, int r, auto& a) { g.movq(g.qword[a], Xmm(r)); }},
       {"movups xmm, m128", {.escape = true, .opcode = 0x10}, [](Gen& g, int r, auto& a) { g.movups(Xmm(r), g.xword[a]); }},
       {"movups m128, xmm", {.escape = true, .opcode = 0x11}, [](Gen& g, int r, auto& a) { g.movups(g.xword[a], Xmm(r)); }},
+      {"lea r64, m", enc::kLea, [](Gen& g, int r, auto& a) { g.lea(R(r), g.ptr[a]); }},
   };
   const std::uint32_t disps[] = {0, 1, 8, 0x7F, 0x80, 0x1000, 0x7FFFFFFF};
   int compared = 0;
@@ -68,7 +69,7 @@ TEST_CASE("x64 encoding: register and [base + disp] forms match Xbyak's bytes", 
           REQUIRE(bytes_of(enc::reg_mem(c.form, reg, base, disp)) == g.bytes());
           ++compared;
         }
-  CHECK(compared == 18 * 16 * 16 * 7);
+  CHECK(compared == 19 * 16 * 16 * 7);
 }
 
 TEST_CASE("x64 encoding: register-to-register mov matches Xbyak's bytes", "[jit][x64]") {
@@ -122,4 +123,17 @@ TEST_CASE("x64 encoding: add and sub of an immediate match Xbyak's bytes", "[jit
       CHECK(bytes_of(enc::arith_imm(enc::kSubExt, r, imm)) == sub.bytes());
     }
   CHECK_THROWS_WITH(enc::arith_imm(enc::kSubExt, 4, 0x80000000u), Catch::Contains("immediate 2147483648 does not fit"));
+}
+
+TEST_CASE("x64 encoding: mov of a 64-bit immediate matches Xbyak's bytes", "[jit][x64]") {
+  const std::uint64_t values[] = {0,           1,           0x7F,       0x80,       0x7FFFFFFF, 0x80000000,
+                                  0xFFFFFFFF,  0x100000000, 0x7FFF12345678, ~std::uint64_t{0}, 0xFFFFFFFF80000000,
+                                  0xFFFFFFFF7FFFFFFF, 0x8000000000000000};
+  for (int r = 0; r < 16; ++r)
+    for (std::uint64_t v : values) {
+      Gen g;
+      g.mov(Reg64(r), v);
+      INFO("mov r" << r << ", " << v);
+      CHECK(bytes_of(enc::mov_imm(r, v)) == g.bytes());
+    }
 }
