@@ -8,11 +8,11 @@
 #include <dlfcn.h>
 #include <ffi.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
+
+#include "floor.hpp"
 
 extern "C" {
 void tramp_floor_ffi_call(void* cif, void* fn, void* rvalue, void** avalue);
@@ -27,30 +27,13 @@ void tramp_floor_set_closure_fun(void* fun);
 
 namespace {
 
+using namespace tramp_floor;
+
 using Win64Fn = int(__attribute__((ms_abi)) *)(int, int);
 
 __attribute__((ms_abi, noipa)) int add(int a, int b) { return a + b; }
 // Native code calling a callback: a Win64 caller of a Win64 function pointer.
 __attribute__((ms_abi, noipa)) int call_twice(Win64Fn f, int a, int b) { return f(a, b) + 1; }
-
-void closure_fun(ffi_cif*, void* ret, void** args, void*) {
-  *static_cast<ffi_arg*>(ret) = static_cast<ffi_arg>(*static_cast<int*>(args[0]) + *static_cast<int*>(args[1]));
-}
-
-// The median of 11 batches of 5,000,000 calls, ns per call.
-template <class F>
-double median_ns(F f) {
-  std::vector<double> batches;
-  for (int b = 0; b < 11; ++b) {
-    constexpr int kCalls = 5'000'000;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < kCalls; ++i) f();
-    const auto t1 = std::chrono::steady_clock::now();
-    batches.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / kCalls);
-  }
-  std::nth_element(batches.begin(), batches.begin() + 5, batches.end());
-  return batches[5];
-}
 
 struct Libffi {
   decltype(&ffi_prep_cif) prep_cif;
@@ -93,11 +76,6 @@ int main(int argc, char** argv) {
   void* floor_cif[] = {reinterpret_cast<void*>(&tramp_floor_win64_ii_stub)};
   void (*volatile floor_call)(void*, void*, void*, void**) = tramp_floor_ffi_call;
 
-  struct Row {
-    const char* what;
-    double ns;
-    int value;
-  };
   std::vector<Row> calls, closures;
   calls.push_back({"direct", median_ns([&] {
                      result = static_cast<ffi_arg>(direct(a, b));
@@ -123,29 +101,21 @@ int main(int argc, char** argv) {
     closures.push_back({what, median_ns([&] { sink = caller(f, a, b); }), sink - 1});
   };
   time_callback("direct", add);
-  tramp_floor_set_closure_fun(reinterpret_cast<void*>(&closure_fun));
+  tramp_floor_set_closure_fun(reinterpret_cast<void*>(&add_closure_fun));
   time_callback("floor (by hand)", reinterpret_cast<Win64Fn>(&tramp_floor_win64_ii_closure));
   for (const auto& [name, lib] : {std::pair{"libffi face", face}, std::pair{"Debian's libffi", debian}}) {
     static ffi_cif cif;  // a closure keeps its cif's address
     if (lib.prep_cif(&cif, FFI_GNUW64, 2, &ffi_type_sint32, arg_types) != FFI_OK) fail("ffi_prep_cif");
     void* code = nullptr;
     auto* closure = static_cast<ffi_closure*>(lib.closure_alloc(sizeof(ffi_closure), &code));
-    if (!closure || lib.prep_closure_loc(closure, &cif, closure_fun, nullptr, code) != FFI_OK)
+    if (!closure || lib.prep_closure_loc(closure, &cif, add_closure_fun, nullptr, code) != FFI_OK)
       fail("ffi_prep_closure_loc");
     time_callback(name, reinterpret_cast<Win64Fn>(code));  // (not freed: the process ends)
   }
 
-  auto table = [](const char* title, const std::vector<Row>& rows) {
-    const double libffi = rows.back().ns;
-    std::printf("| %s | ns | ratio to direct | Debian's libffi / this |\n|---|---:|---:|---:|\n", title);
-    for (const Row& r : rows) {
-      if (r.value != 7) fail("a call computed the wrong value");
-      std::printf("| %s | %.2f | %.2fx | %.2fx |\n", r.what, r.ns, r.ns / rows[0].ns, libffi / r.ns);
-    }
-  };
   std::printf("Win64 int(int, int), median of 11 batches of 5,000,000 calls, one run:\n\n");
-  table("ffi_call", calls);
+  if (!print_table("ffi_call", calls)) fail("a call computed the wrong value");
   std::printf("\n");
-  table("closure called from a Win64 caller", closures);
+  if (!print_table("closure called from a Win64 caller", closures)) fail("a call computed the wrong value");
   return 0;
 }

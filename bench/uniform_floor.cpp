@@ -7,12 +7,11 @@
 //   tramp_uniform_floor
 #include <ffi.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
+#include "floor.hpp"
 #include "tramp/tramp.hpp"
 
 extern "C" {
@@ -26,6 +25,8 @@ extern const void* tramp_floor_target;
 
 namespace {
 
+using namespace tramp_floor;
+
 using IntFn = int (*)(int, int);
 
 __attribute__((noipa)) int add(int a, int b) { return a + b; }
@@ -35,43 +36,9 @@ __attribute__((noipa)) int call_add(IntFn f, int a, int b) { return f(a, b); }
 void handler(void* ret, void* const* args, void*) {
   *static_cast<int*>(ret) = *static_cast<const int*>(args[0]) + *static_cast<const int*>(args[1]);
 }
-void closure_fun(ffi_cif*, void* ret, void** args, void*) {
-  *static_cast<ffi_arg*>(ret) = static_cast<ffi_arg>(*static_cast<int*>(args[0]) + *static_cast<int*>(args[1]));
-}
-
-// The median of 11 batches of 5,000,000 calls, ns per call.
-template <class F>
-double median_ns(F f) {
-  std::vector<double> batches;
-  for (int b = 0; b < 11; ++b) {
-    constexpr int kCalls = 5'000'000;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < kCalls; ++i) f();
-    const auto t1 = std::chrono::steady_clock::now();
-    batches.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / kCalls);
-  }
-  std::nth_element(batches.begin(), batches.begin() + 5, batches.end());
-  return batches[5];
-}
-
 [[noreturn]] void fail(const char* what) {
   std::fprintf(stderr, "tramp_uniform_floor: %s\n", what);
   std::exit(1);
-}
-
-struct Row {
-  const char* what;
-  double ns;
-  int value;
-};
-
-void table(const char* title, const std::vector<Row>& rows, const char* reference) {
-  const double ref = rows.back().ns;
-  std::printf("| %s | ns | ratio to direct | %s / this |\n|---|---:|---:|---:|\n", title, reference);
-  for (const Row& r : rows) {
-    if (r.value != 7) fail("a call computed the wrong value");
-    std::printf("| %s | %.2f | %.2fx | %.2fx |\n", r.what, r.ns, r.ns / rows[0].ns, ref / r.ns);
-  }
 }
 
 }  // namespace
@@ -130,14 +97,14 @@ int main() {
   time_callback("uniform thunk, tramp", cb.as<int(int, int)>(), nullptr);
   void* code = nullptr;
   auto* closure = static_cast<ffi_closure*>(ffi_closure_alloc(sizeof(ffi_closure), &code));
-  if (!closure || ffi_prep_closure_loc(closure, &cif, closure_fun, nullptr, code) != FFI_OK)
+  if (!closure || ffi_prep_closure_loc(closure, &cif, add_closure_fun, nullptr, code) != FFI_OK)
     fail("ffi_prep_closure_loc");
   time_callback("Debian's libffi closure", reinterpret_cast<IntFn>(code), nullptr);
   ffi_closure_free(closure);
 
   std::printf("SysV int(int, int), median of 11 batches of 5,000,000 calls, one run:\n\n");
-  table("call", calls, "libffi");
+  if (!print_table("call", calls)) fail("a call computed the wrong value");
   std::printf("\n");
-  table("callback, called from a C caller", callbacks, "libffi");
+  if (!print_table("callback, called from a C caller", callbacks)) fail("a call computed the wrong value");
   return 0;
 }
