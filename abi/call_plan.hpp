@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/inline_vector.hpp"
 #include "tramp/error.hpp"
 #include "tramp/signature.hpp"
 
@@ -83,39 +84,10 @@ struct Piece {
   friend bool operator==(const Piece&, const Piece&) = default;
 };
 
-// A value's pieces, the first kInline of them kept in place: nearly every value has one to
-// four (SysV: two eightbytes; AAPCS64: an HFA's four members), so classifying and copying a
-// plan allocates nothing per value. Only a record passed in stack words has more.
-class Pieces {
- public:
-  static constexpr std::size_t kInline = 4;
-  void push_back(const Piece& p) {
-    if (size_ < kInline) {
-      in_place_[size_++] = p;
-      return;
-    }
-    if (size_ == kInline) spilled_.assign(in_place_, in_place_ + kInline);
-    spilled_.push_back(p);
-    ++size_;
-  }
-  std::size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-  const Piece* begin() const { return size_ > kInline ? spilled_.data() : in_place_; }
-  const Piece* end() const { return begin() + size_; }
-  std::reverse_iterator<const Piece*> rbegin() const { return std::reverse_iterator<const Piece*>(end()); }
-  std::reverse_iterator<const Piece*> rend() const { return std::reverse_iterator<const Piece*>(begin()); }
-  const Piece& operator[](std::size_t i) const { return begin()[i]; }
-  const Piece& at(std::size_t i) const {
-    if (i >= size_) throw std::out_of_range("Pieces::at");
-    return begin()[i];
-  }
-  friend bool operator==(const Pieces& a, const Pieces& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
-
- private:
-  std::size_t size_ = 0;
-  Piece in_place_[kInline];
-  std::vector<Piece> spilled_;  // all of them, once there are more than kInline
-};
+// A value's pieces, the first four kept in place: nearly every value has one to four (SysV:
+// two eightbytes; AAPCS64: an HFA's four members), so classifying and copying a plan allocates
+// nothing per value. Only a record passed in stack words has more.
+using Pieces = InlineVector<Piece, 4>;
 
 enum class PassKind : std::uint8_t {
   Direct,    // the value itself travels in `pieces`

@@ -13,7 +13,6 @@ FrameBuilder::FrameBuilder(abi::Arch arch, Gpr sp, std::uint32_t entry_cfa)
     : sp_(sp), depth_(entry_cfa), depth16_(static_cast<int>(entry_cfa % 16)) {
   frame_.arch = arch;
   frame_.entry_cfa = entry_cfa;
-  frame_.rules.reserve(8);  // what a stub's prologue and epilogue take, most of the time
 }
 
 void FrameBuilder::known() const {
