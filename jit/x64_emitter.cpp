@@ -111,7 +111,14 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
       case 2: return {.prefix = 0x66, .opcode = opcode};
       case 1: return {.byte_reg = true, .opcode = static_cast<std::uint8_t>(opcode - 1)};
     }
+    not_a_word(size);
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] static void not_a_word(std::uint32_t size) {
     throw Error(ErrorCode::Jit, "x86-64: a word of " + std::to_string(size) + " bytes");
+  }
+  // Out of line, as not_a_word: the primitives' usual paths then need no frame for a message.
+  [[noreturn, gnu::cold, gnu::noinline]] static void unsupported(const char* what, std::uint32_t size) {
+    throw Error(ErrorCode::Unsupported, std::string("x86-64 emitter: ") + what + " " + std::to_string(size) + " bytes");
   }
 
   void load_int(Gpr dst, Gpr base_reg, std::uint32_t off, std::uint32_t size, Ext ext) override {
@@ -145,7 +152,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
         or_(d, base);
         return;
     }
-    throw Error(ErrorCode::Unsupported, "x86-64 emitter: integer piece of " + std::to_string(size) + " bytes");
+    unsupported("integer piece of", size);
   }
   // The sizes load_int assembles from two reads, the last one into its base register.
   bool load_clobbers_base(std::uint32_t size) const override { return size == 3 || (size >= 5 && size <= 7); }
@@ -161,7 +168,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
       // A 32-bit operation zero-extends its result to 64 bits.
       case 4: if (sign) movsxd(r, r.cvt32()); else mov(r.cvt32(), r.cvt32()); return;
     }
-    throw Error(ErrorCode::Unsupported, "x86-64 emitter: widening " + std::to_string(size) + " bytes");
+    unsupported("widening", size);
   }
 
   // Reads only the piece's bytes: 2 and 6 (_Float16 values) through pinsrw (SSE2), 32 into
@@ -178,7 +185,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
       case 32: vmovups(Xbyak::Ymm(reg), yword[b + off]); return;
       case 64: vmovups(Xbyak::Zmm(reg), zword[b + off]); return;
     }
-    throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
+    unsupported("vector piece of", size);
   }
 
   // SSE2 has no 2-byte store from an xmm register: 2 and 6 go through r11, which no x86-64
@@ -196,7 +203,7 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
       case 32: vmovups(yword[b + off], Xbyak::Ymm(reg)); return;
       case 64: vmovups(zword[b + off], Xbyak::Zmm(reg)); return;
     }
-    throw Error(ErrorCode::Unsupported, "x86-64 emitter: vector piece of " + std::to_string(size) + " bytes");
+    unsupported("vector piece of", size);
   }
 
   // Word `index` of x to [b + off], r11 kept.

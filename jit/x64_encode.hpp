@@ -30,6 +30,11 @@ struct Form {
 };
 
 namespace detail {
+// Out of line, so that an encoder's usual path needs no frame for building the message.
+[[noreturn, gnu::cold, gnu::noinline]] inline void does_not_fit(const char* what, std::uint64_t value) {
+  throw Error(ErrorCode::Jit, std::string("x86-64: ") + what + " " + std::to_string(value) + " does not fit in 32 signed bits");
+}
+
 // Bytes written with the count in a local: a byte store may alias any object, so a count kept
 // in the Encoded itself would be reloaded after every byte.
 struct Writer {
@@ -50,8 +55,7 @@ struct Writer {
 // when disp is 0, except from rbp/r13, whose mod 00 means RIP-relative or disp32 alone; one
 // byte when it fits in a signed byte; else four. rsp and r12 as a base need a SIB byte.
 inline Encoded reg_mem(const Form& f, unsigned reg, unsigned base, std::uint32_t disp) {
-  if (disp > 0x7FFFFFFFu)
-    throw Error(ErrorCode::Jit, "x86-64: displacement " + std::to_string(disp) + " does not fit in 32 signed bits");
+  if (disp > 0x7FFFFFFFu) detail::does_not_fit("displacement", disp);
   Encoded e;
   detail::Writer w{e.bytes};
   w.prefixes(f, reg, base);
@@ -89,8 +93,7 @@ inline Encoded opcode_reg(std::uint8_t opcode, unsigned reg) {
 // immediate: 83 /ext ib when it fits in a signed byte, else 81 /ext id, or on rax the short
 // form op+5 id that Xbyak prefers (SDM vol. 2, ADD and SUB).
 inline Encoded arith_imm(unsigned ext, unsigned reg, std::uint32_t imm) {
-  if (imm > 0x7FFFFFFFu)
-    throw Error(ErrorCode::Jit, "x86-64: immediate " + std::to_string(imm) + " does not fit in 32 signed bits");
+  if (imm > 0x7FFFFFFFu) detail::does_not_fit("immediate", imm);
   Encoded e;
   detail::Writer w{e.bytes};
   w.put(static_cast<std::uint8_t>(reg >= 8 ? 0x49 : 0x48));  // REX.W, and .B for r8-r15
