@@ -127,6 +127,27 @@ TEST_CASE("str() round-trips and equal signatures hash equally", "[signature]") 
   CHECK(parse_signature("apple-arm64:i32(i32)").str(true) == "apple-arm64:i32(i32)");
 }
 
+TEST_CASE("append_str appends what str() returns to the caller's string", "[signature]") {
+  for (const char* t : {"f64(f64, f64)", "{i8, f64}({i8, f64}, packed {i8, i32}, union{f32, i32} align(8))",
+                        "i32(ptr, ...f64, i32) errno", "win64:i64(i32)", "void(complex f64, f32x4, {i32[2][3], u8:3})"}) {
+    INFO(t);
+    const Signature sig = parse_signature(t);
+    for (const bool with_abi : {false, true}) {
+      std::string out = "before ";
+      sig.append_str(out, with_abi);
+      CHECK(out == "before " + sig.str(with_abi));
+    }
+    std::string ret = "ret ";
+    sig.ret()->append_str(ret);
+    CHECK(ret == "ret " + sig.ret()->str());
+    for (const Type* arg : sig.args()) {
+      std::string a = "arg ";
+      arg->append_str(a);
+      CHECK(a == "arg " + arg->str());
+    }
+  }
+}
+
 TEST_CASE("equality and hashing follow ret, args, ABI and the variadic split", "[signature]") {
   CHECK(parse_signature("i32(i32)") == parse_signature("int(int)"));
   CHECK(parse_signature("i32(i32)").hash() == parse_signature("int ( int )").hash());
