@@ -1,8 +1,10 @@
 // tramp: the x86-64 instruction forms a stub is mostly made of, encoded directly: a register
-// and a memory operand [base + disp] (loads and stores of a piece), or two registers. Xbyak's
-// general path costs a few hundred instructions per instruction written, about a third of
-// making a stub; these write the same bytes Xbyak writes (tests/unit/test_x64_encode.cpp
-// compares them form by form; the machine-code digest pins whole stubs).
+// and a memory operand [base + disp] (loads and stores of a piece, lea, call through memory),
+// two registers, a register in the opcode (push, pop), and immediates (mov, add and sub).
+// Xbyak's general path costs a few hundred instructions per instruction written, about a
+// third of making a stub; these write the same bytes Xbyak writes
+// (tests/unit/test_x64_encode.cpp compares them form by form; the machine-code digest pins
+// whole stubs).
 #pragma once
 
 #include <climits>
