@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/inline_vector.hpp"
+#include "abi/inline_vector.hpp"
 #include "tramp/error.hpp"
 #include "tramp/signature.hpp"
 

@@ -43,7 +43,7 @@ struct Frame {
   // address; 0 on AArch64, where it is in the link register).
   std::uint32_t entry_cfa = 0;
   // By offset. A stub's prologue and epilogue take a few; a probed or realigned frame more.
-  InlineVector<FrameRule, 8> rules;
+  abi::InlineVector<FrameRule, 8> rules;
 
   // One line per rule, "12: cfa = rsp+16", "13: rbp at cfa-24" (tests, `tramp disasm`).
   std::string str() const;

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace tramp {
+namespace tramp::abi {
 
 template <class T, std::size_t N>
 class InlineVector {
@@ -45,4 +45,4 @@ class InlineVector {
   std::vector<T> spilled_;  // all of them, once there are more than N
 };
 
-}  // namespace tramp
+}  // namespace tramp::abi
