@@ -19,6 +19,7 @@
 #if defined(__linux__)
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -135,6 +136,62 @@ TEST_CASE("arena: installed code runs from a read+execute view, written via a re
   CHECK(tramp::test::find_wx_mapping() == "");
   arena.free(r.executable);
 }
+
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+namespace {
+// Whether the page at `p` is in memory (for the arena's shared file pages: in the page cache,
+// whichever view asks).
+bool resident(const void* p) {
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  auto at = reinterpret_cast<std::uintptr_t>(p) / page * page;
+  unsigned char v = 0;
+  REQUIRE(mincore(reinterpret_cast<void*>(at), page, &v) == 0);
+  return v & 1;
+}
+// Whether MADV_POPULATE_WRITE gives a shared file mapping its pages here (Linux >= 5.14, and
+// not under a translator such as qemu-user, which accepts and ignores it).
+bool populate_works() {
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const int fd = memfd_create("tramp-probe", MFD_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, static_cast<off_t>(2 * page)) != 0) return false;
+  void* m = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (m == MAP_FAILED) return false;
+  const bool ok = madvise(m, 2 * page, MADV_POPULATE_WRITE) == 0 && resident(static_cast<char*>(m) + page);
+  munmap(m, 2 * page);
+  return ok;
+}
+}  // namespace
+
+TEST_CASE("arena: a chunk asks for its pages ahead of their first block, one for a lone stub, then doubling",
+          "[arena]") {
+  if (!populate_works()) {
+    WARN("MADV_POPULATE_WRITE does not populate here (before Linux 5.14 or under qemu-user): not exercised");
+    return;
+  }
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  CodeArena arena;
+  const auto* first = static_cast<const std::uint8_t*>(arena.install(return_const(1)));
+  REQUIRE(reinterpret_cast<std::uintptr_t>(first) % page == 0);  // a fresh chunk fills from its start
+  CHECK(resident(first));
+  CHECK_FALSE(resident(first + page));  // nothing asked for beyond the lone stub's page
+  // Blocks up to the third page: pages 0 and 1 were asked for one at a time, so the third
+  // asks for two (the fourth comes with it, unwritten).
+  std::vector<const void*> blocks;
+  const std::uint8_t* last = first;
+  while (last < first + 2 * page) {
+    auto r = arena.reserve(256);
+    arena.commit(r);
+    blocks.push_back(r.executable);
+    last = static_cast<const std::uint8_t*>(r.executable);
+  }
+  REQUIRE(last < first + 3 * page);
+  CHECK(resident(first + 3 * page));
+  CHECK_FALSE(resident(first + 4 * page));
+  for (const void* b : blocks) arena.free(b);
+  arena.free(first);
+}
+#endif
 
 #if defined(__x86_64__) || defined(__aarch64__)
 TEST_CASE("arena: a reservation knows its final address before it is committed", "[arena]") {
