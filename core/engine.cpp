@@ -286,15 +286,13 @@ const void* detail::EngineState::install(const jit::Emitted& code, std::string_v
                                          jit::Placement where) {
   const void* at = arena.install(code.code, where);
   try {
-    std::string name;
-    name.reserve(32 + (sig ? 8 * sig->args().size() : 0));  // scalars' names are short
-    name += "tramp.";
-    name += product;
+    thread_local std::string name;  // its capacity kept from stub to stub
+    name.assign("tramp.").append(product);
     if (sig) {
       name += ' ';
       sig->append_str(name, true);
     }
-    jit::publish_code(at, code.code.size(), code.frame, std::move(name));
+    jit::publish_code(at, code.code.size(), code.frame, name);
   } catch (...) {
     arena.free(at);
     throw;

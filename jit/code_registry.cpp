@@ -24,16 +24,32 @@ bool switched_off(const char* variable) {
   return value && std::strcmp(value, "0") == 0;
 }
 
+// A piece of code as the tools know it, in one allocation: this struct, then its name, then
+// its GDB object or, without one, its .eh_frame.
 struct Published {
   const void* code = nullptr;
   std::size_t size = 0;
-  std::string name;
-  std::vector<std::uint8_t> eh_frame;  // without a GDB object; else the object's copy is used
-  const std::uint8_t* eh_frame_data = nullptr;
+  std::string_view name;                        // in the block
+  std::span<const std::uint8_t> symfile;        // in the block; empty without GDB
+  const std::uint8_t* eh_frame_data = nullptr;  // in the block (the GDB object's copy, if any)
   std::size_t fde_offset = 0;
   UnwindObject unwind_object;
   std::uint64_t serial = 0;  // publication order
   GdbEntry gdb;
+
+  struct Free {
+    void operator()(Published* p) const noexcept {
+      p->~Published();
+      ::operator delete(p);
+    }
+  };
+  using Ptr = std::unique_ptr<Published, Free>;
+  // A block with `extra` bytes after the struct, 8-aligned.
+  static Ptr make(std::size_t extra) {
+    static_assert(sizeof(Published) % 8 == 0 && std::is_trivially_destructible_v<Published>);
+    return Ptr(new (::operator new(sizeof(Published) + extra)) Published);
+  }
+  std::uint8_t* tail() noexcept { return reinterpret_cast<std::uint8_t*>(this + 1); }
 };
 
 // One per process. Every tool is told under `mu`, in the order code comes and goes.
@@ -53,18 +69,18 @@ class Registry final : private ForkParticipant {
     enroll();
   }
 
-  void publish(std::unique_ptr<Published> p) {
+  void publish(Published::Ptr p) {
     Published& e = *p;
     std::lock_guard lock(mu_);
     live_[reinterpret_cast<std::uintptr_t>(e.code)] = std::move(p);  // may throw: nothing told yet
     e.serial = next_serial_++;
     if (unwind_) register_eh_frame(e.eh_frame_data, e.fde_offset, e.unwind_object);
-    if (!e.gdb.symfile.empty()) gdb_register(e.gdb);
+    if (!e.symfile.empty()) gdb_register(e.gdb);
     if (perf_) perf_->code_loaded(e.code, e.size, e.name);
   }
 
   void withdraw(const void* code) noexcept {
-    std::unique_ptr<Published> e;
+    Published::Ptr e;
     std::lock_guard lock(mu_);
     if (take(code, e)) tell_withdrawn(*e);
   }
@@ -73,18 +89,18 @@ class Registry final : private ForkParticipant {
   // withdrawing one at a time in any other order costs time in proportion to how many are
   // registered, and an engine of 10,000 stubs took seconds to destroy.
   void withdraw(std::span<const void* const> codes) noexcept {
-    std::vector<std::unique_ptr<Published>> gone;
+    std::vector<Published::Ptr> gone;
     std::lock_guard lock(mu_);
     try {
       gone.reserve(codes.size());
     } catch (...) {  // no memory for the list: one at a time
       for (const void* code : codes)
-        if (std::unique_ptr<Published> e; take(code, e)) tell_withdrawn(*e);
+        if (Published::Ptr e; take(code, e)) tell_withdrawn(*e);
       return;
     }
     for (const void* code : codes)
-      if (std::unique_ptr<Published> e; take(code, e)) gone.push_back(std::move(e));
-    auto unsearched_first = [](const std::unique_ptr<Published>& a, const std::unique_ptr<Published>& b) {
+      if (Published::Ptr e; take(code, e)) gone.push_back(std::move(e));
+    auto unsearched_first = [](const Published::Ptr& a, const Published::Ptr& b) {
       const bool sa = unwind_object_searched(a->unwind_object), sb = unwind_object_searched(b->unwind_object);
       if (sa != sb) return sb;
       return sa ? a->code > b->code : a->serial > b->serial;
@@ -122,7 +138,7 @@ class Registry final : private ForkParticipant {
   }
 
   // Under mu_: `code`'s entry, out of the live map.
-  bool take(const void* code, std::unique_ptr<Published>& e) noexcept {
+  bool take(const void* code, Published::Ptr& e) noexcept {
     auto it = live_.find(reinterpret_cast<std::uintptr_t>(code));
     if (it == live_.end()) return false;
     e = std::move(it->second);
@@ -130,7 +146,7 @@ class Registry final : private ForkParticipant {
     return true;
   }
   void tell_withdrawn(Published& e) noexcept {
-    if (!e.gdb.symfile.empty()) gdb_unregister(e.gdb);
+    if (!e.symfile.empty()) gdb_unregister(e.gdb);
     if (unwind_) unregister_eh_frame(e.eh_frame_data, e.fde_offset);
   }
 
@@ -159,7 +175,7 @@ class Registry final : private ForkParticipant {
   }
 
   std::mutex mu_;
-  std::unordered_map<std::uintptr_t, std::unique_ptr<Published>> live_;
+  std::unordered_map<std::uintptr_t, Published::Ptr> live_;
   std::uint64_t next_serial_ = 0;
   bool gdb_ = true;
   bool unwind_ = true;
@@ -177,24 +193,31 @@ Registry& registry() {
 
 void prepare_code_registry() { (void)registry(); }
 
-void publish_code(const void* code, std::size_t size, const Frame& frame, std::string name) {
+void publish_code(const void* code, std::size_t size, const Frame& frame, std::string_view name) {
   Registry& r = registry();
-  auto p = std::make_unique<Published>();
+  // gdb reads the .eh_frame from its symbol file too, so it is made when either wants it, and
+  // kept once: in the object when there is one.
+  thread_local std::vector<std::uint8_t> eh_frame;  // its capacity kept from stub to stub
+  eh_frame.clear();
+  if (r.gdb() || r.unwind()) write_eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size, eh_frame);
+  const std::size_t name_room = (name.size() + 7) & ~std::size_t{7};
+  const std::size_t symfile_size = r.gdb() ? gdb_symfile_size(name.size(), eh_frame.size()) : 0;
+  Published::Ptr p = Published::make(name_room + (r.gdb() ? symfile_size : eh_frame.size()));
   p->code = code;
   p->size = size;
-  p->name = std::move(name);
-  // gdb reads the .eh_frame from its symbol file too, so it is made when either wants it.
-  if (r.gdb()) {  // one copy of the unwind info per piece of code: the object's
-    thread_local std::vector<std::uint8_t> scratch;  // its capacity kept from stub to stub
-    write_eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size, scratch);
-    p->fde_offset = eh_frame_fde_offset(scratch);
-    p->gdb.symfile = gdb_symfile(frame.arch, code, size, p->name, scratch);
-    p->eh_frame_data = p->gdb.symfile.data() + gdb_symfile_eh_frame_offset;
+  std::uint8_t* at = p->tail();
+  p->name = {reinterpret_cast<const char*>(std::memcpy(at, name.data(), name.size())), name.size()};
+  at += name_room;
+  if (r.gdb()) {
+    write_gdb_symfile({at, symfile_size}, frame.arch, code, size, name, eh_frame);
+    p->symfile = {at, symfile_size};
+    p->gdb.symfile_addr = at;
+    p->gdb.symfile_size = symfile_size;
+    p->eh_frame_data = at + gdb_symfile_eh_frame_offset;
   } else if (r.unwind()) {
-    write_eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size, p->eh_frame);
-    p->fde_offset = eh_frame_fde_offset(p->eh_frame);
-    p->eh_frame_data = p->eh_frame.data();
+    p->eh_frame_data = static_cast<const std::uint8_t*>(std::memcpy(at, eh_frame.data(), eh_frame.size()));
   }
+  if (r.gdb() || r.unwind()) p->fde_offset = eh_frame_fde_offset(eh_frame);
   r.publish(std::move(p));
 }
 

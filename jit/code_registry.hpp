@@ -16,7 +16,7 @@ namespace tramp::jit {
 // Tells the tools about `size` bytes of code at `code`, laid out as `frame` says, called
 // `name` ("tramp.call sysv:i32(i32, i32)"). Thread-safe; throws only std::bad_alloc (and then
 // has told no tool anything).
-void publish_code(const void* code, std::size_t size, const Frame& frame, std::string name);
+void publish_code(const void* code, std::size_t size, const Frame& frame, std::string_view name);
 // Takes it back, before the code's memory is reused. An address never published is ignored.
 void withdraw_code(const void* code) noexcept;
 // Takes many back at once, in the order the unwinder finds them fastest: what an engine does

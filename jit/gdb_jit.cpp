@@ -46,25 +46,38 @@ std::size_t g_registered = 0;
 
 constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
+// The layout: header, .eh_frame, .symtab, .strtab ("", the name), .shstrtab, section headers.
+constexpr char kSectionNames[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
+struct SymfileLayout {
+  explicit SymfileLayout(std::size_t name_size, std::size_t eh_frame_size)
+      : sym_at(align8(gdb_symfile_eh_frame_offset + eh_frame_size)),
+        str_at(sym_at + 2 * sizeof(Elf64_Sym)),
+        strtab_size(name_size + 2),
+        shstr_at(str_at + strtab_size),
+        sh_at(align8(shstr_at + sizeof kSectionNames)) {}
+  static constexpr int kSections = 6;
+  std::size_t sym_at, str_at, strtab_size, shstr_at, sh_at;
+  std::size_t size() const { return sh_at + kSections * sizeof(Elf64_Shdr); }
+};
+
 }  // namespace
 
-std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::size_t size, std::string_view name,
-                                      std::span<const std::uint8_t> eh_frame) {
-  enum Section { kNull, kText, kEhFrame, kSymtab, kStrtab, kShstrtab, kSections };
-  static constexpr char kSectionNames[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
-  const std::uint32_t section_name[kSections] = {0, 1, 7, 17, 25, 33};
+std::size_t gdb_symfile_size(std::size_t name_size, std::size_t eh_frame_size) noexcept {
+  return SymfileLayout(name_size, eh_frame_size).size();
+}
 
-  // The layout: header, .eh_frame, .symtab, .strtab ("", the name), .shstrtab, section headers.
+void write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* code, std::size_t size,
+                       std::string_view name, std::span<const std::uint8_t> eh_frame) noexcept {
+  enum Section { kNull, kText, kEhFrame, kSymtab, kStrtab, kShstrtab, kSections };
+  static_assert(kSections == SymfileLayout::kSections);
+  const std::uint32_t section_name[kSections] = {0, 1, 7, 17, 25, 33};
+  const SymfileLayout at(name.size(), eh_frame.size());
+  std::memset(out.data(), 0, at.size());  // the padding and the strings' NULs
+
   Elf64_Sym symbols[2] = {};
   const std::size_t eh_at = gdb_symfile_eh_frame_offset;
-  const std::size_t sym_at = align8(eh_at + eh_frame.size());
-  const std::size_t str_at = sym_at + sizeof symbols;
-  const std::size_t strtab_size = name.size() + 2;
-  const std::size_t shstr_at = str_at + strtab_size;
-  const std::size_t sh_at = align8(shstr_at + sizeof kSectionNames);
+  const auto [sym_at, str_at, strtab_size, shstr_at, sh_at] = at;
   Elf64_Shdr sh[kSections] = {};
-  std::vector<std::uint8_t> out(sh_at + sizeof sh);  // zeroed: the padding and the strings' NULs
-
   std::memcpy(out.data() + eh_at, eh_frame.data(), eh_frame.size());
   symbols[1].st_name = 1;
   symbols[1].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
@@ -118,12 +131,9 @@ std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::siz
   eh.e_shnum = kSections;
   eh.e_shstrndx = kShstrtab;
   std::memcpy(out.data(), &eh, sizeof eh);
-  return out;
 }
 
 void gdb_register(GdbEntry& e) noexcept {
-  e.symfile_addr = e.symfile.data();
-  e.symfile_size = e.symfile.size();
   std::lock_guard lock(list_mutex());
   jit_descriptor& d = tramp_jit_descriptor;
   e.prev = nullptr;

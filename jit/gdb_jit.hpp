@@ -9,16 +9,18 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
-#include <vector>
 
 #include "abi/call_plan.hpp"
 
 namespace tramp::jit {
 
 // An ELF64 relocatable object for `size` bytes of code at `code`: a NOBITS .text at that
-// address, one function symbol `name` over it, and `eh_frame` as its .eh_frame.
-std::vector<std::uint8_t> gdb_symfile(abi::Arch arch, const void* code, std::size_t size, std::string_view name,
-                                      std::span<const std::uint8_t> eh_frame);
+// address, one function symbol `name` over it, and `eh_frame` as its .eh_frame. Written into
+// `out` (at least gdb_symfile_size(name.size(), eh_frame.size()) bytes), so that its owner can
+// keep it in an allocation of its own.
+std::size_t gdb_symfile_size(std::size_t name_size, std::size_t eh_frame_size) noexcept;
+void write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* code, std::size_t size,
+                       std::string_view name, std::span<const std::uint8_t> eh_frame) noexcept;
 // Where the object's .eh_frame starts: right after the ELF header, 8-aligned. The unwinder
 // may be given that copy (it lives as long as the object).
 constexpr std::size_t gdb_symfile_eh_frame_offset = 64;  // sizeof(Elf64_Ehdr)
@@ -28,11 +30,10 @@ constexpr std::size_t gdb_symfile_eh_frame_offset = 64;  // sizeof(Elf64_Ehdr)
 struct GdbEntry {
   GdbEntry* next = nullptr;
   GdbEntry* prev = nullptr;
-  const std::uint8_t* symfile_addr = nullptr;
+  const std::uint8_t* symfile_addr = nullptr;  // the object, which outlives the registration
   std::uint64_t symfile_size = 0;
-  std::vector<std::uint8_t> symfile;
 };
-// Adds `entry` (its symfile set; it must stay where it is until removed) to the debugger's
+// Adds `entry` (its symfile set; both must stay where they are until removed) to the debugger's
 // list, and tells an attached debugger. Thread-safe.
 void gdb_register(GdbEntry& entry) noexcept;
 // Removes it again, telling an attached debugger.
