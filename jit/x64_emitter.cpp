@@ -122,9 +122,6 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
   }
 
   void load_int(Gpr dst, Gpr base_reg, std::uint32_t off, std::uint32_t size, Ext ext) override {
-    const Reg64 d(dst), base(base_reg);
-    const Reg32 d32 = d.cvt32();
-    const Reg32 b32 = base.cvt32();
     switch (size) {
       case 1:  // MOVSX/MOVZX r32, r/m8: 0F BE, 0F B6; r/m16: 0F BF, 0F B7
       case 2: {
@@ -136,21 +133,27 @@ class X64Isa final : private CodeBuffer, public Isa, private Xbyak::CodeGenerato
       case 8:
         load_word(dst, base_reg, off, size);
         return;
-      case 3:
+      case 3: {
+        const Reg64 d(dst), base(base_reg);
+        const Reg32 d32 = d.cvt32(), b32 = base.cvt32();
         movzx(d32, word[base + off + 1]);
         shl(d32, 8);
         movzx(b32, byte[base + off]);
         or_(d, base);
         return;
+      }
       case 5:
       case 6:
-      case 7:
+      case 7: {
+        const Reg64 d(dst), base(base_reg);
+        const Reg32 d32 = d.cvt32(), b32 = base.cvt32();
         // Two overlapping dword loads: the bytes both cover are equal, so OR joins them.
         mov(d32, dword[base + off + size - 4]);
         shl(d, (size - 4) * 8);
         mov(b32, dword[base + off]);
         or_(d, base);
         return;
+      }
     }
     unsupported("integer piece of", size);
   }
