@@ -2,7 +2,8 @@
 # Instructions per call, counted by callgrind: direct call vs tramp invoke/bound/direct<R>()
 # vs libffi's ffi_call and the libffi face for int(int,int), and a C caller calling a C
 # function directly vs through a tramp thunk vs a libffi closure (bench/rows.hpp's rows, the
-# callee and caller in the program). Each kind runs twice (N1 and N2 calls); (I2 - I1) / (N2 - N1) is the
+# callee and caller in the program), and what making a call stub for a new signature costs.
+# Each kind runs twice (N1 and N2 calls); (I2 - I1) / (N2 - N1) is the
 # cost of one loop iteration, start-up and set-up cancelled out. Needs valgrind.
 #   bench/callgrind.sh [BUILD_DIR]
 set -euo pipefail
@@ -22,3 +23,7 @@ for kind in direct invoke invoke_direct bound libffi face cbdirect thunk closure
   b=$(count "$kind" $N2)
   echo "| $kind | $(( (b - a) / (N2 - N1) )) |"
 done
+# Making code: a call stub for a new signature of four scalar arguments (count_instructions.cpp).
+a=$(count new_stub 555)
+b=$(count new_stub 1555)
+echo "| new call stub (per stub, not per call) | $(( (b - a) / 1000 )) |"
