@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   std::printf("| of which: its GDB JIT object made, added, removed | %.0f |\n", ns_per(n, [&] {
                 const std::string_view name = "tramp.bound sysv:i32(i32, i32)";
                 std::vector<std::uint8_t> symfile(tramp::jit::gdb_symfile_size(name.size(), eh.size()));
-                tramp::jit::write_gdb_symfile(symfile, plan.arch, place, stub.code.size(), name, eh);
+                (void)tramp::jit::write_gdb_symfile(symfile, plan.arch, place, stub.code.size(), name, eh);
                 tramp::jit::GdbEntry g;
                 g.symfile_addr = symfile.data();
                 g.symfile_size = symfile.size();

@@ -24,12 +24,12 @@ bool switched_off(const char* variable) {
   return value && std::strcmp(value, "0") == 0;
 }
 
-// A piece of code as the tools know it, in one allocation: this struct, then its name, then
-// its GDB object or, without one, its .eh_frame.
+// A piece of code as the tools know it, in one allocation: this struct, then its GDB object
+// (which holds its name and .eh_frame) or, without one, its name and .eh_frame.
 struct Published {
   const void* code = nullptr;
   std::size_t size = 0;
-  std::string_view name;                        // in the block
+  std::string_view name;                        // in the block (the GDB object's copy, if any)
   std::span<const std::uint8_t> symfile;        // in the block; empty without GDB
   const std::uint8_t* eh_frame_data = nullptr;  // in the block (the GDB object's copy, if any)
   std::size_t fde_offset = 0;
@@ -196,26 +196,25 @@ void prepare_code_registry() { (void)registry(); }
 void publish_code(const void* code, std::size_t size, const Frame& frame, std::string_view name) {
   Registry& r = registry();
   // gdb reads the .eh_frame from its symbol file too, so it is made when either wants it, and
-  // kept once: in the object when there is one.
+  // kept once: in the object when there is one. So is the name.
   thread_local std::vector<std::uint8_t> eh_frame;  // its capacity kept from stub to stub
   eh_frame.clear();
   if (r.gdb() || r.unwind()) write_eh_frame(frame, reinterpret_cast<std::uintptr_t>(code), size, eh_frame);
-  const std::size_t name_room = (name.size() + 7) & ~std::size_t{7};
   const std::size_t symfile_size = r.gdb() ? gdb_symfile_size(name.size(), eh_frame.size()) : 0;
-  Published::Ptr p = Published::make(name_room + (r.gdb() ? symfile_size : eh_frame.size()));
+  const std::size_t name_room = r.gdb() ? 0 : (name.size() + 7) & ~std::size_t{7};
+  Published::Ptr p = Published::make(r.gdb() ? symfile_size : name_room + (r.unwind() ? eh_frame.size() : 0));
   p->code = code;
   p->size = size;
   std::uint8_t* at = p->tail();
-  p->name = {reinterpret_cast<const char*>(std::memcpy(at, name.data(), name.size())), name.size()};
-  at += name_room;
   if (r.gdb()) {
-    write_gdb_symfile({at, symfile_size}, frame.arch, code, size, name, eh_frame);
+    p->name = write_gdb_symfile({at, symfile_size}, frame.arch, code, size, name, eh_frame);
     p->symfile = {at, symfile_size};
     p->gdb.symfile_addr = at;
     p->gdb.symfile_size = symfile_size;
     p->eh_frame_data = at + gdb_symfile_eh_frame_offset;
-  } else if (r.unwind()) {
-    p->eh_frame_data = static_cast<const std::uint8_t*>(std::memcpy(at, eh_frame.data(), eh_frame.size()));
+  } else {
+    p->name = {reinterpret_cast<const char*>(std::memcpy(at, name.data(), name.size())), name.size()};
+    if (r.unwind()) p->eh_frame_data = static_cast<const std::uint8_t*>(std::memcpy(at + name_room, eh_frame.data(), eh_frame.size()));
   }
   if (r.gdb() || r.unwind()) p->fde_offset = eh_frame_fde_offset(eh_frame);
   r.publish(std::move(p));

@@ -46,17 +46,21 @@ std::size_t g_registered = 0;
 
 constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
-// The layout: header, .eh_frame, .symtab, .strtab ("", the name), .shstrtab, section headers.
-constexpr char kSectionNames[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
+// The layout: header, .eh_frame, .symtab, .strtab, section headers. One string table holds
+// the symbol's name and the sections' ("", the name, then ".text" ...): the ELF format lets
+// e_shstrndx name the table .symtab links to, and without a .shstrtab of its own (its section
+// header, name and padding) an object with a 29-byte name is 496 bytes and its .eh_frame,
+// where it was 576.
+constexpr char kSectionNames[] = ".text\0.eh_frame\0.symtab\0.strtab";  // and its NUL
 struct SymfileLayout {
   explicit SymfileLayout(std::size_t name_size, std::size_t eh_frame_size)
       : sym_at(align8(gdb_symfile_eh_frame_offset + eh_frame_size)),
         str_at(sym_at + 2 * sizeof(Elf64_Sym)),
-        strtab_size(name_size + 2),
-        shstr_at(str_at + strtab_size),
-        sh_at(align8(shstr_at + sizeof kSectionNames)) {}
-  static constexpr int kSections = 6;
-  std::size_t sym_at, str_at, strtab_size, shstr_at, sh_at;
+        section_names_at(1 + name_size + 1),
+        strtab_size(section_names_at + sizeof kSectionNames),
+        sh_at(align8(str_at + strtab_size)) {}
+  static constexpr int kSections = 5;
+  std::size_t sym_at, str_at, section_names_at, strtab_size, sh_at;
   std::size_t size() const { return sh_at + kSections * sizeof(Elf64_Shdr); }
 };
 
@@ -66,17 +70,18 @@ std::size_t gdb_symfile_size(std::size_t name_size, std::size_t eh_frame_size) n
   return SymfileLayout(name_size, eh_frame_size).size();
 }
 
-void write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* code, std::size_t size,
-                       std::string_view name, std::span<const std::uint8_t> eh_frame) noexcept {
-  enum Section { kNull, kText, kEhFrame, kSymtab, kStrtab, kShstrtab, kSections };
+std::string_view write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* code, std::size_t size,
+                                   std::string_view name, std::span<const std::uint8_t> eh_frame) noexcept {
+  enum Section { kNull, kText, kEhFrame, kSymtab, kStrtab, kSections };
   static_assert(kSections == SymfileLayout::kSections);
-  const std::uint32_t section_name[kSections] = {0, 1, 7, 17, 25, 33};
   const SymfileLayout at(name.size(), eh_frame.size());
+  const std::uint32_t names = static_cast<std::uint32_t>(at.section_names_at);
+  const std::uint32_t section_name[kSections] = {0, names, names + 6, names + 16, names + 24};
   std::memset(out.data(), 0, at.size());  // the padding and the strings' NULs
 
   Elf64_Sym symbols[2] = {};
   const std::size_t eh_at = gdb_symfile_eh_frame_offset;
-  const auto [sym_at, str_at, strtab_size, shstr_at, sh_at] = at;
+  const auto [sym_at, str_at, section_names_at, strtab_size, sh_at] = at;
   Elf64_Shdr sh[kSections] = {};
   std::memcpy(out.data() + eh_at, eh_frame.data(), eh_frame.size());
   symbols[1].st_name = 1;
@@ -86,7 +91,7 @@ void write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* 
   symbols[1].st_size = size;
   std::memcpy(out.data() + sym_at, symbols, sizeof symbols);
   std::memcpy(out.data() + str_at + 1, name.data(), name.size());
-  std::memcpy(out.data() + shstr_at, kSectionNames, sizeof kSectionNames);
+  std::memcpy(out.data() + str_at + section_names_at, kSectionNames, sizeof kSectionNames);
 
   for (int i = 0; i < kSections; ++i) sh[i].sh_name = section_name[i];
   sh[kText].sh_type = SHT_NOBITS;
@@ -110,10 +115,6 @@ void write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* 
   sh[kStrtab].sh_offset = str_at;
   sh[kStrtab].sh_size = strtab_size;
   sh[kStrtab].sh_addralign = 1;
-  sh[kShstrtab].sh_type = SHT_STRTAB;
-  sh[kShstrtab].sh_offset = shstr_at;
-  sh[kShstrtab].sh_size = sizeof kSectionNames;
-  sh[kShstrtab].sh_addralign = 1;
   std::memcpy(out.data() + sh_at, sh, sizeof sh);
 
   Elf64_Ehdr eh{};
@@ -129,8 +130,9 @@ void write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* 
   eh.e_ehsize = sizeof(Elf64_Ehdr);
   eh.e_shentsize = sizeof(Elf64_Shdr);
   eh.e_shnum = kSections;
-  eh.e_shstrndx = kShstrtab;
+  eh.e_shstrndx = kStrtab;
   std::memcpy(out.data(), &eh, sizeof eh);
+  return {reinterpret_cast<const char*>(out.data() + str_at + 1), name.size()};
 }
 
 void gdb_register(GdbEntry& e) noexcept {

@@ -18,9 +18,10 @@ namespace tramp::jit {
 // address, one function symbol `name` over it, and `eh_frame` as its .eh_frame. Written into
 // `out` (at least gdb_symfile_size(name.size(), eh_frame.size()) bytes), so that its owner can
 // keep it in an allocation of its own.
+// Returns the object's copy of the name.
 std::size_t gdb_symfile_size(std::size_t name_size, std::size_t eh_frame_size) noexcept;
-void write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* code, std::size_t size,
-                       std::string_view name, std::span<const std::uint8_t> eh_frame) noexcept;
+std::string_view write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* code, std::size_t size,
+                                   std::string_view name, std::span<const std::uint8_t> eh_frame) noexcept;
 // Where the object's .eh_frame starts: right after the ELF header, 8-aligned. The unwinder
 // may be given that copy (it lives as long as the object).
 constexpr std::size_t gdb_symfile_eh_frame_offset = 64;  // sizeof(Elf64_Ehdr)
