@@ -1,6 +1,7 @@
 #include "jit/code_registry.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -8,7 +9,6 @@
 #include <mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "jit/fork_safety.hpp"
@@ -36,6 +36,7 @@ struct Published {
   UnwindObject unwind_object;
   std::uint64_t serial = 0;  // publication order
   GdbEntry gdb;
+  Published* next_in_bucket = nullptr;  // the registry's table (LiveTable)
 
   struct Free {
     void operator()(Published* p) const noexcept {
@@ -50,6 +51,62 @@ struct Published {
     return Ptr(new (::operator new(sizeof(Published) + extra)) Published);
   }
   std::uint8_t* tail() noexcept { return reinterpret_cast<std::uint8_t*>(this + 1); }
+};
+
+// The published code by address: a hash table whose chains run through the entries
+// themselves, so that publishing allocates nothing but the entry (and, rarely, a larger
+// bucket array).
+class LiveTable {
+ public:
+  LiveTable() = default;
+  LiveTable(const LiveTable&) = delete;
+  LiveTable& operator=(const LiveTable&) = delete;
+  // Throws std::bad_alloc, having taken nothing.
+  void insert(Published::Ptr p) {
+    if (count_ + 1 > buckets_.size()) rehash(std::max<std::size_t>(64, 2 * buckets_.size()));
+    Published*& head = buckets_[bucket(p->code)];
+    p->next_in_bucket = head;
+    head = p.release();
+    ++count_;
+  }
+  Published::Ptr take(const void* code) noexcept {
+    if (buckets_.empty()) return nullptr;
+    for (Published** link = &buckets_[bucket(code)]; *link; link = &(*link)->next_in_bucket)
+      if ((*link)->code == code) {
+        Published* e = *link;
+        *link = e->next_in_bucket;
+        --count_;
+        return Published::Ptr(e);
+      }
+    return nullptr;
+  }
+  template <class F>
+  void for_each(F f) const {
+    for (Published* head : buckets_)
+      for (Published* e = head; e; e = e->next_in_bucket) f(*e);
+  }
+
+ private:
+  // Code addresses are 16-aligned and 16 to a few hundred bytes apart: their bits above the
+  // fourth, multiplied by a large odd constant (Fibonacci hashing), spread over the table.
+  std::size_t bucket(const void* code) const noexcept {
+    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(code) >> 4) * 0x9E3779B97F4A7C15ull >> shift_);
+  }
+  void rehash(std::size_t n) {  // n a power of two
+    std::vector<Published*> old(n, nullptr);
+    old.swap(buckets_);
+    shift_ = 64 - static_cast<unsigned>(std::countr_zero(n));
+    for (Published* head : old)
+      while (Published* e = head) {
+        head = e->next_in_bucket;
+        Published*& to = buckets_[bucket(e->code)];
+        e->next_in_bucket = to;
+        to = e;
+      }
+  }
+  std::vector<Published*> buckets_;
+  std::size_t count_ = 0;
+  unsigned shift_ = 64;
 };
 
 // One per process. Every tool is told under `mu`, in the order code comes and goes.
@@ -72,7 +129,7 @@ class Registry final : private ForkParticipant {
   void publish(Published::Ptr p) {
     Published& e = *p;
     std::lock_guard lock(mu_);
-    live_[reinterpret_cast<std::uintptr_t>(e.code)] = std::move(p);  // may throw: nothing told yet
+    live_.insert(std::move(p));  // may throw: nothing told yet
     e.serial = next_serial_++;
     if (unwind_) register_eh_frame(e.eh_frame_data, e.fde_offset, e.unwind_object);
     if (!e.symfile.empty()) gdb_register(e.gdb);
@@ -137,13 +194,10 @@ class Registry final : private ForkParticipant {
 #endif
   }
 
-  // Under mu_: `code`'s entry, out of the live map.
+  // Under mu_: `code`'s entry, out of the live table.
   bool take(const void* code, Published::Ptr& e) noexcept {
-    auto it = live_.find(reinterpret_cast<std::uintptr_t>(code));
-    if (it == live_.end()) return false;
-    e = std::move(it->second);
-    live_.erase(it);
-    return true;
+    e = live_.take(code);
+    return e != nullptr;
   }
   void tell_withdrawn(Published& e) noexcept {
     if (!e.symfile.empty()) gdb_unregister(e.gdb);
@@ -151,7 +205,7 @@ class Registry final : private ForkParticipant {
   }
 
   void write_live() noexcept {
-    for (const auto& [address, e] : live_) perf_->code_loaded(e->code, e->size, e->name);
+    live_.for_each([this](const Published& e) { perf_->code_loaded(e.code, e.size, e.name); });
   }
 
   void fork_prepare() override { mu_.lock(); }
@@ -175,7 +229,7 @@ class Registry final : private ForkParticipant {
   }
 
   std::mutex mu_;
-  std::unordered_map<std::uintptr_t, Published::Ptr> live_;
+  LiveTable live_;
   std::uint64_t next_serial_ = 0;
   bool gdb_ = true;
   bool unwind_ = true;
