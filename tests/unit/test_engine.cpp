@@ -168,6 +168,29 @@ TEST_CASE("the stub cache returns one stub per signature", "[engine]") {
   CHECK(engine.cached_stubs() == 2);
 }
 
+TEST_CASE("the stub cache finds every signature while it grows, its slots moving a few at a time",
+          "[engine]") {
+  // 3,000 signatures take the table through six growths (64 to 4,096 slots); after each new
+  // one, the newest, the oldest and some in between must come back from the cache, found in
+  // the new array or in the one whose slots are still moving.
+  tramp::Engine e;
+  const char* types[] = {"i32", "f64", "ptr", "i8", "f32", "u16"};
+  std::vector<tramp::Signature> sigs;
+  std::vector<const void*> entries;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = "i64(";
+    for (int k = 0, v = i; k < 5; ++k, v /= 6) text += std::string(k ? ", " : "") + types[v % 6];
+    text += ")";
+    sigs.push_back(tramp::parse_signature(text));
+    entries.push_back(reinterpret_cast<const void*>(e.invoker(sigs.back()).entry()));
+    for (int j : {i, i / 2, i / 3, i * 7 / 8, 0})
+      if (reinterpret_cast<const void*>(e.invoker(sigs[static_cast<std::size_t>(j)]).entry()) != entries[static_cast<std::size_t>(j)]) {
+        FAIL("signature " << j << " not found after " << i + 1 << " were made");
+      }
+    REQUIRE(e.cached_stubs() == static_cast<std::size_t>(i + 1));
+  }
+}
+
 TEST_CASE("concurrent invoker creation is safe and converges", "[engine][threads]") {
   tramp::Engine engine;
   std::vector<std::thread> threads;
