@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -254,6 +255,25 @@ TEST_CASE("unwind: registration lives exactly as long as the code", "[unwind]") 
       CHECK(thrown_by([&] { b(&r, ab); }) == i + 1);
     }
   }
+}
+
+TEST_CASE("unwind: code freed while the registry's table grows is withdrawn at once", "[unwind]") {
+  // Two bound stubs made and the oldest freed, 6,000 times: the registry grows through
+  // several doublings, each moving its old entries over a while, and whichever table an
+  // entry is in when its code is freed, it must leave the unwinder's list right then.
+  tramp::Engine e;
+  tramp::Invoker inv = e.invoker(parse_signature("i32(i32, i32)"));
+  std::deque<tramp::BoundCall> live;
+  int still = 0;
+  for (int i = 0; i < 6000; ++i) {
+    live.push_back(inv.bind(reinterpret_cast<const void*>(&t_i32)));
+    live.push_back(inv.bind(reinterpret_cast<const void*>(&t_i32)));
+    const char* code = reinterpret_cast<const char*>(live.front().entry());
+    live.pop_front();
+    char bases[64];
+    still += _Unwind_Find_FDE(code + 1, bases) != nullptr;
+  }
+  CHECK(still == 0);
 }
 
 TEST_CASE("unwind: an engine destroyed with many stubs leaves none registered", "[unwind]") {
