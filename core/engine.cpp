@@ -19,6 +19,7 @@
 #include "jit/emitter.hpp"
 #include "jit/errno_slot.hpp"
 #include "jit/fork_safety.hpp"
+#include "jit/zeroed_array.hpp"
 
 namespace tramp {
 namespace detail {
@@ -44,11 +45,12 @@ struct StubInfo {
 // (hash, entry) slots. A lookup reads one slot (two when the hashes collide) before it
 // compares Signatures, and growing moves the slots without touching the entries, so the cost
 // of a lookup or an insertion stays flat as the cache grows to 10^5 signatures and more.
-// Growing moves the slots a few per insertion (kMovesPerInsert), not all at once: moving
-// 98,304 entries into a new 4 MiB array at once took about 7 ms on the development VM, a
-// pause in whichever call made the stub that tipped it, and lifted that batch's mean in
-// `tramp bench --scaling` by a quarter. While slots are moving, a lookup that misses the new
-// array reads the old one, which is not changed until it is freed.
+// A doubling costs nothing that grows with the table, so that no call pauses: the doubling
+// at 98,304 signatures took 7 ms on the development VM, in the call that made the stub that
+// tipped it, moving the slots and faulting in the fresh 4 MiB array. The slots now move a
+// few per insertion (kMovesPerInsert); while they move, a lookup that misses the new array
+// reads the old one, which is not changed until it is freed. And the new array is made
+// ahead, its pages written a few at a time (jit/zeroed_array.hpp).
 class StubTable {
  public:
   StubTable() = default;
@@ -68,6 +70,7 @@ class StubTable {
     place(info->sig.hash(), info.get());
     ++count_;
     move_some();
+    next_.prepare(slots_.size(), count_, slots_.size() * 3 / 8, slots_.size() * 3 / 4);
     return info.release();
   }
   std::size_t size() const noexcept { return count_; }
@@ -88,53 +91,7 @@ class StubTable {
     std::size_t hash = 0;
     StubInfo* info = nullptr;
   };
-  // Zeroed slots, from calloc: a large array's pages come from the kernel already zero and
-  // are first written as slots move in, not all when the array is made. From 2 MiB up the
-  // array is a mapping of its own, advised to use transparent huge pages: where a hypervisor
-  // shadows page tables each first write to a 4 KiB page costs microseconds (filling 4 MiB
-  // took 16 ms on the development VM, 0.3 ms in huge pages).
-  class Slots {
-   public:
-    Slots() = default;
-    explicit Slots(std::size_t n) : n_(n) {
-      constexpr std::size_t kHuge = std::size_t{2} << 20;
-      const std::size_t bytes = n * sizeof(Slot);
-      if (bytes >= kHuge) {
-        void* raw = mmap(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (raw != MAP_FAILED) {
-          const auto lo = reinterpret_cast<std::uintptr_t>(raw), at = (lo + kHuge - 1) / kHuge * kHuge;
-          if (at > lo) munmap(raw, at - lo);
-          if (const std::uintptr_t end = at + bytes; end < lo + bytes + kHuge)
-            munmap(reinterpret_cast<void*>(end), lo + bytes + kHuge - end);
-          mapped_ = reinterpret_cast<Slot*>(at);
-          madvise(mapped_, bytes, MADV_HUGEPAGE);  // a hint: without it, 4 KiB pages
-          return;
-        }
-      }
-      owned_.reset(static_cast<Slot*>(std::calloc(n, sizeof(Slot))));  // Slot: an aggregate, zero is empty
-      if (!owned_) throw std::bad_alloc();
-    }
-    Slots(Slots&& o) noexcept : n_(std::exchange(o.n_, 0)), owned_(std::move(o.owned_)), mapped_(std::exchange(o.mapped_, nullptr)) {}
-    Slots& operator=(Slots&& o) noexcept {
-      std::swap(n_, o.n_);
-      std::swap(owned_, o.owned_);
-      std::swap(mapped_, o.mapped_);
-      return *this;
-    }
-    ~Slots() {
-      if (mapped_) munmap(mapped_, n_ * sizeof(Slot));
-    }
-    std::size_t size() const noexcept { return n_; }
-    Slot& operator[](std::size_t i) const noexcept { return mapped_ ? mapped_[i] : owned_.get()[i]; }
-
-   private:
-    struct Free {
-      void operator()(Slot* p) const noexcept { std::free(p); }
-    };
-    std::size_t n_ = 0;
-    std::unique_ptr<Slot, Free> owned_;
-    Slot* mapped_ = nullptr;
-  };
+  using Slots = jit::ZeroedArray<Slot>;  // zero is an empty slot
   static StubInfo* find_in(const Slots& slots, const Signature& sig) noexcept {
     if (!slots.size()) return nullptr;
     const std::size_t mask = slots.size() - 1;
@@ -161,12 +118,13 @@ class StubTable {
     }
   }
   void grow() {
-    Slots bigger(slots_.size() ? slots_.size() * 2 : 64);
+    Slots bigger = next_.take(slots_.size() ? slots_.size() * 2 : 64);
     while (old_.size()) move_some();  // at kMovesPerInsert's pace the last growth's slots have all moved
     old_ = std::exchange(slots_, std::move(bigger));
   }
   Slots slots_;
   Slots old_;              // the array being moved from; empty when none is
+  jit::NextArray<Slot> next_;  // the array to double into, its pages written ahead
   std::size_t moved_ = 0;  // old_'s slots [0, moved_) are in slots_
   std::size_t count_ = 0;
 };

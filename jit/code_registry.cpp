@@ -15,6 +15,7 @@
 #include "jit/gdb_jit.hpp"
 #include "jit/perf_map.hpp"
 #include "jit/unwind.hpp"
+#include "jit/zeroed_array.hpp"
 
 namespace tramp::jit {
 namespace {
@@ -54,11 +55,14 @@ struct Published {
 };
 
 // The published code by address: a hash table whose chains run through the entries
-// themselves, so that publishing allocates nothing but the entry (and, at each doubling, a
-// bucket array). A doubling moves the old chains a few per publication (kMovesPerInsert),
-// not all at once: moving 65,536 entries at once took 5 ms on the development VM, a pause
-// in whichever stub tipped it. While chains are moving, a lookup reads the old bucket too.
+// themselves, so that publishing allocates nothing but the entry. A doubling costs nothing
+// that grows with the table (at 65,536 pieces of code it took 3 to 5 ms on the development
+// VM, rehashing and faulting in the fresh array): the old chains move a few per publication
+// (kMovesPerInsert), a lookup reading the old bucket too until they have, and the next
+// bucket array is made ahead, its pages written a few at a time (jit/zeroed_array.hpp).
 class LiveTable {
+  using Buckets = ZeroedArray<Published*>;  // zero is an empty chain
+
  public:
   LiveTable() = default;
   LiveTable(const LiveTable&) = delete;
@@ -69,6 +73,7 @@ class LiveTable {
     link(p.release());
     ++count_;
     move_some();
+    next_.prepare(buckets_.size(), count_, buckets_.size() / 2, buckets_.size());
   }
   Published::Ptr take(const void* code) noexcept {
     Published* e = unlink(buckets_, shift_, code);
@@ -78,9 +83,9 @@ class LiveTable {
   }
   template <class F>
   void for_each(F f) const {
-    for (const std::vector<Published*>* table : {&buckets_, &old_})
-      for (Published* head : *table)
-        for (Published* e = head; e; e = e->next_in_bucket) f(*e);
+    for (const Buckets* table : {&buckets_, &old_})
+      for (std::size_t i = 0; i < table->size(); ++i)
+        for (Published* e = (*table)[i]; e; e = e->next_in_bucket) f(*e);
   }
 
  private:
@@ -97,8 +102,8 @@ class LiveTable {
     e->next_in_bucket = head;
     head = e;
   }
-  static Published* unlink(std::vector<Published*>& table, unsigned shift, const void* code) noexcept {
-    if (table.empty()) return nullptr;
+  static Published* unlink(Buckets& table, unsigned shift, const void* code) noexcept {
+    if (!table.size()) return nullptr;
     for (Published** at = &table[bucket(code, shift)]; *at; at = &(*at)->next_in_bucket)
       if ((*at)->code == code) {
         Published* e = *at;
@@ -110,28 +115,28 @@ class LiveTable {
   // Moves the next old chains into the new buckets; frees the old array when all have moved.
   // A moved bucket is left empty, so the old array holds exactly the entries not yet moved.
   void move_some() noexcept {
-    if (old_.empty()) return;
+    if (!old_.size()) return;
     for (const std::size_t end = std::min(old_.size(), moved_ + kMovesPerInsert); moved_ < end; ++moved_)
       while (Published* e = old_[moved_]) {
         old_[moved_] = e->next_in_bucket;
         link(e);
       }
     if (moved_ == old_.size()) {
-      std::vector<Published*>().swap(old_);
+      old_ = Buckets();
       moved_ = 0;
     }
   }
   void grow() {
     const std::size_t n = std::max<std::size_t>(64, 2 * buckets_.size());  // a power of two
-    std::vector<Published*> bigger(n, nullptr);
-    while (!old_.empty()) move_some();  // at kMovesPerInsert's pace the last doubling's have all moved
-    old_.swap(buckets_);
-    buckets_.swap(bigger);
+    Buckets bigger = next_.take(n);
+    while (old_.size()) move_some();  // at kMovesPerInsert's pace the last doubling's have all moved
+    old_ = std::exchange(buckets_, std::move(bigger));
     old_shift_ = shift_;
     shift_ = 64 - static_cast<unsigned>(std::countr_zero(n));
   }
-  std::vector<Published*> buckets_;
-  std::vector<Published*> old_;  // the buckets being moved from; empty when none are
+  Buckets buckets_;
+  Buckets old_;  // the buckets being moved from; empty when none are
+  NextArray<Published*> next_;
   std::size_t moved_ = 0;        // old_'s buckets [0, moved_) are empty, their chains moved
   std::size_t count_ = 0;
   unsigned shift_ = 64, old_shift_ = 64;

@@ -170,14 +170,14 @@ TEST_CASE("the stub cache returns one stub per signature", "[engine]") {
 
 TEST_CASE("the stub cache finds every signature while it grows, its slots moving a few at a time",
           "[engine]") {
-  // 3,000 signatures take the table through six growths (64 to 4,096 slots); after each new
-  // one, the newest, the oldest and some in between must come back from the cache, found in
-  // the new array or in the one whose slots are still moving.
+  // 4,000 signatures take the table through seven growths (64 to 8,192 slots, the last into
+  // an array made ahead); after each new one, the newest, the oldest and some in between must
+  // come back from the cache, found in the new array or in the one whose slots still move.
   tramp::Engine e;
   const char* types[] = {"i32", "f64", "ptr", "i8", "f32", "u16"};
   std::vector<tramp::Signature> sigs;
   std::vector<const void*> entries;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 4000; ++i) {
     std::string text = "i64(";
     for (int k = 0, v = i; k < 5; ++k, v /= 6) text += std::string(k ? ", " : "") + types[v % 6];
     text += ")";
