@@ -11,7 +11,6 @@
 #include <utility>
 
 #include <pthread.h>
-#include <sys/mman.h>
 
 #include "abi/call_plan.hpp"
 #include "jit/code_arena.hpp"

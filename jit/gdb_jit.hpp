@@ -17,8 +17,7 @@ namespace tramp::jit {
 // An ELF64 relocatable object for `size` bytes of code at `code`: a NOBITS .text at that
 // address, one function symbol `name` over it, and `eh_frame` as its .eh_frame. Written into
 // `out` (at least gdb_symfile_size(name.size(), eh_frame.size()) bytes), so that its owner can
-// keep it in an allocation of its own.
-// Returns the object's copy of the name.
+// keep it in an allocation of its own; write_gdb_symfile returns the object's copy of `name`.
 std::size_t gdb_symfile_size(std::size_t name_size, std::size_t eh_frame_size) noexcept;
 std::string_view write_gdb_symfile(std::span<std::uint8_t> out, abi::Arch arch, const void* code, std::size_t size,
                                    std::string_view name, std::span<const std::uint8_t> eh_frame) noexcept;
