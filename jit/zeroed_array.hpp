@@ -15,6 +15,20 @@
 #include <type_traits>
 #include <utility>
 
+// Under AddressSanitizer, LeakSanitizer searches the heap, stacks and globals for pointers,
+// not mappings of our own: a mapped array is declared to it, or what only the array points
+// to would be reported as leaked.
+#if defined(__SANITIZE_ADDRESS__)
+#define TRAMP_LSAN_ROOTS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TRAMP_LSAN_ROOTS 1
+#endif
+#endif
+#ifdef TRAMP_LSAN_ROOTS
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace tramp::jit {
 
 // n zeroed T's (T is all zeros when empty). From kMapped bytes up the array is a mapping of
@@ -36,6 +50,9 @@ class ZeroedArray {
       if (p == MAP_FAILED) throw std::bad_alloc();
       data_ = static_cast<T*>(p);
       mapped_ = true;
+#ifdef TRAMP_LSAN_ROOTS
+      __lsan_register_root_region(p, bytes);
+#endif
     } else {
       data_ = static_cast<T*>(std::calloc(n ? n : 1, sizeof(T)));
       if (!data_) throw std::bad_alloc();
@@ -48,8 +65,14 @@ class ZeroedArray {
     return *this;
   }
   ~ZeroedArray() {
-    if (mapped_) munmap(data_, n_ * sizeof(T));
-    else std::free(data_);
+    if (mapped_) {
+#ifdef TRAMP_LSAN_ROOTS
+      __lsan_unregister_root_region(data_, n_ * sizeof(T));
+#endif
+      munmap(data_, n_ * sizeof(T));
+    } else {
+      std::free(data_);
+    }
   }
 
   std::size_t size() const noexcept { return n_; }
