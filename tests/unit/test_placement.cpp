@@ -158,9 +158,14 @@ TEST_CASE("placement: a callback's veneer and thunk go next to its handler", "[p
   CHECK((e.code_stats().not_placed == 0) == placed);
 #if defined(__x86_64__)
   CHECK(thunk_of(many.back()) == thunk_of(cb));
-  // A handler in another block (libtramp's own, for a C++ callable) gets a thunk of its own.
+  // A C++ callable's handler is libtramp's own function: in another block it gets a thunk of
+  // its own. The thunks are told apart by their handlers' blocks, which the veneers show only
+  // where both were placed: unplaced ones may share a block the kernel chose (as in an ASan
+  // build, where neither block has room).
+  const std::size_t missed = e.code_stats().not_placed;
   tramp::Callback lambda = e.callback(sig, [](void* ret, void* const* args) { h_add(ret, args, nullptr); });
   CHECK(lambda.as<int(int, int)>()(1, 2) == 3);
-  CHECK((thunk_of(lambda) != thunk_of(cb)) == !CodeArena::same_block(lambda.code(), cb.code()));
+  if (placed && e.code_stats().not_placed == missed)
+    CHECK((thunk_of(lambda) != thunk_of(cb)) == !CodeArena::same_block(lambda.code(), cb.code()));
 #endif
 }
